@@ -1,0 +1,96 @@
+"""The HTTP edge of ingest: ``POST /api/<project_id>/envelope/``.
+
+The view checks and hands off; it does no processing. It answers as Relay does, so SDKs react as
+they would against Sentry: 200 once the broker has the segment, 4xx with a reason in the body and
+in ``X-Sentry-Error`` when the envelope is refused, 503 when the broker is unreachable. CORS is
+handled by django-cors-headers (settings: ``CORS_*``).
+"""
+
+import logging
+import time
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from ingest.auth import dsn_key, request_key, resolve_key
+from ingest.envelope import parse_envelope
+from ingest.errors import EnvelopeRejected, PayloadTooLarge
+from ingest.inflate import decode_content
+from ingest.models import ProjectKey
+from ingest.producer import get_producer
+from ingest.recording_message import encode_recording_message
+from ingest.replay_segment import RecordingLimits, extract_replay_segment
+from ingest.selectors import active_project_key
+
+logger = logging.getLogger(__name__)
+
+
+def read_body(request: HttpRequest, limit: int) -> bytes:
+    """The request body, refused with 413 once it passes ``limit`` bytes."""
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the body is {declared} bytes, over the limit of {limit}")
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
+    return body
+
+
+def rejection(exc: EnvelopeRejected) -> JsonResponse:
+    response = JsonResponse({"detail": exc.detail}, status=exc.status)
+    # Header values must be one printable line; the detail may quote what the sender sent.
+    response["X-Sentry-Error"] = "".join(c if " " <= c <= "~" else "?" for c in exc.detail[:500])
+    return response
+
+
+def accept_envelope(request: HttpRequest, project_id: int) -> dict[str, str]:
+    """Check the envelope and publish its replay segment; return the answer's body."""
+    limit = settings.INGEST_MAX_BODY_BYTES
+    from_request = request_key(request.GET, request.headers)
+    project_key: ProjectKey | None = None
+    if from_request:
+        # Authenticate before inflating or parsing anything a stranger sent.
+        project_key = active_project_key(project_id, from_request)
+    body = read_body(request, limit)
+    encoding = request.headers.get("Content-Encoding", "")
+    if encoding:
+        body = decode_content(body, encoding, limit)
+    envelope = parse_envelope(body)
+    public_key = resolve_key(from_request, dsn_key(envelope.headers.get("dsn"), project_id))
+    if project_key is None:
+        project_key = active_project_key(project_id, public_key)
+
+    limits = RecordingLimits(
+        max_bytes=settings.INGEST_MAX_RECORDING_BYTES,
+        max_inflated_bytes=settings.INGEST_MAX_RECORDING_INFLATED_BYTES,
+    )
+    segment = extract_replay_segment(envelope, limits)
+    if segment is None:
+        event_id = envelope.headers.get("event_id")
+        return {"id": event_id} if isinstance(event_id, str) else {}
+    message = encode_recording_message(
+        segment,
+        project_id=project_id,
+        org_id=project_key.project.org_id,
+        key_id=project_key.id,
+        received=int(time.time()),
+        retention_days=settings.REPLAY_RETENTION_DAYS,
+    )
+    get_producer().publish(
+        settings.TOPIC_REPLAY_RECORDINGS, key=segment.replay_id.encode(), value=message
+    )
+    return {"id": segment.replay_id}
+
+
+@csrf_exempt
+@require_http_methods(["POST", "OPTIONS"])
+def envelope_view(request: HttpRequest, project_id: int) -> HttpResponse:
+    if request.method == "OPTIONS":
+        return HttpResponse(status=200)
+    try:
+        return JsonResponse(accept_envelope(request, project_id))
+    except EnvelopeRejected as exc:
+        logger.info("envelope for project %s refused (%s): %s", project_id, exc.status, exc.detail)
+        return rejection(exc)

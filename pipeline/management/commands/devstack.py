@@ -1,0 +1,92 @@
+import os
+import sys
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from ingest.models import Project, ProjectKey
+from pipeline.broker import EmbeddedBroker
+from pipeline.devstack import Supervisor
+from pipeline.topics import ensure_topics
+
+DEMO_PROJECT_ID = 42
+# The key that the captured SDK fixtures were sent with: they replay against the demo project.
+DEMO_PUBLIC_KEY = "0123456789abcdef0123456789abcdef"
+
+
+class Command(BaseCommand):
+    help = "Run the whole pipeline on embedded defaults: broker, web server (Ctrl-C stops all)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", type=int, default=8000, help="Web server port.")
+        parser.add_argument("--broker-port", type=int, default=9092, help="Embedded broker port.")
+        parser.add_argument("--workers", type=int, default=2, help="Web server worker processes.")
+
+    def handle(self, *args: object, **options: object) -> None:
+        port, broker_port = int(options["port"]), int(options["broker_port"])
+        base_url = f"http://127.0.0.1:{port}"
+        broker = EmbeddedBroker(broker_port, log_path=settings.VAR_DIR / "broker.log")
+        settings.KAFKA_BOOTSTRAP_SERVERS = broker.bootstrap_servers
+        settings.PUBLIC_BASE_URL = base_url
+        settings.VAR_DIR.mkdir(exist_ok=True)
+
+        call_command("migrate", interactive=False, verbosity=0)
+        admin_user, admin_password = self.ensure_admin()
+        key = self.ensure_demo_project()
+
+        broker.start()
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+            "PUBLIC_BASE_URL": base_url,
+            "PYTHONUNBUFFERED": "1",
+        }
+        supervisor = Supervisor(env)
+        code = 1
+        try:
+            ensure_topics()
+            supervisor.start(
+                "web",
+                [
+                    *(sys.executable, "-m", "gunicorn", "settings.wsgi:application"),
+                    *("--bind", f"127.0.0.1:{port}", "--workers", str(options["workers"])),
+                    *("--threads", "8", "--access-logfile", "-", "--graceful-timeout", "5"),
+                ],
+            )
+            self.print_banner(base_url, admin_user, admin_password, key)
+            code = supervisor.wait()
+        finally:
+            supervisor.stop_all()
+            broker.stop()
+            self.stdout.write("devstack stopped")
+        sys.exit(code)
+
+    def ensure_admin(self) -> tuple[str, str]:
+        username = os.environ.get("DEVSTACK_ADMIN_USER", "admin")
+        password = os.environ.get("DEVSTACK_ADMIN_PASSWORD", "admin")
+        user_model = get_user_model()
+        if not user_model.objects.filter(username=username).exists():
+            user_model.objects.create_superuser(username, f"{username}@localhost", password)
+        return username, password
+
+    def ensure_demo_project(self) -> ProjectKey:
+        project, _ = Project.objects.get_or_create(id=DEMO_PROJECT_ID, defaults={"name": "demo"})
+        key, _ = ProjectKey.objects.get_or_create(
+            public_key=DEMO_PUBLIC_KEY, defaults={"project": project, "label": "Demo"}
+        )
+        return key
+
+    def print_banner(self, base_url: str, user: str, password: str, key: ProjectKey) -> None:
+        self.stdout.write(
+            self.style.SUCCESS(
+                "\nreplay-issues is running\n"
+                f"  web:    {base_url}/\n"
+                f"  admin:  {base_url}/admin/  (login {user} / {password})\n"
+                f"  DSN:    {key.dsn(base_url)}\n"
+                f"  broker: {settings.KAFKA_BOOTSTRAP_SERVERS}\n"
+                "Paste the DSN into Sentry.init({dsn, integrations: [Sentry.replayIntegration()]})."
+                "\nPress Ctrl-C to stop.\n"
+            )
+        )

@@ -1,0 +1,140 @@
+"""Settings read from the environment (12-factor), with defaults that run on one machine.
+
+Every default is the embedded one: a SQLite file under ``var/`` and the embedded Tansu broker on
+127.0.0.1:9092 that ``manage.py devstack`` starts. Production sets the variables instead.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-replay-issues-development-only")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "pipeline",
+    "ingest",
+    "replays",
+    "issues",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "settings.urls"
+WSGI_APPLICATION = "settings.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+}
+if "DATABASE_URL" not in env:
+    VAR_DIR.mkdir(exist_ok=True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server and the consumers read while one of them writes.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    )
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+    DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- Kafka -----------------------------------------------------------------------------------
+KAFKA_BOOTSTRAP_SERVERS = env.str("KAFKA_BOOTSTRAP_SERVERS", default="127.0.0.1:9092")
+# Partitions of the topics that start-up creates; replays are spread over them by replay id.
+KAFKA_TOPIC_PARTITIONS = env.int("KAFKA_TOPIC_PARTITIONS", default=4)
+# How long the envelope endpoint waits for the broker's acknowledgement before it answers 503.
+KAFKA_PRODUCE_TIMEOUT_S = env.float("KAFKA_PRODUCE_TIMEOUT_S", default=5.0)
+TOPIC_REPLAY_RECORDINGS = env.str("TOPIC_REPLAY_RECORDINGS", default="ingest-replay-recordings")
+TOPIC_REPLAY_RECORDINGS_DLQ = env.str(
+    "TOPIC_REPLAY_RECORDINGS_DLQ", default="ingest-replay-recordings-dlq"
+)
+TOPIC_OCCURRENCES = env.str("TOPIC_OCCURRENCES", default="ingest-occurrences")
+TOPIC_OCCURRENCES_DLQ = env.str("TOPIC_OCCURRENCES_DLQ", default="ingest-occurrences-dlq")
+
+# --- Ingest limits (Relay's, see ARCHITECTURE.md "Limits and answers at the edge") ------------
+MiB = 1024 * 1024
+INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=20 * MiB)
+INGEST_MAX_RECORDING_BYTES = env.int("INGEST_MAX_RECORDING_BYTES", default=10 * MiB)
+INGEST_MAX_RECORDING_INFLATED_BYTES = env.int(
+    "INGEST_MAX_RECORDING_INFLATED_BYTES", default=100 * MiB
+)
+REPLAY_RETENTION_DAYS = env.int("REPLAY_RETENTION_DAYS", default=90)
+
+# The envelope endpoint is read as a stream by the view, which applies the limits above itself.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# --- CORS: only the envelope endpoint is open to other origins --------------------------------
+CORS_URLS_REGEX = r"^/api/\d+/envelope/?$"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_METHODS = ["POST", "OPTIONS"]
+CORS_ALLOW_HEADERS = ["x-sentry-auth", "authorization", "content-type", "content-encoding"]
+CORS_EXPOSE_HEADERS = ["x-sentry-error", "x-sentry-rate-limits", "retry-after"]
+CORS_PREFLIGHT_MAX_AGE = 3600
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
+
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(dsn=SENTRY_DSN, integrations=[DjangoIntegration()], send_default_pii=False)
+
+# Where SDKs reach this service; used to show each project key's DSN.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
