@@ -14,22 +14,23 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 	$(BIN)/python manage.py migrate --no-input --verbosity 0
+	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
 
 run: setup
 	$(BIN)/python manage.py devstack
 
 test: setup
 	$(BIN)/ruff format --check .
-	$(BIN)/ruff check .
+	$(BIN)/ruff check --output-format concise .
 	$(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
-	$(BIN)/ruff check .
+	$(BIN)/ruff check --output-format concise .
 
 format: $(STAMP)
 	$(BIN)/ruff format .
-	$(BIN)/ruff check --fix .
+	$(BIN)/ruff check --output-format concise .-fix .
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

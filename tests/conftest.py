@@ -1,0 +1,75 @@
+"""Shared fixtures: a real embedded broker for the session, topics of each test's own, projects."""
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from django.conf import settings as django_settings
+
+from ingest.models import Project, ProjectKey
+from ingest.producer import reset_producer
+from pipeline.broker import EmbeddedBroker, free_port
+from pipeline.kafka import client_config
+from pipeline.topics import TopicSpec, ensure_topics, schema_topic_config
+from tests.sdk_fixtures import sdk_requests
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[EmbeddedBroker]:
+    """A real Kafka-compatible broker (embedded Tansu) that every client of this session uses."""
+    broker = EmbeddedBroker(free_port())
+    broker.start()
+    previous = django_settings.KAFKA_BOOTSTRAP_SERVERS
+    django_settings.KAFKA_BOOTSTRAP_SERVERS = broker.bootstrap_servers
+    reset_producer()
+    yield broker
+    reset_producer()
+    django_settings.KAFKA_BOOTSTRAP_SERVERS = previous
+    broker.stop()
+
+
+def create_topic(prefix: str) -> str:
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    ensure_topics([TopicSpec(name, schema_topic_config("ingest-replay-recordings"))])
+    return name
+
+
+@pytest.fixture
+def recordings_topic(kafka_broker: EmbeddedBroker, settings) -> str:
+    """A fresh ``ingest-replay-recordings`` topic for this test alone."""
+    settings.TOPIC_REPLAY_RECORDINGS = create_topic("ingest-replay-recordings")
+    return settings.TOPIC_REPLAY_RECORDINGS
+
+
+def read_messages(topic: str, count: int, timeout_s: float = 10.0) -> list:
+    """Read ``topic`` from the beginning until ``count`` messages arrived or the time is up."""
+    consumer = Consumer(
+        client_config(**{"group.id": f"test-{uuid.uuid4().hex}", "enable.auto.commit": False})
+    )
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        messages = []
+        deadline = time.monotonic() + timeout_s
+        while len(messages) < count and time.monotonic() < deadline:
+            message = consumer.poll(0.2)
+            if message is not None and message.error() is None:
+                messages.append(message)
+        return messages
+    finally:
+        consumer.close()
+
+
+@pytest.fixture
+def topic_reader() -> Callable[..., list]:
+    return read_messages
+
+
+@pytest.fixture
+def sdk_project(db) -> ProjectKey:
+    """The project and key that the captured SDK requests were sent to."""
+    first = sdk_requests()[0]
+    project = Project.objects.create(id=first.project_id, name="shop", org_id=7)
+    return ProjectKey.objects.create(project=project, public_key=first.public_key)

@@ -1,0 +1,51 @@
+"""Small builders for envelope variants, starting from the real SDK's captures."""
+
+import zlib
+
+import orjson
+
+from ingest.envelope import parse_envelope
+from tests.sdk_fixtures import SdkRequest, replay_requests
+
+
+def build_envelope(
+    headers: dict, items: list[tuple[dict, bytes]], with_length: bool = True
+) -> bytes:
+    lines = [orjson.dumps(headers)]
+    for item_headers, payload in items:
+        if with_length:
+            item_headers = {**item_headers, "length": len(payload)}
+        lines += [orjson.dumps(item_headers), payload]
+    return b"\n".join(lines) + b"\n"
+
+
+def replay_parts(sdk_request: SdkRequest | None = None) -> tuple[dict, dict, bytes]:
+    """The envelope header, the replay_event and the recording payload of a real capture."""
+    envelope = parse_envelope((sdk_request or replay_requests()[0]).body)
+    items = {item.type: item.payload for item in envelope.items}
+    return envelope.headers, orjson.loads(items["replay_event"]), items["replay_recording"]
+
+
+def replay_envelope(
+    *,
+    replay_event: dict | None = None,
+    recording: bytes | None = None,
+    headers: dict | None = None,
+) -> bytes:
+    """A replay envelope shaped as the SDK sends it, with any part replaced."""
+    base_headers, base_event, base_recording = replay_parts()
+    return build_envelope(
+        base_headers if headers is None else headers,
+        [
+            (
+                {"type": "replay_event"},
+                orjson.dumps(base_event if replay_event is None else replay_event),
+            ),
+            ({"type": "replay_recording"}, base_recording if recording is None else recording),
+        ],
+    )
+
+
+def recording_payload(segment_id: int, events: bytes, compress: bool = True) -> bytes:
+    body = zlib.compress(events) if compress else events
+    return orjson.dumps({"segment_id": segment_id}) + b"\n" + body
