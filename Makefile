@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint format clean
+.PHONY: setup run test test-postgres lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ test: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check --output-format concise .
 	$(BIN)/pytest
+
+test-postgres:
+	bash .ci/with-postgres $(MAKE) test
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

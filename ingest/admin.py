@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
 
 from ingest.models import Project, ProjectKey
 
@@ -21,9 +23,13 @@ class ProjectAdmin(admin.ModelAdmin):
     search_fields = ("name", "=id", "keys__public_key")
     inlines = [ProjectKeyInline]
 
-    @admin.display(description="Active keys")
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Project]:
+        active = Count("keys", filter=Q(keys__is_active=True))
+        return super().get_queryset(request).annotate(active_key_count=active)
+
+    @admin.display(description="Active keys", ordering="active_key_count")
     def active_keys(self, project: Project) -> int:
-        return project.keys.filter(is_active=True).count()
+        return project.active_key_count
 
 
 @admin.register(ProjectKey)

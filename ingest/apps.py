@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class IngestConfig(AppConfig):
@@ -6,3 +7,11 @@ class IngestConfig(AppConfig):
 
     name = "ingest"
     verbose_name = "Ingest"
+
+    def ready(self) -> None:
+        from ingest.models import Project, ProjectKey
+        from ingest.selectors import forget_cached_keys
+
+        for model in (Project, ProjectKey):
+            post_save.connect(forget_cached_keys, sender=model, dispatch_uid=f"keys-{model}-save")
+            post_delete.connect(forget_cached_keys, sender=model, dispatch_uid=f"keys-{model}-del")

@@ -34,7 +34,7 @@ class AcknowledgedProducer:
             client_config(
                 **{
                     "acks": "all",
-                    "linger.ms": 2,
+                    "linger.ms": settings.KAFKA_PRODUCER_LINGER_MS,
                     "compression.type": "lz4",
                     "message.max.bytes": MAX_MESSAGE_BYTES,
                     # Give up on a message when its request gives up on it, so an answer of 503

@@ -1,4 +1,14 @@
-"""Reads that the envelope endpoint needs: which project key a request authenticates with."""
+"""Reads that the envelope endpoint needs: which project key a request authenticates with.
+
+Keys are cached per process for ``INGEST_KEY_CACHE_TTL_S`` seconds, so an envelope costs no query
+in the common case. A change saved in this process (the admin, a command) clears the cache at
+once; other processes see it within the TTL.
+"""
+
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
 
 from ingest.auth import PUBLIC_KEY
 from ingest.errors import Forbidden
@@ -7,15 +17,49 @@ from ingest.models import Project, ProjectKey
 MAX_PROJECT_ID = 2**31 - 1
 
 
-def active_project_key(project_id: int, public_key: str) -> ProjectKey:
-    """The enabled key ``public_key`` of project ``project_id``, else ``Forbidden`` saying why."""
-    if project_id > MAX_PROJECT_ID or not Project.objects.filter(id=project_id).exists():
-        raise Forbidden(f"project {project_id} does not exist")
+@dataclass(frozen=True, slots=True)
+class KeyGrant:
+    """What a public key gives access to."""
+
+    key_id: int
+    project_id: int
+    org_id: int
+    is_active: bool
+
+
+_grants: dict[str, tuple[float, KeyGrant]] = {}
+
+
+def forget_cached_keys(**_signal_kwargs: object) -> None:
+    _grants.clear()
+
+
+def key_grant(public_key: str) -> KeyGrant | None:
+    now = time.monotonic()
+    cached = _grants.get(public_key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    row = (
+        ProjectKey.objects.filter(public_key=public_key)
+        .values_list("id", "project_id", "project__org_id", "is_active")
+        .first()
+    )
+    if row is None:
+        return None
+    grant = KeyGrant(*row)
+    _grants[public_key] = (now + settings.INGEST_KEY_CACHE_TTL_S, grant)
+    return grant
+
+
+def authorize_key(project_id: int, public_key: str) -> KeyGrant:
+    """The grant of ``public_key`` for project ``project_id``, else ``Forbidden`` saying why."""
     if not PUBLIC_KEY.match(public_key):
         raise Forbidden("the public key must be 32 lower-case hex digits, as in the DSN")
-    key = ProjectKey.objects.select_related("project").filter(public_key=public_key).first()
-    if key is None or key.project_id != project_id:
+    grant = key_grant(public_key)
+    if grant is None or grant.project_id != project_id:
+        if project_id > MAX_PROJECT_ID or not Project.objects.filter(id=project_id).exists():
+            raise Forbidden(f"project {project_id} does not exist")
         raise Forbidden(f"the public key is not a key of project {project_id}")
-    if not key.is_active:
+    if not grant.is_active:
         raise Forbidden("the public key is disabled")
-    return key
+    return grant

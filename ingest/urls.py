@@ -1,7 +1,8 @@
-from django.urls import path
+from django.urls import re_path
 
 from ingest.views import envelope_view
 
 urlpatterns = [
-    path("api/<int:project_id>/envelope/", envelope_view, name="envelope"),
+    # The trailing slash is optional, as on Sentry: a POST cannot follow APPEND_SLASH's redirect.
+    re_path(r"^api/(?P<project_id>[0-9]+)/envelope/?$", envelope_view, name="envelope"),
 ]

@@ -18,11 +18,10 @@ from ingest.auth import dsn_key, request_key, resolve_key
 from ingest.envelope import parse_envelope
 from ingest.errors import EnvelopeRejected, PayloadTooLarge
 from ingest.inflate import decode_content
-from ingest.models import ProjectKey
 from ingest.producer import get_producer
 from ingest.recording_message import encode_recording_message
 from ingest.replay_segment import RecordingLimits, extract_replay_segment
-from ingest.selectors import active_project_key
+from ingest.selectors import KeyGrant, authorize_key
 
 logger = logging.getLogger(__name__)
 
@@ -49,18 +48,18 @@ def accept_envelope(request: HttpRequest, project_id: int) -> dict[str, str]:
     """Check the envelope and publish its replay segment; return the answer's body."""
     limit = settings.INGEST_MAX_BODY_BYTES
     from_request = request_key(request.GET, request.headers)
-    project_key: ProjectKey | None = None
+    grant: KeyGrant | None = None
     if from_request:
         # Authenticate before inflating or parsing anything a stranger sent.
-        project_key = active_project_key(project_id, from_request)
+        grant = authorize_key(project_id, from_request)
     body = read_body(request, limit)
     encoding = request.headers.get("Content-Encoding", "")
     if encoding:
         body = decode_content(body, encoding, limit)
     envelope = parse_envelope(body)
     public_key = resolve_key(from_request, dsn_key(envelope.headers.get("dsn"), project_id))
-    if project_key is None:
-        project_key = active_project_key(project_id, public_key)
+    if grant is None:
+        grant = authorize_key(project_id, public_key)
 
     limits = RecordingLimits(
         max_bytes=settings.INGEST_MAX_RECORDING_BYTES,
@@ -73,8 +72,8 @@ def accept_envelope(request: HttpRequest, project_id: int) -> dict[str, str]:
     message = encode_recording_message(
         segment,
         project_id=project_id,
-        org_id=project_key.project.org_id,
-        key_id=project_key.id,
+        org_id=grant.org_id,
+        key_id=grant.key_id,
         received=int(time.time()),
         retention_days=settings.REPLAY_RETENTION_DAYS,
     )
@@ -86,11 +85,11 @@ def accept_envelope(request: HttpRequest, project_id: int) -> dict[str, str]:
 
 @csrf_exempt
 @require_http_methods(["POST", "OPTIONS"])
-def envelope_view(request: HttpRequest, project_id: int) -> HttpResponse:
+def envelope_view(request: HttpRequest, project_id: str) -> HttpResponse:
     if request.method == "OPTIONS":
         return HttpResponse(status=200)
     try:
-        return JsonResponse(accept_envelope(request, project_id))
+        return JsonResponse(accept_envelope(request, int(project_id)))
     except EnvelopeRejected as exc:
         logger.info("envelope for project %s refused (%s): %s", project_id, exc.status, exc.detail)
         return rejection(exc)

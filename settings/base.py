@@ -93,6 +93,9 @@ KAFKA_BOOTSTRAP_SERVERS = env.str("KAFKA_BOOTSTRAP_SERVERS", default="127.0.0.1:
 KAFKA_TOPIC_PARTITIONS = env.int("KAFKA_TOPIC_PARTITIONS", default=4)
 # How long the envelope endpoint waits for the broker's acknowledgement before it answers 503.
 KAFKA_PRODUCE_TIMEOUT_S = env.float("KAFKA_PRODUCE_TIMEOUT_S", default=5.0)
+# Each request waits for its own message: lingering to fill batches would add to every answer's
+# latency, while concurrent requests still share batches when the broker is busy.
+KAFKA_PRODUCER_LINGER_MS = env.float("KAFKA_PRODUCER_LINGER_MS", default=0)
 TOPIC_REPLAY_RECORDINGS = env.str("TOPIC_REPLAY_RECORDINGS", default="ingest-replay-recordings")
 TOPIC_REPLAY_RECORDINGS_DLQ = env.str(
     "TOPIC_REPLAY_RECORDINGS_DLQ", default="ingest-replay-recordings-dlq"
@@ -107,10 +110,10 @@ INGEST_MAX_RECORDING_BYTES = env.int("INGEST_MAX_RECORDING_BYTES", default=10 * 
 INGEST_MAX_RECORDING_INFLATED_BYTES = env.int(
     "INGEST_MAX_RECORDING_INFLATED_BYTES", default=100 * MiB
 )
+# How long a process trusts what it read of a project key (admin changes made elsewhere).
+INGEST_KEY_CACHE_TTL_S = env.float("INGEST_KEY_CACHE_TTL_S", default=10.0)
 REPLAY_RETENTION_DAYS = env.int("REPLAY_RETENTION_DAYS", default=90)
 
-# The envelope endpoint is read as a stream by the view, which applies the limits above itself.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- CORS: only the envelope endpoint is open to other origins --------------------------------
 CORS_URLS_REGEX = r"^/api/\d+/envelope/?$"

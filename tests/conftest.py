@@ -10,10 +10,22 @@ from django.conf import settings as django_settings
 
 from ingest.models import Project, ProjectKey
 from ingest.producer import reset_producer
+from ingest.selectors import forget_cached_keys
 from pipeline.broker import EmbeddedBroker, free_port
 from pipeline.kafka import client_config
 from pipeline.topics import TopicSpec, ensure_topics, schema_topic_config
 from tests.sdk_fixtures import sdk_requests
+
+
+@pytest.fixture(autouse=True)
+def _fresh_key_cache() -> None:
+    """Each test starts with no project key cached from another test's database."""
+    forget_cached_keys()
+
+
+def pytest_report_header(config) -> str:
+    database = django_settings.DATABASES["default"]
+    return f"database: {database['ENGINE'].rsplit('.', 1)[-1]} {database.get('HOST') or ''}"
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 import gzip
 import re
+import time
 import zlib
 
 import brotli
@@ -213,9 +214,13 @@ def test_every_refusal_of_the_table(client, other_project, settings):
         401,
         "more than one place",
     )
-    ProjectKey.objects.filter(public_key=key).update(is_active=False)
+    # Saved as the admin saves it: the key cache of this process forgets it at once.
+    project_key = ProjectKey.objects.get(public_key=key)
+    project_key.is_active = False
+    project_key.save()
     assert_refused(post(client, body), 403, "disabled")
-    ProjectKey.objects.filter(public_key=key).update(is_active=True)
+    project_key.is_active = True
+    project_key.save()
 
     settings.INGEST_MAX_BODY_BYTES = len(body) - 1
     assert_refused(post(client, body), 413, "over the limit")
@@ -224,3 +229,22 @@ def test_every_refusal_of_the_table(client, other_project, settings):
     assert_refused(post(client, body), 413, "replay_recording item is .* over the limit")
 
     assert client.get(sdk_request.path).status_code == 405
+
+
+@pytest.mark.usefixtures("sdk_project", "recordings_topic")
+def test_the_trailing_slash_is_optional(client):
+    sdk_request = replay_requests()[0]
+    path = sdk_request.path.replace("/envelope/?", "/envelope?")
+    assert post(client, sdk_request.body, path).status_code == 200
+
+
+@pytest.mark.usefixtures("recordings_topic")
+def test_a_change_made_elsewhere_applies_once_the_key_cache_expires(client, sdk_project, settings):
+    settings.INGEST_KEY_CACHE_TTL_S = 0.3
+    sdk_request = replay_requests()[0]
+    assert post(client, sdk_request.body).status_code == 200
+    # Another process disables the key (a bulk update sends no signal to this one).
+    ProjectKey.objects.filter(pk=sdk_project.pk).update(is_active=False)
+    assert post(client, sdk_request.body).status_code == 200
+    time.sleep(0.35)
+    assert_refused(post(client, sdk_request.body), 403, "disabled")
