@@ -27,11 +27,19 @@ logger = logging.getLogger(__name__)
 
 
 def read_body(request: HttpRequest, limit: int) -> bytes:
-    """The request body, refused with 413 once it passes ``limit`` bytes."""
-    declared = request.META.get("CONTENT_LENGTH") or "0"
+    """The request body, refused with 413 once it passes ``limit`` bytes.
+
+    A body sent with ``Transfer-Encoding: chunked`` has no Content-Length, and Django then reads
+    nothing; where the server marks the input as terminated (gunicorn does), it is read to its end.
+    """
+    declared = request.META.get("CONTENT_LENGTH") or ""
     if declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the body is {declared} bytes, over the limit of {limit}")
-    body = request.read(limit + 1)
+    if not declared and request.META.get("wsgi.input_terminated"):
+        stream = request.META["wsgi.input"]
+    else:
+        stream = request
+    body = stream.read(limit + 1)
     if len(body) > limit:
         raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
     return body

@@ -78,6 +78,11 @@ def test_devstack_serves_the_endpoint_and_stops_on_ctrl_c(devstack):
     assert response is not None, "the web server never answered"
     assert response.status_code == 200, response.text
 
+    # Served as deployed (gunicorn): a chunked body, with no Content-Length, is read whole.
+    chunks = (sdk_request.body[i : i + 500] for i in range(0, len(sdk_request.body), 500))
+    chunked = requests.post(f"http://127.0.0.1:{port}{sdk_request.path}", data=chunks, timeout=10)
+    assert chunked.status_code == 200, chunked.text
+
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 0
     children = (f"127.0.0.1:{port}", f"127.0.0.1:{broker_port}")

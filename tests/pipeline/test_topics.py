@@ -1,4 +1,4 @@
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, ConfigResource
 from django.core.management import call_command
 
 from pipeline.kafka import client_config
@@ -27,6 +27,11 @@ def test_createtopics_is_idempotent(kafka_broker, capsys, settings):
     out = capsys.readouterr().out
     assert "ingest-replay-recordings: exists" in out
 
-    metadata = AdminClient(client_config()).list_topics(timeout=10)
+    admin = AdminClient(client_config())
+    metadata = admin.list_topics(timeout=10)
     for topic in pipeline_topics():
         assert len(metadata.topics[topic.name].partitions) == settings.KAFKA_TOPIC_PARTITIONS
+        resource = ConfigResource("topic", topic.name)
+        configs = admin.describe_configs([resource])[resource].result(timeout=10)
+        for name, value in topic.config.items():
+            assert configs[name].value == value, (topic.name, name)
