@@ -1,11 +1,15 @@
 """Small builders for envelope variants, starting from the real SDK's captures."""
 
+import gzip
 import zlib
 
+import brotli
 import orjson
+import zstandard
+from hypothesis import strategies as st
 
 from ingest.envelope import parse_envelope
-from tests.sdk_fixtures import SdkRequest, replay_requests
+from tests.sdk_fixtures import SdkRequest, replay_requests, sdk_requests
 
 
 def build_envelope(
@@ -49,3 +53,36 @@ def replay_envelope(
 def recording_payload(segment_id: int, events: bytes, compress: bool = True) -> bytes:
     body = zlib.compress(events) if compress else events
     return orjson.dumps({"segment_id": segment_id}) + b"\n" + body
+
+
+# Every Content-Encoding the endpoint takes, as a client would apply it.
+ENCODERS = {
+    "gzip": gzip.compress,
+    "deflate": zlib.compress,
+    "br": brotli.compress,
+    "zstd": lambda data: zstandard.ZstdCompressor().compress(data),
+}
+
+
+def mutate(body: bytes, data: st.DataObject) -> bytes:
+    """Damage ``body`` a few times as a flaky network or a hostile client would."""
+    body = bytearray(body)
+    for _ in range(data.draw(st.integers(1, 6), label="mutations")):
+        if not body:
+            break
+        position = data.draw(st.integers(0, len(body) - 1), label="position")
+        action = data.draw(st.sampled_from(["flip", "delete", "insert", "truncate", "splice"]))
+        if action == "flip":
+            body[position] = data.draw(st.integers(0, 255), label="byte")
+        elif action == "delete":
+            del body[position : position + data.draw(st.integers(1, 50))]
+        elif action == "insert":
+            body[position:position] = data.draw(
+                st.sampled_from([b"\n", b"{}", b'"length":3,', b"\xff\xfe", b"\x00", b"-1", b"[[["])
+            )
+        elif action == "truncate":
+            del body[position:]
+        else:
+            other = data.draw(st.sampled_from(sdk_requests())).body
+            body[position:] = other[data.draw(st.integers(0, len(other) - 1)) :]
+    return bytes(body)

@@ -3,26 +3,16 @@
 import gzip
 import re
 import time
-import zlib
 
-import brotli
 import orjson
 import pytest
 import requests
-import zstandard
 from sentry_kafka_schemas import get_codec
 
 from ingest.envelope import parse_envelope
 from ingest.models import Project, ProjectKey
-from tests.ingest.builders import build_envelope, replay_envelope, replay_parts
+from tests.ingest.builders import ENCODERS, build_envelope, replay_envelope, replay_parts
 from tests.sdk_fixtures import other_requests, replay_requests, sdk_requests
-
-ENCODERS = {
-    "gzip": gzip.compress,
-    "deflate": zlib.compress,
-    "br": brotli.compress,
-    "zstd": lambda data: zstandard.ZstdCompressor().compress(data),
-}
 
 
 def decode_recordings(messages) -> list[dict]:

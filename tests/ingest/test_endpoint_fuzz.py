@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.ingest.builders import mutate
 from tests.sdk_fixtures import sdk_requests
 
 ANSWERS = {200, 400, 401, 403, 413}
@@ -15,29 +16,6 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-
-def mutate(body: bytes, data) -> bytes:
-    body = bytearray(body)
-    for _ in range(data.draw(st.integers(1, 6), label="mutations")):
-        if not body:
-            break
-        position = data.draw(st.integers(0, len(body) - 1), label="position")
-        action = data.draw(st.sampled_from(["flip", "delete", "insert", "truncate", "splice"]))
-        if action == "flip":
-            body[position] = data.draw(st.integers(0, 255), label="byte")
-        elif action == "delete":
-            del body[position : position + data.draw(st.integers(1, 50))]
-        elif action == "insert":
-            body[position:position] = data.draw(
-                st.sampled_from([b"\n", b"{}", b'"length":3,', b"\xff\xfe", b"\x00", b"-1", b"[[["])
-            )
-        elif action == "truncate":
-            del body[position:]
-        else:
-            other = data.draw(st.sampled_from(sdk_requests())).body
-            body[position:] = other[data.draw(st.integers(0, len(other) - 1)) :]
-    return bytes(body)
 
 
 def post(client, sdk_request, body: bytes, encoding: str | None):

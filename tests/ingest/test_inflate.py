@@ -6,20 +6,14 @@ import zlib
 
 import brotli
 import pytest
-import zstandard
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ingest.errors import MalformedEnvelope, PayloadTooLarge
 from ingest.inflate import decode_content, zlib_inflated_size
+from tests.ingest.builders import ENCODERS
 from tests.sdk_fixtures import sdk_requests
 
-ENCODERS = {
-    "gzip": gzip.compress,
-    "deflate": zlib.compress,
-    "br": brotli.compress,
-    "zstd": lambda data: zstandard.ZstdCompressor().compress(data),
-}
 MiB = 1024 * 1024
 
 
