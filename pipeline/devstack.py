@@ -7,6 +7,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from pipeline.children import spawn
+
 
 @dataclass
 class Child:
@@ -24,7 +26,7 @@ class Supervisor:
 
     def start(self, name: str, argv: list[str]) -> Child:
         child = Child(name, argv)
-        child.process = subprocess.Popen(argv, env=self.env, start_new_session=True)
+        child.process = spawn(argv, env=self.env)
         self.children.append(child)
         return child
 

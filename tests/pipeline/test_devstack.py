@@ -90,3 +90,17 @@ def test_devstack_serves_the_endpoint_and_stops_on_ctrl_c(devstack):
     while time.monotonic() < deadline and any(running(c) for c in children):
         time.sleep(0.2)
     assert not any(running(c) for c in children), "a child of devstack outlived it"
+
+
+def test_a_killed_devstack_leaves_no_child_running(devstack):
+    process, port, broker_port, banner = devstack
+    assert process.poll() is None, banner
+    children = (f"127.0.0.1:{port}", f"127.0.0.1:{broker_port}")
+    assert all(running(c) for c in children)
+
+    process.kill()
+    process.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(running(c) for c in children):
+        time.sleep(0.2)
+    assert not any(running(c) for c in children), "a child of devstack outlived it"
