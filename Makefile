@@ -33,7 +33,7 @@ lint: $(STAMP)
 
 format: $(STAMP)
 	$(BIN)/ruff format .
-	$(BIN)/ruff check --output-format concise .-fix .
+	$(BIN)/ruff check --fix .
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -44,8 +44,14 @@ class EmbeddedBroker:
             raise RuntimeError(
                 f"port {self.port} is already in use: stop what listens there or pick another port"
             )
-        output = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = spawn(self.command(), stdout=output, stderr=subprocess.STDOUT)
+        if self.log_path:
+            # The child keeps its own copy of the descriptor; ours is closed at once.
+            with open(self.log_path, "ab") as log:
+                self.process = spawn(self.command(), stdout=log, stderr=subprocess.STDOUT)
+        else:
+            self.process = spawn(
+                self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + timeout_s
         while not port_is_open(self.port):
             if self.process.poll() is not None:
