@@ -32,22 +32,20 @@ def replay_parts(sdk_request: SdkRequest | None = None) -> tuple[dict, dict, byt
 
 def replay_envelope(
     *,
-    replay_event: dict | None = None,
-    recording: bytes | None = None,
+    replay_event: dict | bool = True,
+    recording: bytes | bool = True,
     headers: dict | None = None,
 ) -> bytes:
-    """A replay envelope shaped as the SDK sends it, with any part replaced."""
+    """A replay envelope shaped as the SDK sends it, with any part replaced (or left out: False)."""
     base_headers, base_event, base_recording = replay_parts()
-    return build_envelope(
-        base_headers if headers is None else headers,
-        [
-            (
-                {"type": "replay_event"},
-                orjson.dumps(base_event if replay_event is None else replay_event),
-            ),
-            ({"type": "replay_recording"}, base_recording if recording is None else recording),
-        ],
-    )
+    items = []
+    if replay_event is not False:
+        event = base_event if replay_event is True else replay_event
+        items.append(({"type": "replay_event"}, orjson.dumps(event)))
+    if recording is not False:
+        payload = base_recording if recording is True else recording
+        items.append(({"type": "replay_recording"}, payload))
+    return build_envelope(base_headers if headers is None else headers, items)
 
 
 def recording_payload(segment_id: int, events: bytes, compress: bool = True) -> bytes:

@@ -129,15 +129,9 @@ def test_key_from_headers_and_from_the_envelope_dsn(client, recordings_topic):
     assert post(client, sdk_request.body, bare_path, **{"X-Sentry-Auth": auth}).status_code == 200
     assert post(client, sdk_request.body, bare_path, Authorization=auth).status_code == 200
 
-    headers, event, recording = replay_parts()
+    headers, _, _ = replay_parts()
     dsn = f"https://{key}@ingest.example/{sdk_request.project_id}"
-    body = build_envelope(
-        {**headers, "dsn": dsn},
-        [
-            ({"type": "replay_event"}, orjson.dumps(event)),
-            ({"type": "replay_recording"}, recording),
-        ],
-    )
+    body = replay_envelope(headers={**headers, "dsn": dsn})
     assert post(client, body, bare_path).status_code == 200
 
 

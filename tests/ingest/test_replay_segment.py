@@ -8,7 +8,12 @@ import pytest
 from ingest.envelope import parse_envelope
 from ingest.errors import MalformedEnvelope, PayloadTooLarge
 from ingest.replay_segment import RecordingLimits, extract_replay_segment
-from tests.ingest.builders import build_envelope, recording_payload, replay_parts
+from tests.ingest.builders import (
+    build_envelope,
+    recording_payload,
+    replay_envelope,
+    replay_parts,
+)
 from tests.sdk_fixtures import other_requests, replay_requests
 
 LIMITS = RecordingLimits(max_bytes=10 * 1024 * 1024, max_inflated_bytes=100 * 1024 * 1024)
@@ -52,34 +57,42 @@ def test_plain_json_recording_and_dashed_uuid_are_accepted():
     assert segment.replay_id == dashed.replace("-", "")
 
 
-def pair(event: dict | None = None, recording: bytes | None = None, headers: dict | None = None):
-    base_headers, base_event, base_recording = replay_parts()
-    items = []
-    if event is not False:
-        items.append(({"type": "replay_event"}, orjson.dumps(event or base_event)))
-    if recording is not False:
-        items.append(({"type": "replay_recording"}, recording or base_recording))
-    return build_envelope(headers or base_headers, items)
-
-
 @pytest.mark.parametrize(
     ("make_body", "reason"),
     [
-        (lambda e: pair(recording=False), "replay_event item but no replay_recording"),
-        (lambda e: pair(event=False), "replay_recording item but no replay_event"),
-        (lambda e: pair(event={**e, "replay_id": "nope"}), "replay_id must be a UUID"),
-        (lambda e: pair(event={**e, "segment_id": -1}), "segment_id must be a non-negative"),
-        (lambda e: pair(event={**e, "segment_id": "1"}), "segment_id must be a non-negative"),
-        (lambda e: pair(event={**e, "segment_id": e["segment_id"] + 1}), "is segment"),
+        (lambda e: replay_envelope(recording=False), "replay_event item but no replay_recording"),
         (
-            lambda e: pair(event={**e, "replay_id": "0" * 32}),
+            lambda e: replay_envelope(replay_event=False),
+            "replay_recording item but no replay_event",
+        ),
+        (
+            lambda e: replay_envelope(replay_event={**e, "replay_id": "nope"}),
+            "replay_id must be a UUID",
+        ),
+        (
+            lambda e: replay_envelope(replay_event={**e, "segment_id": -1}),
+            "segment_id must be a non-negative",
+        ),
+        (
+            lambda e: replay_envelope(replay_event={**e, "segment_id": "1"}),
+            "segment_id must be a non-negative",
+        ),
+        (
+            lambda e: replay_envelope(replay_event={**e, "segment_id": e["segment_id"] + 1}),
+            "is segment",
+        ),
+        (
+            lambda e: replay_envelope(replay_event={**e, "replay_id": "0" * 32}),
             "event_id .* is not the replay_event's",
         ),
-        (lambda e: pair(recording=b"no newline"), "must be a .* line, a newline"),
-        (lambda e: pair(recording=b"{bad json\n[]"), "header line is not valid JSON"),
-        (lambda e: pair(recording=b'{"segment_id": 0}\nhello'), "neither zlib-compressed"),
+        (lambda e: replay_envelope(recording=b"no newline"), "must be a .* line, a newline"),
+        (lambda e: replay_envelope(recording=b"{bad json\n[]"), "header line is not valid JSON"),
         (
-            lambda e: pair(recording=recording_payload(0, b"[]")[:-3]),
+            lambda e: replay_envelope(recording=b'{"segment_id": 0}\nhello'),
+            "neither zlib-compressed",
+        ),
+        (
+            lambda e: replay_envelope(recording=recording_payload(0, b"[]")[:-3]),
             "truncated",
         ),
     ],
@@ -119,12 +132,14 @@ def test_recording_limits():
     small = RecordingLimits(max_bytes=1000, max_inflated_bytes=100 * 1024 * 1024)
     big = recording_payload(segment_id, bytes(range(256)) * 10, compress=False)
     with pytest.raises(PayloadTooLarge, match="over the limit of 1000"):
-        extract_replay_segment(parse_envelope(pair(event=event, recording=big)), small)
+        extract_replay_segment(
+            parse_envelope(replay_envelope(replay_event=event, recording=big)), small
+        )
 
     bomb = recording_payload(segment_id, b"[" + b" " * (101 * 1024 * 1024) + b"]")
     assert len(bomb) < 200 * 1024
     with pytest.raises(PayloadTooLarge, match="inflates past the limit"):
-        extract(pair(event=event, recording=bomb))
+        extract(replay_envelope(replay_event=event, recording=bomb))
 
     ok = recording_payload(segment_id, zlib.compress(b"[]"), compress=False)
-    assert extract(pair(event=event, recording=ok)).recording == ok
+    assert extract(replay_envelope(replay_event=event, recording=ok)).recording == ok
