@@ -1,0 +1,186 @@
+"""Find the SDK's click breadcrumbs in a segment's rrweb events.
+
+The SDK writes them as rrweb custom events (``type`` 5) tagged ``breadcrumb``, with
+``payload.category`` ``ui.slowClickDetected`` (a click that got no answer, or a late one) or
+``ui.multiClick`` (several clicks on an element that did answer). Most segments carry neither, and
+a segment may be a multi-megabyte DOM snapshot: a substring search over the inflated bytes decides
+whether the events need parsing at all, so a segment without clicks never pays for a JSON parse.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from replays.detection.errors import InvalidSegment
+
+SLOW_CLICK = "ui.slowClickDetected"
+MULTI_CLICK = "ui.multiClick"
+CLICK_CATEGORIES = frozenset({SLOW_CLICK, MULTI_CLICK})
+_CATEGORY_MARKERS = tuple(category.encode() for category in CLICK_CATEGORIES)
+
+RRWEB_CUSTOM_EVENT = 5
+MAX_SELECTOR_CHARS = 1024
+MAX_TEXT_CHARS = 256
+MAX_URL_CHARS = 2048
+MAX_ATTRIBUTES = 32
+MAX_ATTRIBUTE_CHARS = 256
+
+# A type selector (element name) where a compound starts: at the start or after a combinator.
+_TYPE_SELECTOR = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+_COMBINATORS = " \t\n>+~"
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """The clicked element as the SDK describes it."""
+
+    id: int | None
+    tag_name: str
+    text: str
+    attributes: dict[str, str]
+
+    @property
+    def component_name(self) -> str | None:
+        """The React component's name, when the app is built with Sentry's annotation plugin."""
+        return self.attributes.get("data-sentry-component") or None
+
+
+@dataclass(frozen=True, slots=True)
+class ClickBreadcrumb:
+    category: str
+    timestamp: float  # seconds since the epoch: when the click happened
+    selector: str
+    node: Node
+    url: str | None
+    route: str | None
+    time_after_click_ms: float
+    end_reason: str | None
+    click_count: int
+
+
+def may_have_clicks(events: bytes) -> bool:
+    """Whether the events may hold a click breadcrumb (no false negatives for SDK output)."""
+    return any(marker in events for marker in _CATEGORY_MARKERS)
+
+
+def find_click_breadcrumbs(events: bytes) -> list[ClickBreadcrumb]:
+    """The click breadcrumbs in a segment's rrweb events (JSON bytes), in recording order."""
+    if not may_have_clicks(events):
+        return []
+    try:
+        parsed = orjson.loads(events)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidSegment(f"the recording is not valid JSON: {exc}") from None
+    if not isinstance(parsed, list):
+        raise InvalidSegment("the recording is not a JSON array of rrweb events")
+    found = []
+    for event in parsed:
+        breadcrumb = _click_payload(event)
+        if breadcrumb is not None:
+            found.append(parse_click_breadcrumb(event, breadcrumb))
+    return found
+
+
+def _click_payload(event: Any) -> dict[str, Any] | None:
+    if not isinstance(event, dict) or event.get("type") != RRWEB_CUSTOM_EVENT:
+        return None
+    data = event.get("data")
+    if not isinstance(data, dict) or data.get("tag") != "breadcrumb":
+        return None
+    payload = data.get("payload")
+    if isinstance(payload, dict) and payload.get("category") in CLICK_CATEGORIES:
+        return payload
+    return None
+
+
+def parse_click_breadcrumb(event: dict[str, Any], payload: dict[str, Any]) -> ClickBreadcrumb:
+    """One breadcrumb, its fields typed and bounded; what is missing or mistyped reads as absent."""
+    data = payload.get("data")
+    data = data if isinstance(data, dict) else {}
+    node = parse_node(data.get("node"))
+    selector = _text(payload.get("message"), MAX_SELECTOR_CHARS) or selector_from_node(node)
+    return ClickBreadcrumb(
+        category=payload["category"],
+        timestamp=_timestamp(payload.get("timestamp"), event.get("timestamp")),
+        selector=normalize_selector(selector),
+        node=node,
+        url=_text(data.get("url"), MAX_URL_CHARS) or None,
+        route=_text(data.get("route"), MAX_URL_CHARS) or None,
+        time_after_click_ms=_number(data.get("timeAfterClickMs")),
+        end_reason=_text(data.get("endReason"), 64) or None,
+        click_count=max(1, int(_number(data.get("clickCount"), default=1.0))),
+    )
+
+
+def parse_node(value: Any) -> Node:
+    node = value if isinstance(value, dict) else {}
+    attributes = node.get("attributes")
+    kept: dict[str, str] = {}
+    if isinstance(attributes, dict):
+        for name, attribute in list(attributes.items())[:MAX_ATTRIBUTES]:
+            if isinstance(name, str) and isinstance(attribute, str | int | float | bool):
+                kept[name[:MAX_ATTRIBUTE_CHARS]] = str(attribute)[:MAX_ATTRIBUTE_CHARS]
+    node_id = node.get("id")
+    return Node(
+        id=node_id if isinstance(node_id, int) and not isinstance(node_id, bool) else None,
+        tag_name=_text(node.get("tagName"), 64).lower(),
+        text=_text(node.get("textContent"), MAX_TEXT_CHARS),
+        attributes=kept,
+    )
+
+
+def selector_from_node(node: Node) -> str:
+    """A selector in the SDK's style (``tag#id.class``) for a breadcrumb that carries none."""
+    selector = node.tag_name or "unknown"
+    if node.attributes.get("id"):
+        selector += "#" + node.attributes["id"]
+    for name in node.attributes.get("class", "").split():
+        selector += "." + name
+    return selector[:MAX_SELECTOR_CHARS]
+
+
+def normalize_selector(selector: str) -> str:
+    """Element names in lower case, outer whitespace trimmed: ``BODY > BUTTON#Buy`` and
+    ``body > button#Buy`` are one element. Ids, classes and attribute values keep their case."""
+    selector = selector.strip()
+    out: list[str] = []
+    index, bracket, quote = 0, False, ""
+    at_compound_start = True
+    while index < len(selector):
+        char = selector[index]
+        if quote:
+            quote = "" if char == quote else quote
+        elif bracket:
+            if char in "\"'":
+                quote = char
+            bracket = char != "]"
+        elif char == "[":
+            bracket = True
+        elif at_compound_start and (match := _TYPE_SELECTOR.match(selector, index)):
+            out.append(match.group().lower())
+            index = match.end()
+            at_compound_start = False
+            continue
+        at_compound_start = not bracket and not quote and char in _COMBINATORS
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
+def _text(value: Any, limit: int) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _number(value: Any, default: float = 0.0) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value == value:
+        return float(min(max(value, -1e15), 1e15))
+    return default
+
+
+def _timestamp(payload_seconds: Any, event_ms: Any) -> float:
+    seconds = _number(payload_seconds)
+    if seconds > 0:
+        return seconds
+    return _number(event_ms) / 1000.0

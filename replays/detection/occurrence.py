@@ -1,0 +1,187 @@
+"""The issue occurrence: what replays tells issues, through ``ingest-occurrences`` only.
+
+Shaped as the issue platform's occurrence (sentry-kafka-schemas ``ingest-occurrences``). Its id is
+a uuid5 over what makes the click unique, so a re-delivered segment yields the same occurrence.
+"""
+
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from replays.detection.breadcrumbs import ClickBreadcrumb
+from replays.detection.classify import ClickType
+from replays.detection.replay_event import ReplayEvent
+
+# The issue platform's numeric type ids. 5001 and 5002 are Sentry's own for dead and rage clicks;
+# Sentry has no slow-click type, so ours takes the next id in its replay range that Sentry leaves
+# free (5003 is its hydration error).
+TYPE_IDS = {ClickType.DEAD: 5001, ClickType.RAGE: 5002, ClickType.SLOW: 5004}
+TYPES_BY_ID = {type_id: click_type for click_type, type_id in TYPE_IDS.items()}
+TITLES = {ClickType.DEAD: "Dead Click", ClickType.RAGE: "Rage Click", ClickType.SLOW: "Slow Click"}
+LEVELS = {ClickType.DEAD: "warning", ClickType.RAGE: "error", ClickType.SLOW: "info"}
+
+OCCURRENCE_NAMESPACE = uuid.UUID("6d1b5f4e-3c2a-4b7e-9a8f-0c1d2e3f4a5b")
+EVENT_NAMESPACE = uuid.UUID("0b9a8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d")
+MAX_CULPRIT_CHARS = 200
+
+
+def occurrence_id(replay_id: str, segment_id: int, timestamp: float, selector: str) -> str:
+    """The same click in the same segment always gets the same id (32 hex digits)."""
+    name = f"{replay_id}:{segment_id}:{timestamp!r}:{selector}"
+    return uuid.uuid5(OCCURRENCE_NAMESPACE, name).hex
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    id: str
+    project_id: int
+    fingerprint: list[str]
+    issue_title: str
+    subtitle: str
+    resource_id: str
+    type: int
+    detection_time: float
+    level: str
+    culprit: str
+    evidence_data: dict[str, Any]
+    evidence_display: list[dict[str, Any]]
+    event: dict[str, Any]
+    payload_type: str = "occurrence"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> "Occurrence":
+        return cls(**{name: value[name] for name in cls.__dataclass_fields__ if name in value})
+
+    @property
+    def click_type(self) -> ClickType:
+        return TYPES_BY_ID[self.type]
+
+
+@dataclass(frozen=True, slots=True)
+class ClickContext:
+    """Where the click happened: the message's ids and the segment's replay_event."""
+
+    project_id: int
+    replay_id: str
+    segment_id: int
+    replay_event: ReplayEvent
+
+
+def build_occurrence(
+    click_type: ClickType,
+    breadcrumb: ClickBreadcrumb,
+    context: ClickContext,
+    *,
+    occurrence_id: str,
+    fingerprint: list[str],
+    url: str | None,
+    detection_time: float,
+) -> Occurrence:
+    """The occurrence of one classified click, with the replay's metadata merged in."""
+    node = breadcrumb.node
+    component = node.component_name
+    evidence = {
+        "selector": breadcrumb.selector,
+        "node": {
+            "id": node.id,
+            "tagName": node.tag_name,
+            "textContent": node.text,
+            "attributes": node.attributes,
+        },
+        "component_name": component,
+        "url": url,
+        "route": breadcrumb.route,
+        "timeAfterClickMs": breadcrumb.time_after_click_ms,
+        "endReason": breadcrumb.end_reason,
+        "clickCount": breadcrumb.click_count,
+        "replay_id": context.replay_id,
+        "segment_id": context.segment_id,
+        "timestamp": breadcrumb.timestamp,
+    }
+    display = [
+        {"name": "Clicked Element", "value": breadcrumb.selector, "important": True},
+        {"name": "Page", "value": breadcrumb.route or url or "", "important": False},
+        {
+            "name": "Time to answer",
+            "value": _waited(breadcrumb, click_type),
+            "important": False,
+        },
+        {"name": "Clicks", "value": str(breadcrumb.click_count), "important": False},
+    ]
+    if component:
+        display.insert(1, {"name": "Component", "value": component, "important": False})
+    return Occurrence(
+        id=occurrence_id,
+        project_id=context.project_id,
+        fingerprint=fingerprint,
+        issue_title=TITLES[click_type],
+        subtitle=breadcrumb.selector,
+        resource_id=context.replay_id,
+        type=TYPE_IDS[click_type],
+        detection_time=detection_time,
+        level=LEVELS[click_type],
+        culprit=(breadcrumb.route or url or breadcrumb.selector)[:MAX_CULPRIT_CHARS],
+        evidence_data=evidence,
+        evidence_display=display,
+        event=_event(breadcrumb, context, occurrence_id, url, component),
+    )
+
+
+def _waited(breadcrumb: ClickBreadcrumb, click_type: ClickType) -> str:
+    waited = f"{breadcrumb.time_after_click_ms:.0f} ms"
+    if click_type is ClickType.SLOW:
+        return waited
+    return f"no answer within {waited}"
+
+
+def _event(
+    breadcrumb: ClickBreadcrumb,
+    context: ClickContext,
+    occurrence_id: str,
+    url: str | None,
+    component: str | None,
+) -> dict[str, Any]:
+    replay_event = context.replay_event
+    client = replay_event.client
+    contexts: dict[str, Any] = {"replay": {"replay_id": context.replay_id}}
+    if client.browser:
+        contexts["browser"] = {"name": client.browser, "version": client.browser_version}
+    if client.os:
+        contexts["os"] = {"name": client.os, "version": client.os_version}
+    if client.device:
+        contexts["device"] = {
+            "family": client.device,
+            "brand": client.device_brand,
+            "model": client.device_model,
+        }
+    if replay_event.trace_ids:
+        contexts["trace"] = {"trace_id": replay_event.trace_ids[0]}
+    tags = {
+        "replayId": context.replay_id,
+        "url": url,
+        "environment": replay_event.environment,
+        "release": replay_event.release,
+        "browser.name": client.browser,
+        "os.name": client.os,
+        "component": component,
+    }
+    event = {
+        "event_id": uuid.uuid5(EVENT_NAMESPACE, occurrence_id).hex,
+        "project_id": context.project_id,
+        "timestamp": breadcrumb.timestamp,
+        "received": replay_event.timestamp,
+        "platform": replay_event.platform or "javascript",
+        "environment": replay_event.environment,
+        "release": replay_event.release,
+        "dist": replay_event.dist,
+        "user": replay_event.user.to_dict(),
+        "tags": {name: value for name, value in tags.items() if value},
+        "contexts": contexts,
+        "trace_ids": list(replay_event.trace_ids),
+        "sdk": {"name": replay_event.sdk_name, "version": replay_event.sdk_version},
+        "request": {"url": url},
+    }
+    return event
