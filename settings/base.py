@@ -87,6 +87,19 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+# Recordings are files, not rows: Django's storage API keeps them on disk here (the embedded
+# default) or in S3-compatible object storage in production, without a change to the code.
+RECORDINGS_ROOT = env.path("RECORDINGS_ROOT", default=VAR_DIR / "recordings")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "recordings": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # A segment processed again overwrites its own file instead of adding a copy.
+        "OPTIONS": {"location": str(RECORDINGS_ROOT), "allow_overwrite": True},
+    },
+}
+
 # --- Kafka -----------------------------------------------------------------------------------
 KAFKA_BOOTSTRAP_SERVERS = env.str("KAFKA_BOOTSTRAP_SERVERS", default="127.0.0.1:9092")
 # Partitions of the topics that start-up creates; replays are spread over them by replay id.
@@ -102,6 +115,9 @@ TOPIC_REPLAY_RECORDINGS_DLQ = env.str(
 )
 TOPIC_OCCURRENCES = env.str("TOPIC_OCCURRENCES", default="ingest-occurrences")
 TOPIC_OCCURRENCES_DLQ = env.str("TOPIC_OCCURRENCES_DLQ", default="ingest-occurrences-dlq")
+# Consumer groups wait for members this long; Tansu assigns after half of it (see ARCHITECTURE.md).
+KAFKA_SESSION_TIMEOUT_MS = env.int("KAFKA_SESSION_TIMEOUT_MS", default=6000)
+REPLAYS_CONSUMER_GROUP = env.str("REPLAYS_CONSUMER_GROUP", default="replays-recordings")
 
 # --- Ingest limits (Relay's, see ARCHITECTURE.md "Limits and answers at the edge") ------------
 MiB = 1024 * 1024
@@ -113,6 +129,18 @@ INGEST_MAX_RECORDING_INFLATED_BYTES = env.int(
 # How long a process trusts what it read of a project key (admin changes made elsewhere).
 INGEST_KEY_CACHE_TTL_S = env.float("INGEST_KEY_CACHE_TTL_S", default=10.0)
 REPLAY_RETENTION_DAYS = env.int("REPLAY_RETENTION_DAYS", default=90)
+
+# --- Replays consumer ---------------------------------------------------------------------------
+# The SDK never sends a segment over 20 MB inflated (its event buffer's limit); a message that
+# inflates past this cap is a bomb or a bug and goes to the dead-letter topic. It also bounds the
+# consumer's memory: a parsed recording takes several times its JSON size.
+REPLAYS_MAX_RECORDING_INFLATED_BYTES = env.int(
+    "REPLAYS_MAX_RECORDING_INFLATED_BYTES", default=32 * MiB
+)
+# How long a consumer trusts what it read of a project's detection settings (admin changes).
+REPLAYS_SETTINGS_CACHE_TTL_S = env.float("REPLAYS_SETTINGS_CACHE_TTL_S", default=1.0)
+# How long the consumer waits for the broker to take an occurrence before it retries the segment.
+REPLAYS_PRODUCE_TIMEOUT_S = env.float("REPLAYS_PRODUCE_TIMEOUT_S", default=10.0)
 
 
 # --- CORS: only the envelope endpoint is open to other origins --------------------------------

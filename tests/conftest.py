@@ -1,5 +1,6 @@
 """Shared fixtures: a real embedded broker for the session, topics of each test's own, projects."""
 
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,13 +15,19 @@ from ingest.selectors import forget_cached_keys
 from pipeline.broker import EmbeddedBroker, free_port
 from pipeline.kafka import client_config
 from pipeline.topics import TopicSpec, ensure_topics, schema_topic_config
+from replays.selectors import forget_cached_settings
 from tests.sdk_fixtures import sdk_requests
 
 
 @pytest.fixture(autouse=True)
-def _fresh_key_cache() -> None:
-    """Each test starts with no project key cached from another test's database."""
+def _fresh_caches() -> None:
+    """Each test starts with nothing cached from another test's database."""
     forget_cached_keys()
+    forget_cached_settings()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    shutil.rmtree(django_settings.TEST_TMP_DIR, ignore_errors=True)
 
 
 def pytest_report_header(config) -> str:
@@ -42,9 +49,9 @@ def kafka_broker() -> Iterator[EmbeddedBroker]:
     broker.stop()
 
 
-def create_topic(prefix: str) -> str:
+def create_topic(prefix: str, schema_topic: str = "ingest-replay-recordings") -> str:
     name = f"{prefix}-{uuid.uuid4().hex[:12]}"
-    ensure_topics([TopicSpec(name, schema_topic_config("ingest-replay-recordings"))])
+    ensure_topics([TopicSpec(name, schema_topic_config(schema_topic))])
     return name
 
 
@@ -53,6 +60,18 @@ def recordings_topic(kafka_broker: EmbeddedBroker, settings) -> str:
     """A fresh ``ingest-replay-recordings`` topic for this test alone."""
     settings.TOPIC_REPLAY_RECORDINGS = create_topic("ingest-replay-recordings")
     return settings.TOPIC_REPLAY_RECORDINGS
+
+
+@pytest.fixture
+def recordings_dlq_topic(kafka_broker: EmbeddedBroker, settings) -> str:
+    settings.TOPIC_REPLAY_RECORDINGS_DLQ = create_topic("ingest-replay-recordings-dlq")
+    return settings.TOPIC_REPLAY_RECORDINGS_DLQ
+
+
+@pytest.fixture
+def occurrences_topic(kafka_broker: EmbeddedBroker, settings) -> str:
+    settings.TOPIC_OCCURRENCES = create_topic("ingest-occurrences", "ingest-occurrences")
+    return settings.TOPIC_OCCURRENCES
 
 
 def read_messages(topic: str, count: int, timeout_s: float = 10.0) -> list:

@@ -2,8 +2,10 @@
 
 Each rule is a CSS selector of the common forms: ``#id``, ``.class``, ``tag``, ``[attr]``,
 ``[attr="value"]`` and their compounds (``button.btn[type=submit]``), matched against the clicked
-element (its tag, id, classes and attributes as the SDK sent them, then the last part of its
-selector). A rule with ancestors (``nav > a``) matches when the breadcrumb's selector ends with it.
+element (its tag, id, classes and attributes as the SDK sent them, completed by the last part of
+its selector). Ancestors (``nav > a``, ``main a``) are matched against the rest of the
+breadcrumb's selector, the path the SDK wrote. Other syntax (pseudo-classes, sibling combinators)
+matches only a breadcrumb whose selector is exactly the rule.
 """
 
 import re
@@ -21,7 +23,7 @@ _PART = re.compile(
     """,
     re.VERBOSE,
 )
-_COMBINATOR = re.compile(r"\s*[>+~]\s*|\s+")
+_COMBINATOR_SPLIT = re.compile(r"(\s*[>+~]\s*|\s+)")
 # The SDK records ``data-testid`` and ``data-test-id`` under the name ``testId``.
 _ATTRIBUTE_ALIASES = {"data-testid": "testId", "data-test-id": "testId"}
 
@@ -37,8 +39,10 @@ class Compound:
 @dataclass(frozen=True, slots=True)
 class IgnoreRule:
     text: str
-    compound: Compound | None  # None: the rule is matched as a selector suffix only
-    has_ancestors: bool
+    # Compounds from the element outwards, each with the combinator that joins it to the one
+    # before it ("" for the element itself). None: syntax this matcher does not read; the rule
+    # then matches a breadcrumb's selector only when the two are equal.
+    chain: tuple[tuple[str, Compound], ...] | None
 
 
 def parse_compound(text: str) -> Compound | None:
@@ -64,30 +68,39 @@ def parse_compound(text: str) -> Compound | None:
     return Compound(tag, element_id, frozenset(classes), tuple(attributes))
 
 
+def parse_chain(selector: str) -> tuple[tuple[str, Compound], ...] | None:
+    """``nav > a.x`` → ``(("", a.x), (">", nav))``: the element first, then its ancestors."""
+    parts = _COMBINATOR_SPLIT.split(selector.strip())
+    compounds, combinators = parts[0::2], ["", *(c.strip() or " " for c in parts[1::2])]
+    chain = []
+    for text, combinator in zip(reversed(compounds), reversed(combinators), strict=True):
+        compound = parse_compound(text)
+        if compound is None or combinator in ("+", "~"):
+            return None
+        chain.append((combinator, compound))
+    # Each compound's combinator is the one to its left: shift them onto the next ancestor.
+    shifted = [("", chain[0][1])]
+    shifted += [(chain[i - 1][0], chain[i][1]) for i in range(1, len(chain))]
+    return tuple(shifted)
+
+
 def parse_ignore_selectors(text: str) -> tuple[IgnoreRule, ...]:
     """Rules from the admin's field: one selector per line, or several separated by commas."""
     rules = []
     for line in text.replace(",", "\n").splitlines():
         rule = normalize_selector(" ".join(line.split()))
-        if not rule:
-            continue
-        compounds = [part for part in _COMBINATOR.split(rule) if part]
-        rules.append(IgnoreRule(rule, parse_compound(compounds[-1]), len(compounds) > 1))
+        if rule:
+            rules.append(IgnoreRule(rule, parse_chain(rule)))
     return tuple(rules)
 
 
-def _last_compound(selector: str) -> Compound | None:
-    parts = [part for part in _COMBINATOR.split(selector) if part]
-    return parse_compound(parts[-1]) if parts else None
-
-
-def _matches(rule: Compound, breadcrumb: ClickBreadcrumb) -> bool:
-    node = breadcrumb.node
-    described = _last_compound(breadcrumb.selector) or Compound()
-    tag = node.tag_name or described.tag
-    element_id = node.attributes.get("id") or described.id
-    classes = set(node.attributes.get("class", "").split()) | described.classes
-    attributes = dict(described.attributes) | node.attributes
+def _covers(
+    rule: Compound,
+    tag: str | None,
+    element_id: str | None,
+    classes: set[str],
+    attributes: dict[str, str],
+) -> bool:
     if rule.tag not in (None, "*") and rule.tag != tag:
         return False
     if rule.id is not None and rule.id != element_id:
@@ -95,34 +108,63 @@ def _matches(rule: Compound, breadcrumb: ClickBreadcrumb) -> bool:
     if not rule.classes <= classes:
         return False
     for name, value in rule.attributes:
-        actual = attributes.get(name, attributes.get(_ATTRIBUTE_ALIASES.get(name, ""), None))
         if name == "id":
             actual = element_id
+        else:
+            actual = attributes.get(name, attributes.get(_ATTRIBUTE_ALIASES.get(name, "")))
         if actual is None or (value is not None and actual != value):
             return False
+    return True
+
+
+def _covers_element(rule: Compound, breadcrumb: ClickBreadcrumb, described: Compound) -> bool:
+    """The clicked element: what the SDK sent of the node, completed by its selector's last part."""
+    node = breadcrumb.node
+    return _covers(
+        rule,
+        node.tag_name or described.tag,
+        node.attributes.get("id") or described.id,
+        set(node.attributes.get("class", "").split()) | described.classes,
+        dict(described.attributes) | node.attributes,
+    )
+
+
+def _covers_ancestor(rule: Compound, ancestor: Compound) -> bool:
+    return _covers(
+        rule, ancestor.tag, ancestor.id, set(ancestor.classes), dict(ancestor.attributes)
+    )
+
+
+def _chain_matches(
+    rule: tuple[tuple[str, Compound], ...],
+    breadcrumb: ClickBreadcrumb,
+    path: tuple[tuple[str, Compound], ...],
+) -> bool:
+    if not _covers_element(rule[0][1], breadcrumb, path[0][1] if path else Compound()):
+        return False
+    ancestors = [compound for _, compound in path[1:]]
+    position = 0
+    for combinator, compound in rule[1:]:
+        if combinator == ">":
+            if position >= len(ancestors) or not _covers_ancestor(compound, ancestors[position]):
+                return False
+            position += 1
+        else:
+            while position < len(ancestors) and not _covers_ancestor(compound, ancestors[position]):
+                position += 1
+            if position >= len(ancestors):
+                return False
+            position += 1
     return True
 
 
 def is_ignored(breadcrumb: ClickBreadcrumb, rules: tuple[IgnoreRule, ...]) -> bool:
     """Whether any rule mutes this click."""
     selector = " ".join(breadcrumb.selector.split())
+    path = parse_chain(selector) or ()
     for rule in rules:
-        if selector == rule.text or (rule.has_ancestors and _ends_with(selector, rule.text)):
+        if selector == rule.text:
             return True
-        if (
-            not rule.has_ancestors
-            and rule.compound is not None
-            and _matches(rule.compound, breadcrumb)
-        ):
+        if rule.chain is not None and _chain_matches(rule.chain, breadcrumb, path):
             return True
     return False
-
-
-def _ends_with(selector: str, suffix: str) -> bool:
-    """``suffix`` ends ``selector`` at a compound boundary (``nav > a`` ends ``body > nav > a``)."""
-    squeeze = re.compile(r"\s*([>+~])\s*")
-    selector, suffix = squeeze.sub(r"\1", selector), squeeze.sub(r"\1", suffix)
-    if not selector.endswith(suffix):
-        return False
-    before = selector[: len(selector) - len(suffix)]
-    return before == "" or before[-1] in " >+~"

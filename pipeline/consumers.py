@@ -1,0 +1,83 @@
+"""Wiring of our arroyo consumers: Kafka consumer and producer configs, the DLQ, the run loop.
+
+Each stage's management command hands its strategy factory to ``build_processor``; the factory
+and what it calls are importable and testable without this module.
+"""
+
+import logging
+import signal
+from collections.abc import Callable
+
+from arroyo.backends.kafka import KafkaConsumer, KafkaPayload, KafkaProducer
+from arroyo.backends.kafka.configuration import build_kafka_consumer_configuration
+from arroyo.dlq import DlqLimit, DlqPolicy
+from arroyo.processing import StreamProcessor
+from arroyo.processing.strategies.abstract import ProcessingStrategyFactory
+from arroyo.types import Topic
+from django.conf import settings
+
+from pipeline.dlq import ReasonedDlqProducer
+from pipeline.kafka import client_config
+
+logger = logging.getLogger(__name__)
+
+# Occurrences and DLQ messages are few and a segment waits for them: don't hold them back.
+PRODUCER_LINGER_MS = 1
+MAX_MESSAGE_BYTES = 15_000_000
+
+
+def producer_config() -> dict:
+    return client_config(
+        **{
+            "acks": "all",
+            "linger.ms": PRODUCER_LINGER_MS,
+            "compression.type": "lz4",
+            "message.max.bytes": MAX_MESSAGE_BYTES,
+        }
+    )
+
+
+def consumer_config(group_id: str) -> dict:
+    """Manual commits only (arroyo commits what its strategy has finished); a new group starts
+    from the earliest offset, so nothing published before the first consumer started is skipped."""
+    return build_kafka_consumer_configuration(
+        client_config(),
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        override_params={
+            "session.timeout.ms": settings.KAFKA_SESSION_TIMEOUT_MS,
+            "fetch.message.max.bytes": MAX_MESSAGE_BYTES,
+        },
+    )
+
+
+def build_processor(
+    topic: str,
+    group_id: str,
+    factory: ProcessingStrategyFactory[KafkaPayload],
+    dlq_topic: str,
+    dlq_producer: KafkaProducer,
+) -> StreamProcessor[KafkaPayload]:
+    """A stream processor over ``topic`` whose invalid messages go to ``dlq_topic``."""
+    return StreamProcessor(
+        consumer=KafkaConsumer(consumer_config(group_id)),
+        topic=Topic(topic),
+        processor_factory=factory,
+        dlq_policy=DlqPolicy(ReasonedDlqProducer(dlq_producer, Topic(dlq_topic)), DlqLimit()),
+    )
+
+
+def run_until_signalled(processor: StreamProcessor, on_stop: Callable[[], None]) -> None:
+    """Run until SIGINT or SIGTERM, then finish the work in hand, commit, and close."""
+
+    def shutdown(signum: int, _frame: object) -> None:
+        logger.info("signal %d: shutting down after the work in hand", signum)
+        processor.signal_shutdown()
+
+    signal.signal(signal.SIGINT, shutdown)
+    signal.signal(signal.SIGTERM, shutdown)
+    try:
+        processor.run()
+    finally:
+        on_stop()

@@ -1,0 +1,141 @@
+"""The replays consumer's strategy: decode and detect (compute), then store and publish (I/O),
+then commit.
+
+``RunTask(process_segment)`` → ``RunTask(store_segment)`` → ``CommitOffsets``. An offset is
+committed only after its segment's rows are in the database and its occurrences on the broker.
+A message that can never be processed becomes an ``InvalidMessage``: arroyo puts it on the
+dead-letter topic and the consumer carries on. When the database or the broker is unavailable,
+the step raises ``MessageRejected``: arroyo pauses the partitions and submits the same message
+again later, so nothing is skipped and nothing is committed meanwhile.
+"""
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from arroyo.backends.kafka import KafkaPayload
+from arroyo.dlq import InvalidMessage
+from arroyo.processing.strategies import CommitOffsets, ProcessingStrategy, RunTask
+from arroyo.processing.strategies.abstract import MessageRejected, ProcessingStrategyFactory
+from arroyo.types import BrokerValue, Commit, Message, Partition
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection
+
+from replays.detection.detect import Detection, Segment, decode_segment, detect_clicks
+from replays.detection.errors import InvalidSegment
+from replays.occurrences import OccurrencePublisher
+from replays.selectors import detection_settings_for
+from replays.services import replay_mark_published, replay_record_segment
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# Errors after which the same message is tried again: the database went away or was busy, or
+# another consumer stored the same segment at the same moment (a rebalance), or the recordings
+# storage failed to write (a full disk).
+RETRIED_DATABASE_ERRORS = (OperationalError, InterfaceError, IntegrityError, OSError)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessedSegment:
+    segment: Segment
+    detection: Detection
+
+
+class Backoff:
+    """Waits between retries of one message: 0.1 s, doubling up to ``max_s``; reset on success."""
+
+    def __init__(self, first_s: float = 0.1, max_s: float = 2.0) -> None:
+        self.first_s, self.max_s = first_s, max_s
+        self.next_s = first_s
+
+    def wait(self) -> None:
+        time.sleep(self.next_s)
+        self.next_s = min(self.next_s * 2, self.max_s)
+
+    def reset(self) -> None:
+        self.next_s = self.first_s
+
+
+def _invalid(message: Message, reason: str) -> InvalidMessage:
+    value = message.value
+    assert isinstance(value, BrokerValue)
+    logger.warning(
+        "to the dead-letter topic: %s[%d] offset %d: %s",
+        value.partition.topic.name,
+        value.partition.index,
+        value.offset,
+        reason,
+    )
+    return InvalidMessage(value.partition, value.offset, reason=reason, log_exception=False)
+
+
+class RecordingsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
+    def __init__(
+        self,
+        publisher: OccurrencePublisher,
+        clock: Callable[[], float] = time.time,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.publisher = publisher
+        self.clock = clock
+        self.backoff = backoff or Backoff()
+        self.max_inflated_bytes = settings.REPLAYS_MAX_RECORDING_INFLATED_BYTES
+
+    def create_with_partitions(
+        self, commit: Commit, partitions: Mapping[Partition, int]
+    ) -> ProcessingStrategy[KafkaPayload]:
+        return RunTask(self.process_segment, RunTask(self.store_segment, CommitOffsets(commit)))
+
+    # --- compute ---------------------------------------------------------------------------
+    def process_segment(self, message: Message[KafkaPayload]) -> ProcessedSegment:
+        """Decode the message and find its clicks, with the project's current settings."""
+        try:
+            segment = decode_segment(message.payload.value, self.max_inflated_bytes)
+        except InvalidSegment as exc:
+            raise _invalid(message, str(exc)) from None
+        project_settings = self._retrying(detection_settings_for, segment.project_id)
+        if project_settings is None:
+            raise _invalid(message, f"project {segment.project_id} does not exist")
+        try:
+            detection = detect_clicks(segment, project_settings, self.clock())
+        except InvalidSegment as exc:
+            raise _invalid(message, str(exc)) from None
+        except Exception as exc:  # a recording that trips a bug must not stop the partition
+            logger.exception("detection failed")
+            raise _invalid(message, f"detection failed: {type(exc).__name__}: {exc}") from None
+        return ProcessedSegment(segment, detection)
+
+    # --- I/O -------------------------------------------------------------------------------
+    def store_segment(self, message: Message[ProcessedSegment]) -> None:
+        """Store the segment, then publish its occurrences unless a previous delivery did."""
+        processed = message.payload
+        segment = processed.segment
+        try:
+            stored = self._retrying(replay_record_segment, segment, processed.detection)
+        except DatabaseError as exc:  # DataError and the like: this segment's values, not the DB
+            raise _invalid(message, f"the database refused the segment: {exc}") from None
+        if stored.occurrences_published:
+            return
+        occurrences = processed.detection.occurrences
+        if occurrences:
+            try:
+                self.publisher.publish(occurrences)
+            except Exception as exc:
+                logger.warning("occurrences not published, will retry: %s", exc)
+                self.backoff.wait()
+                raise MessageRejected from exc
+        self._retrying(replay_mark_published, stored)
+        self.backoff.reset()
+
+    def _retrying(self, function: Callable[..., T], *args: object) -> T:
+        """Call ``function``; if the database is unavailable, wait and ask for a retry."""
+        try:
+            return function(*args)
+        except RETRIED_DATABASE_ERRORS as exc:
+            logger.warning("database unavailable, will retry: %s", exc)
+            connection.close()
+            self.backoff.wait()
+            raise MessageRejected from exc

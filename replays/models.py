@@ -1,0 +1,143 @@
+"""Stored replays, their segments, and each project's detection settings."""
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from ingest.models import Project
+from replays.detection.classify import (
+    DEFAULT_DEAD_CLICK_MS,
+    DEFAULT_RAGE_CLICK_COUNT,
+    DEFAULT_SLOW_CLICK_MS,
+)
+
+RATE_VALIDATORS = [MinValueValidator(0.0), MaxValueValidator(1.0)]
+
+
+class Replay(models.Model):
+    """One replay (a user's session), merged from the replay_event of each of its segments."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="replays")
+    replay_id = models.UUIDField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    segment_count = models.PositiveIntegerField(default=0)
+    urls = models.JSONField(default=list, blank=True)
+    user_id = models.CharField(max_length=200, blank=True)
+    user_email = models.CharField(max_length=200, blank=True)
+    user_name = models.CharField(max_length=200, blank=True)
+    user_ip = models.CharField(max_length=64, blank=True)
+    browser = models.CharField(max_length=200, blank=True)
+    browser_version = models.CharField(max_length=64, blank=True)
+    os = models.CharField(max_length=200, blank=True)
+    os_version = models.CharField(max_length=64, blank=True)
+    device = models.CharField(max_length=200, blank=True)
+    release = models.CharField(max_length=200, blank=True)
+    environment = models.CharField(max_length=200, blank=True)
+    platform = models.CharField(max_length=64, blank=True)
+    sdk_name = models.CharField(max_length=200, blank=True)
+    sdk_version = models.CharField(max_length=64, blank=True)
+    replay_type = models.CharField(max_length=32, blank=True)
+    error_ids = models.JSONField(default=list, blank=True)
+    trace_ids = models.JSONField(default=list, blank=True)
+    dead_clicks = models.PositiveIntegerField(default=0)
+    rage_clicks = models.PositiveIntegerField(default=0)
+    slow_clicks = models.PositiveIntegerField(default=0)
+    multi_clicks = models.PositiveIntegerField(default=0)
+    retention_days = models.PositiveIntegerField(default=90)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "replay_id"], name="unique_replay")
+        ]
+        indexes = [models.Index(fields=["project", "-last_seen_at"])]
+
+    def __str__(self) -> str:
+        return self.replay_id.hex
+
+
+class ReplaySegment(models.Model):
+    """One recording segment. The rrweb events are a zlib file in the ``recordings`` storage."""
+
+    replay = models.ForeignKey(Replay, on_delete=models.CASCADE, related_name="segments")
+    segment_id = models.PositiveIntegerField()
+    recording = models.CharField(
+        max_length=255, help_text="The file's name in the recordings storage."
+    )
+    compressed_size = models.PositiveIntegerField(help_text="Bytes stored (zlib).")
+    size = models.PositiveIntegerField(help_text="Bytes of rrweb JSON once inflated.")
+    timestamp = models.DateTimeField(
+        null=True, blank=True, help_text="When the SDK sent it (replay_event.timestamp)."
+    )
+    received_at = models.DateTimeField(help_text="When ingest accepted it.")
+    dead_clicks = models.PositiveIntegerField(default=0)
+    rage_clicks = models.PositiveIntegerField(default=0)
+    slow_clicks = models.PositiveIntegerField(default=0)
+    multi_clicks = models.PositiveIntegerField(default=0)
+    occurrences_published = models.BooleanField(
+        default=False,
+        help_text="Its occurrences reached the broker: a re-delivered segment does not send them "
+        "again.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["replay", "segment_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["replay", "segment_id"], name="unique_replay_segment")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.replay} #{self.segment_id}"
+
+
+class DetectionSettings(models.Model):
+    """What a project raises as issues; the consumers read changes within a second or so."""
+
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, primary_key=True, related_name="detection_settings"
+    )
+    dead_clicks_enabled = models.BooleanField("dead clicks", default=True)
+    rage_clicks_enabled = models.BooleanField("rage clicks", default=True)
+    slow_clicks_enabled = models.BooleanField("slow clicks", default=True)
+    dead_click_sample_rate = models.FloatField(default=1.0, validators=RATE_VALIDATORS)
+    rage_click_sample_rate = models.FloatField(default=1.0, validators=RATE_VALIDATORS)
+    slow_click_sample_rate = models.FloatField(default=1.0, validators=RATE_VALIDATORS)
+    dead_click_ms = models.PositiveIntegerField(
+        default=DEFAULT_DEAD_CLICK_MS,
+        help_text="A click with no answer for this long is dead (the SDK waits 7000 ms at most).",
+    )
+    slow_click_ms = models.PositiveIntegerField(
+        default=DEFAULT_SLOW_CLICK_MS,
+        help_text="A click answered after this long is slow (the SDK reports from 3000 ms).",
+    )
+    rage_click_count = models.PositiveIntegerField(
+        default=DEFAULT_RAGE_CLICK_COUNT,
+        validators=[MinValueValidator(1)],
+        help_text="A dead click clicked this many times or more is a rage click.",
+    )
+    ignore_selectors = models.TextField(
+        blank=True,
+        help_text=(
+            "One CSS selector per line (#id, .class, tag, [attr=value], nav > a): clicks on "
+            "matching elements raise no issue."
+        ),
+    )
+    noise_threshold = models.PositiveIntegerField(
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text="An issue shows once it has this many occurrences (1: from the first).",
+    )
+    noise_threshold_users = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="... or once this many distinct users hit it (empty: occurrences only).",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "detection settings"
+
+    def __str__(self) -> str:
+        return f"detection settings of {self.project}"

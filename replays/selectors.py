@@ -1,0 +1,62 @@
+"""Reads of the replays consumer: a project's detection settings, cached for a moment.
+
+The consumer asks once per segment. Settings are kept per process for
+``REPLAYS_SETTINGS_CACHE_TTL_S`` seconds, so an operator's change in the admin (another process)
+reaches the next segments within that time, with no restart.
+"""
+
+import time
+
+from django.conf import settings
+
+from ingest.models import Project
+from replays.detection.classify import ClickType, Thresholds
+from replays.detection.detect import DetectionSettings
+from replays.detection.ignore import parse_ignore_selectors
+from replays.models import DetectionSettings as DetectionSettingsRow
+
+_cached: dict[int, tuple[float, DetectionSettings | None]] = {}
+
+
+def forget_cached_settings(**_signal_kwargs: object) -> None:
+    _cached.clear()
+
+
+def as_detection_settings(row: DetectionSettingsRow) -> DetectionSettings:
+    """The pure core's view of the admin's row."""
+    enabled = {
+        ClickType.DEAD: row.dead_clicks_enabled,
+        ClickType.RAGE: row.rage_clicks_enabled,
+        ClickType.SLOW: row.slow_clicks_enabled,
+    }
+    return DetectionSettings(
+        enabled=frozenset(click_type for click_type, on in enabled.items() if on),
+        sample_rates={
+            ClickType.DEAD: row.dead_click_sample_rate,
+            ClickType.RAGE: row.rage_click_sample_rate,
+            ClickType.SLOW: row.slow_click_sample_rate,
+        },
+        thresholds=Thresholds(
+            dead_click_ms=row.dead_click_ms,
+            slow_click_ms=row.slow_click_ms,
+            rage_click_count=row.rage_click_count,
+        ),
+        ignore=parse_ignore_selectors(row.ignore_selectors),
+    )
+
+
+def detection_settings_for(project_id: int) -> DetectionSettings | None:
+    """The project's settings (its defaults until an operator changes them); None when there is
+    no such project."""
+    now = time.monotonic()
+    cached = _cached.get(project_id)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    row = DetectionSettingsRow.objects.filter(project_id=project_id).first()
+    if row is None and Project.objects.filter(id=project_id).exists():
+        row, _ = DetectionSettingsRow.objects.get_or_create(project_id=project_id)
+    found = as_detection_settings(row) if row is not None else None
+    ttl = settings.REPLAYS_SETTINGS_CACHE_TTL_S
+    if ttl > 0:
+        _cached[project_id] = (now + ttl, found)
+    return found

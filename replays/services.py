@@ -1,0 +1,123 @@
+"""Writes of the replays consumer: store a segment and merge it into its replay, idempotently."""
+
+from datetime import UTC, datetime
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.db import transaction
+
+from replays.detection.classify import ClickType
+from replays.detection.detect import Detection, Segment
+from replays.models import DetectionSettings, Replay, ReplaySegment
+
+MAX_URLS = 100
+MAX_IDS = 100
+
+
+def detection_settings_create_defaults(instance: object, created: bool, **_kwargs: object) -> None:
+    """Every new project gets its settings row with the defaults, for the admin to list."""
+    if created:
+        DetectionSettings.objects.get_or_create(project_id=instance.pk)
+
+
+def recording_name(segment: Segment) -> str:
+    """Where a segment's recording lives in the ``recordings`` storage: one name per segment, so
+    processing it again overwrites the same file."""
+    return f"{segment.project_id}/{segment.replay_id}/{segment.segment_id}.rrweb.zlib"
+
+
+def _datetime(seconds: float | None) -> datetime | None:
+    return datetime.fromtimestamp(seconds, UTC) if seconds is not None else None
+
+
+def _merged(existing: list[str], new: tuple[str, ...], limit: int) -> list[str]:
+    merged = list(existing)
+    for value in new:
+        if value not in merged and len(merged) < limit:
+            merged.append(value)
+    return merged
+
+
+def replay_record_segment(segment: Segment, detection: Detection) -> ReplaySegment:
+    """Store the segment's recording and row, and merge it into its replay.
+
+    A segment stored before (a re-delivered message) is returned as it is and the replay is left
+    alone, so processing a segment twice changes nothing.
+    """
+    stored = segment.stored_recording
+    name = recording_name(segment)
+    storages["recordings"].save(name, ContentFile(stored))
+    event = segment.replay_event
+    received_at = datetime.fromtimestamp(segment.received, UTC)
+    with transaction.atomic():
+        replay, _ = Replay.objects.select_for_update().get_or_create(
+            project_id=segment.project_id,
+            replay_id=segment.replay_id,
+            defaults={"retention_days": segment.retention_days},
+        )
+        stored, created = ReplaySegment.objects.get_or_create(
+            replay=replay,
+            segment_id=segment.segment_id,
+            defaults={
+                "recording": name,
+                "compressed_size": len(stored),
+                "size": len(segment.events),
+                "timestamp": _datetime(event.timestamp),
+                "received_at": received_at,
+                "dead_clicks": detection.count(ClickType.DEAD),
+                "rage_clicks": detection.count(ClickType.RAGE),
+                "slow_clicks": detection.count(ClickType.SLOW),
+                "multi_clicks": detection.multi_clicks,
+            },
+        )
+        if not created:
+            return stored
+        _merge_into_replay(replay, segment, detection, received_at)
+        replay.save()
+    return stored
+
+
+def replay_mark_published(stored: ReplaySegment) -> None:
+    """Record that the segment's occurrences are on the broker (none to send counts too)."""
+    ReplaySegment.objects.filter(pk=stored.pk).update(occurrences_published=True)
+
+
+def _merge_into_replay(
+    replay: Replay, segment: Segment, detection: Detection, received_at: datetime
+) -> None:
+    """Fold one new segment into the replay: times widen, counts add, lists grow, and the
+    first known value of each descriptive field stays."""
+    event = segment.replay_event
+    started = _datetime(event.replay_start_timestamp) or _datetime(event.timestamp) or received_at
+    last_seen = _datetime(event.timestamp) or received_at
+    replay.started_at = min(filter(None, (replay.started_at, started)))
+    replay.last_seen_at = max(filter(None, (replay.last_seen_at, last_seen)))
+    replay.segment_count += 1
+    replay.urls = _merged(replay.urls, event.urls, MAX_URLS)
+    replay.error_ids = _merged(replay.error_ids, event.error_ids, MAX_IDS)
+    replay.trace_ids = _merged(replay.trace_ids, event.trace_ids, MAX_IDS)
+    replay.dead_clicks += detection.count(ClickType.DEAD)
+    replay.rage_clicks += detection.count(ClickType.RAGE)
+    replay.slow_clicks += detection.count(ClickType.SLOW)
+    replay.multi_clicks += detection.multi_clicks
+    client, user = event.client, event.user
+    known = {
+        "user_id": user.id,
+        "user_email": user.email,
+        "user_name": user.username,
+        "user_ip": user.ip_address,
+        "browser": client.browser,
+        "browser_version": client.browser_version,
+        "os": client.os,
+        "os_version": client.os_version,
+        "device": client.device,
+        "release": event.release,
+        "environment": event.environment,
+        "platform": event.platform,
+        "sdk_name": event.sdk_name,
+        "sdk_version": event.sdk_version,
+        "replay_type": event.replay_type,
+    }
+    for field, value in known.items():
+        if value and not getattr(replay, field):
+            setattr(replay, field, value[: Replay._meta.get_field(field).max_length])

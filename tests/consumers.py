@@ -1,0 +1,76 @@
+"""Run a real consumer (arroyo over the real broker) in a thread of the test process."""
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+from arroyo.backends.kafka import KafkaProducer
+from arroyo.processing import StreamProcessor
+from django.conf import settings
+from django.db import connections
+
+from pipeline.consumers import build_processor, producer_config
+from replays.consumer import RecordingsStrategyFactory
+from replays.occurrences import OccurrencePublisher
+
+
+class ConsumerThread:
+    def __init__(self, processor: StreamProcessor, producer: KafkaProducer, group_id: str) -> None:
+        self.processor = processor
+        self.group_id = group_id
+        self.producer = producer
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="consumer", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.processor.run()
+        except BaseException as exc:  # reported by stop()
+            self.error = exc
+        finally:
+            connections.close_all()  # this thread's connections, before the test DB goes
+
+    def start(self) -> "ConsumerThread":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.processor.signal_shutdown()
+        self.thread.join(30)
+        self.producer.close().result(timeout=10)
+        assert not self.thread.is_alive(), "the consumer did not stop"
+        if self.error is not None:
+            raise AssertionError(f"the consumer crashed: {self.error!r}") from self.error
+
+
+def start_recordings_consumer(
+    group_id: str | None = None,
+    factory_wrapper: Callable[[RecordingsStrategyFactory], RecordingsStrategyFactory] | None = None,
+) -> ConsumerThread:
+    """A ``consume_recordings`` as the command builds it, on the topics the settings name."""
+    producer = KafkaProducer(producer_config())
+    publisher = OccurrencePublisher(
+        producer, settings.TOPIC_OCCURRENCES, settings.REPLAYS_PRODUCE_TIMEOUT_S
+    )
+    factory = RecordingsStrategyFactory(publisher)
+    if factory_wrapper is not None:
+        factory = factory_wrapper(factory)
+    group_id = group_id or f"test-replays-{uuid.uuid4().hex[:8]}"
+    processor = build_processor(
+        topic=settings.TOPIC_REPLAY_RECORDINGS,
+        group_id=group_id,
+        factory=factory,
+        dlq_topic=settings.TOPIC_REPLAY_RECORDINGS_DLQ,
+        dlq_producer=producer,
+    )
+    return ConsumerThread(processor, producer, group_id).start()
+
+
+def wait_until(predicate: Callable[[], object], timeout_s: float = 20.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s:g}s waiting for {what or predicate}")

@@ -1,0 +1,241 @@
+"""The replays consumer on the real broker and database: SDK captures in, replays and
+occurrences out, bad messages to the dead-letter topic, nothing lost, nothing doubled."""
+
+import threading
+import zlib
+from urllib.parse import urlsplit
+
+import msgpack
+import orjson
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+from django.core.files.storage import storages
+from django.db import OperationalError
+from sentry_kafka_schemas import get_codec
+
+from ingest.envelope import parse_envelope
+from ingest.recording_message import encode_recording_message
+from ingest.replay_segment import RecordingLimits, extract_replay_segment
+from pipeline.kafka import client_config
+from replays import consumer as consumer_module
+from replays.detection.occurrence import TYPES_BY_ID
+from replays.models import DetectionSettings, Replay, ReplaySegment
+from tests.consumers import start_recordings_consumer, wait_until
+from tests.sdk_fixtures import replay_requests
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+occurrence_codec = get_codec("ingest-occurrences")
+
+
+def fixture_message(sdk_request, project_id: int = 42) -> bytes:
+    segment = extract_replay_segment(
+        parse_envelope(sdk_request.body), RecordingLimits(10 << 20, 100 << 20)
+    )
+    return encode_recording_message(
+        segment,
+        project_id=project_id,
+        org_id=7,
+        key_id=1,
+        received=1_795_537_800,
+        retention_days=90,
+    )
+
+
+def produce(topic: str, messages: list[bytes], key: bytes = b"replay") -> None:
+    producer = Producer(client_config())
+    for value in messages:
+        producer.produce(topic, value=value, key=key)
+    assert producer.flush(10) == 0
+
+
+def occurrences_on(topic_reader, topic: str, count: int, timeout_s: float = 10.0) -> list[dict]:
+    messages = topic_reader(topic, count, timeout_s)
+    return [occurrence_codec.decode(m.value(), validate=True) for m in messages]
+
+
+def summary(occurrence: dict) -> tuple[str, str, str]:
+    click_type = TYPES_BY_ID[occurrence["type"]].value
+    return click_type, occurrence["evidence_data"]["selector"], occurrence["fingerprint"][2]
+
+
+def test_the_sdk_captures_become_one_replay_and_the_expected_occurrences(
+    client, sdk_project, recordings_topic, occurrences_topic, recordings_dlq_topic, topic_reader
+):
+    for sdk_request in replay_requests():
+        response = client.post(
+            sdk_request.path,
+            data=sdk_request.body,
+            content_type="text/plain;charset=UTF-8",
+            headers=sdk_request.client_headers,
+        )
+        assert response.status_code == 200, response.content
+    consumer = start_recordings_consumer()
+    try:
+        wait_until(lambda: ReplaySegment.objects.count() == len(replay_requests()), what="segments")
+        occurrences = occurrences_on(topic_reader, occurrences_topic, 6, timeout_s=3)
+    finally:
+        consumer.stop()
+
+    assert sorted(summary(o) for o in occurrences) == sorted(
+        [
+            ("replay_dead_click", "body > button#buy.btn.primary", "/index.html"),
+            ("replay_rage_click", "body > button#buy.btn.primary", "/index.html"),
+            ("replay_slow_click", "body > button#slowok.btn", "/index.html"),
+            ("replay_dead_click", "body > nav > a#cart", "/cart"),
+            ("replay_dead_click", 'body > input#submit[type="submit"]', "/cart"),
+        ]
+    )
+    replay = Replay.objects.get()
+    assert replay.replay_id.hex == "40196c4efd834eedaa8e1947c813b364"
+    assert (replay.project_id, replay.segment_count) == (sdk_project.project_id, 7)
+    assert (replay.user_id, replay.release, replay.environment) == ("u-77", "shop@1.4.2", "staging")
+    assert (replay.browser, replay.os) == ("Chrome", "Linux")
+    assert (replay.dead_clicks, replay.rage_clicks, replay.slow_clicks) == (3, 1, 1)
+    assert replay.multi_clicks == 1
+    assert replay.started_at < replay.last_seen_at
+    assert [urlsplit(url).path for url in replay.urls][:1] == ["/index.html"]
+    for occurrence in occurrences:
+        assert occurrence["resource_id"] == replay.replay_id.hex
+        assert occurrence["event"]["user"]["id"] == "u-77"
+        assert occurrence["event"]["contexts"]["browser"]["name"] == "Chrome"
+    # Each recording is kept, compressed, and reads back as the segment's rrweb events.
+    for segment, sdk_request in zip(replay.segments.order_by("segment_id"), replay_requests()):
+        with storages["recordings"].open(segment.recording) as stored:
+            events = zlib.decompress(stored.read())
+        assert orjson.loads(events)
+        assert events in zlib.decompress(_recording_body(sdk_request))
+        assert segment.size == len(events) and segment.occurrences_published
+
+
+def _recording_body(sdk_request) -> bytes:
+    envelope = parse_envelope(sdk_request.body)
+    item = next(item for item in envelope.items if item.type == "replay_recording")
+    return item.payload.partition(b"\n")[2]
+
+
+def _bomb(good: bytes, inflated_bytes: int) -> bytes:
+    """The good message with its recording swapped for one that inflates to ``inflated_bytes``."""
+    message = msgpack.unpackb(good)
+    header = message["payload"].partition(b"\n")[0]
+    message["payload"] = header + b"\n" + zlib.compress(b"[" + b" " * inflated_bytes + b"]", 9)
+    return msgpack.packb(message, use_bin_type=True)
+
+
+def test_poison_messages_go_to_the_dead_letter_topic_and_the_good_ones_around_them_are_processed(
+    sdk_project, recordings_topic, occurrences_topic, recordings_dlq_topic, topic_reader
+):
+    first, second = (fixture_message(r, sdk_project.project_id) for r in replay_requests()[1:3])
+    bomb = _bomb(first, 50 * 1024 * 1024)
+    produce(recordings_topic, [first, b"\xc1 not msgpack", bomb, second])
+    consumer = start_recordings_consumer()
+    try:
+        wait_until(lambda: ReplaySegment.objects.count() == 2, what="both good segments")
+        dead_letters = topic_reader(recordings_dlq_topic, 2)
+    finally:
+        consumer.stop()
+
+    assert [m.value() for m in dead_letters] == [b"\xc1 not msgpack", bomb]
+    headers = [dict(m.headers()) for m in dead_letters]
+    assert [h["original_offset"] for h in headers] == [b"1", b"2"]
+    assert {h["original_topic"] for h in headers} == {recordings_topic.encode()}
+    assert b"msgpack" in headers[0]["reason"]
+    assert b"inflates past" in headers[1]["reason"]
+    assert sorted(ReplaySegment.objects.values_list("segment_id", flat=True)) == [1, 2]
+
+
+def test_a_redelivered_segment_changes_nothing_and_sends_no_occurrence_twice(
+    sdk_project, recordings_topic, occurrences_topic, recordings_dlq_topic, topic_reader
+):
+    dead_click = fixture_message(replay_requests()[1], sdk_project.project_id)
+    produce(recordings_topic, [dead_click, dead_click])
+    consumer = start_recordings_consumer()
+    try:
+        wait_until(lambda: ReplaySegment.objects.filter(occurrences_published=True).exists())
+    finally:
+        consumer.stop()
+    # A second group reads the topic again from the start: both copies once more.
+    consumer = start_recordings_consumer()
+    try:
+        wait_until(lambda: _committed(consumer) == 2, what="the second group to commit")
+    finally:
+        consumer.stop()
+
+    replay = Replay.objects.get()
+    assert (replay.segment_count, replay.dead_clicks) == (1, 1)
+    assert len(topic_reader(occurrences_topic, 2, timeout_s=2)) == 1
+
+
+def _committed(consumer_thread) -> int:
+    """The offsets the consumer's group committed, summed over the topic's partitions."""
+    from django.conf import settings
+
+    group = consumer_thread.group_id
+    topic = settings.TOPIC_REPLAY_RECORDINGS
+    reader = Consumer(client_config(**{"group.id": group, "enable.auto.commit": False}))
+    try:
+        partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
+        committed = reader.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
+        return sum(max(tp.offset, 0) for tp in committed)
+    finally:
+        reader.close()
+
+
+def test_settings_changed_in_the_admin_apply_to_the_next_segments(
+    sdk_project, recordings_topic, occurrences_topic, recordings_dlq_topic, topic_reader
+):
+    requests = replay_requests()
+    consumer = start_recordings_consumer()
+    try:
+        produce(recordings_topic, [fixture_message(requests[1], sdk_project.project_id)])
+        wait_until(lambda: ReplaySegment.objects.count() == 1)
+        DetectionSettings.objects.filter(project=sdk_project.project).update(
+            rage_clicks_enabled=False, ignore_selectors="nav > a\n#submit"
+        )
+        produce(
+            recordings_topic,
+            [fixture_message(r, sdk_project.project_id) for r in (requests[2], requests[6])],
+        )
+        wait_until(lambda: ReplaySegment.objects.count() == 3)
+    finally:
+        consumer.stop()
+
+    occurrences = occurrences_on(topic_reader, occurrences_topic, 2, timeout_s=3)
+    assert [summary(o)[0] for o in occurrences] == ["replay_dead_click"]
+    # Muted clicks still count on the replay.
+    assert Replay.objects.get().rage_clicks == 1
+
+
+def test_a_database_outage_pauses_the_consumer_without_committing_and_loses_nothing(
+    sdk_project,
+    recordings_topic,
+    occurrences_topic,
+    recordings_dlq_topic,
+    topic_reader,
+    monkeypatch,
+):
+    database_back = threading.Event()
+    attempts = []
+    real_record = consumer_module.replay_record_segment
+
+    def record_when_the_database_is_back(*args):
+        attempts.append(1)
+        if not database_back.is_set():
+            raise OperationalError("connection refused (simulated outage)")
+        return real_record(*args)
+
+    monkeypatch.setattr(consumer_module, "replay_record_segment", record_when_the_database_is_back)
+    produce(recordings_topic, [fixture_message(replay_requests()[1], sdk_project.project_id)])
+    consumer = start_recordings_consumer()
+    try:
+        wait_until(lambda: len(attempts) >= 4, what="retries during the outage")
+        assert _committed(consumer) == 0
+        assert not ReplaySegment.objects.exists()
+        database_back.set()
+        wait_until(lambda: ReplaySegment.objects.filter(occurrences_published=True).exists())
+        wait_until(lambda: _committed(consumer) == 1, what="the commit after the outage")
+    finally:
+        consumer.stop()
+
+    assert len(occurrences_on(topic_reader, occurrences_topic, 1)) == 1
+    assert not topic_reader(recordings_dlq_topic, 1, timeout_s=1)
