@@ -17,7 +17,10 @@ DEMO_PUBLIC_KEY = "0123456789abcdef0123456789abcdef"
 
 
 class Command(BaseCommand):
-    help = "Run the whole pipeline on embedded defaults: broker, web server (Ctrl-C stops all)."
+    help = (
+        "Run the whole pipeline on embedded defaults: broker, web server, consumers "
+        "(Ctrl-C stops all)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=8000, help="Web server port.")
@@ -55,6 +58,8 @@ class Command(BaseCommand):
                     *("--threads", "8", "--access-logfile", "-", "--graceful-timeout", "5"),
                 ],
             )
+            manage = (sys.executable, str(settings.BASE_DIR / "manage.py"))
+            supervisor.start("recordings", [*manage, "consume_recordings"])
             self.print_banner(base_url, admin_user, admin_password, key)
             code = supervisor.wait()
         finally:

@@ -1,0 +1,75 @@
+"""The admin pages of replays: stored replays (read-only) and each project's detection settings."""
+
+import time
+
+import pytest
+from django.urls import reverse
+
+from ingest.envelope import parse_envelope
+from ingest.recording_message import encode_recording_message
+from ingest.replay_segment import RecordingLimits, extract_replay_segment
+from replays.detection.detect import decode_segment, detect_clicks
+from replays.models import DetectionSettings, Replay
+from replays.selectors import detection_settings_for
+from replays.services import replay_record_segment
+from tests.sdk_fixtures import replay_requests
+
+pytestmark = pytest.mark.django_db
+
+
+def store_fixture_replay(project_id: int) -> Replay:
+    for sdk_request in replay_requests():
+        segment = extract_replay_segment(
+            parse_envelope(sdk_request.body), RecordingLimits(10 << 20, 100 << 20)
+        )
+        raw = encode_recording_message(
+            segment, project_id=project_id, org_id=7, key_id=1, received=1, retention_days=90
+        )
+        decoded = decode_segment(raw, 32 << 20)
+        replay_record_segment(
+            decoded, detect_clicks(decoded, detection_settings_for(project_id), time.time())
+        )
+    return Replay.objects.get()
+
+
+def test_replays_are_listed_and_shown_with_their_segments(admin_client, sdk_project):
+    replay = store_fixture_replay(sdk_project.project_id)
+    listing = admin_client.get(reverse("admin:replays_replay_changelist"), {"q": "u-77"})
+    assert listing.status_code == 200
+    assert str(replay.replay_id).encode() in listing.content
+
+    page = admin_client.get(reverse("admin:replays_replay_change", args=[replay.pk]))
+    assert page.status_code == 200
+    assert page.content.count(b".rrweb.zlib") == replay.segment_count == 7
+    assert admin_client.get(reverse("admin:replays_replay_add")).status_code == 403
+
+
+def test_every_project_gets_default_settings_that_the_admin_changes(admin_client, sdk_project):
+    row = DetectionSettings.objects.get(project=sdk_project.project)
+    url = reverse("admin:replays_detectionsettings_change", args=[row.pk])
+    assert admin_client.get(url).status_code == 200
+    form = {
+        "project": sdk_project.project_id,
+        "dead_clicks_enabled": "on",
+        "slow_clicks_enabled": "on",
+        "dead_click_sample_rate": "0.5",
+        "rage_click_sample_rate": "1",
+        "slow_click_sample_rate": "0",
+        "dead_click_ms": "8000",
+        "slow_click_ms": "3500",
+        "rage_click_count": "4",
+        "ignore_selectors": "#buy\nnav > a",
+        "noise_threshold": "3",
+        "noise_threshold_users": "",
+    }
+    assert admin_client.post(url, form).status_code == 302
+
+    detection = detection_settings_for(sdk_project.project_id)
+    assert {t.value for t in detection.enabled} == {"replay_dead_click", "replay_slow_click"}
+    assert detection.thresholds.dead_click_ms == 8000
+    assert detection.thresholds.rage_click_count == 4
+    assert [rule.text for rule in detection.ignore] == ["#buy", "nav > a"]
+
+    refused = admin_client.post(url, {**form, "dead_click_sample_rate": "1.5"})
+    assert refused.status_code == 200
+    assert b"less than or equal to 1" in refused.content
