@@ -117,17 +117,14 @@ class RecordingsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
             stored = self._retrying(replay_record_segment, segment, processed.detection)
         except DatabaseError as exc:  # DataError and the like: this segment's values, not the DB
             raise _invalid(message, f"the database refused the segment: {exc}") from None
-        if stored.occurrences_published:
-            return
-        occurrences = processed.detection.occurrences
-        if occurrences:
+        if not stored.occurrences_published:
             try:
-                self.publisher.publish(occurrences)
+                self.publisher.publish(processed.detection.occurrences)
             except Exception as exc:
                 logger.warning("occurrences not published, will retry: %s", exc)
                 self.backoff.wait()
                 raise MessageRejected from exc
-        self._retrying(replay_mark_published, stored)
+            self._retrying(replay_mark_published, stored)
         self.backoff.reset()
 
     def _retrying(self, function: Callable[..., T], *args: object) -> T:

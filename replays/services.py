@@ -68,6 +68,8 @@ def replay_record_segment(segment: Segment, detection: Detection) -> ReplaySegme
                 "rage_clicks": detection.count(ClickType.RAGE),
                 "slow_clicks": detection.count(ClickType.SLOW),
                 "multi_clicks": detection.multi_clicks,
+                # Nothing to send is as good as sent: most segments need no second write.
+                "occurrences_published": not detection.occurrences,
             },
         )
         if not created:
