@@ -2,9 +2,11 @@
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -21,6 +23,7 @@ def devstack(tmp_path):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "settings.base",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'devstack.sqlite3'}",
+        "RECORDINGS_ROOT": str(tmp_path / "recordings"),
         "PYTHONUNBUFFERED": "1",
     }
     process = subprocess.Popen(
@@ -48,7 +51,7 @@ def devstack(tmp_path):
         output.append(line)
         if "Press Ctrl-C to stop" in line or process.poll() is not None:
             break
-    yield process, port, broker_port, "".join(output)
+    yield process, port, broker_port, "".join(output), tmp_path / "devstack.sqlite3"
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)
 
@@ -57,8 +60,30 @@ def running(pattern: str) -> bool:
     return bool(subprocess.run(["pgrep", "-f", pattern], capture_output=True).stdout)
 
 
+def consumer_pids(devstack_pid: int) -> list[int]:
+    found = subprocess.run(
+        ["pgrep", "-P", str(devstack_pid), "-f", "consume_recordings"], capture_output=True
+    )
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def stored_segments(database: Path) -> int:
+    try:
+        with sqlite3.connect(database) as connection:
+            return connection.execute("SELECT count(*) FROM replays_replaysegment").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
 def test_devstack_serves_the_endpoint_and_stops_on_ctrl_c(devstack):
-    process, port, broker_port, banner = devstack
+    process, port, broker_port, banner, database = devstack
     assert process.poll() is None, banner
     assert "/admin/" in banner
     assert "login admin / admin" in banner
@@ -83,6 +108,17 @@ def test_devstack_serves_the_endpoint_and_stops_on_ctrl_c(devstack):
     chunked = requests.post(f"http://127.0.0.1:{port}{sdk_request.path}", data=chunks, timeout=10)
     assert chunked.status_code == 200, chunked.text
 
+    # Its consumer turns every segment into a stored replay segment.
+    for sdk_request in replay_requests()[1:]:
+        url = f"http://127.0.0.1:{port}{sdk_request.path}"
+        assert requests.post(url, data=sdk_request.body, timeout=10).status_code == 200
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and stored_segments(database) < len(replay_requests()):
+        time.sleep(0.2)
+    assert stored_segments(database) == len(replay_requests())
+    consumers = consumer_pids(process.pid)
+    assert len(consumers) == 1
+
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 0
     children = (f"127.0.0.1:{port}", f"127.0.0.1:{broker_port}")
@@ -90,13 +126,16 @@ def test_devstack_serves_the_endpoint_and_stops_on_ctrl_c(devstack):
     while time.monotonic() < deadline and any(running(c) for c in children):
         time.sleep(0.2)
     assert not any(running(c) for c in children), "a child of devstack outlived it"
+    assert not any(alive(pid) for pid in consumers), "the consumer outlived devstack"
 
 
 def test_a_killed_devstack_leaves_no_child_running(devstack):
-    process, port, broker_port, banner = devstack
+    process, port, broker_port, banner, _ = devstack
     assert process.poll() is None, banner
     children = (f"127.0.0.1:{port}", f"127.0.0.1:{broker_port}")
     assert all(running(c) for c in children)
+    consumers = consumer_pids(process.pid)
+    assert len(consumers) == 1
 
     process.kill()
     process.wait(timeout=10)
@@ -104,3 +143,4 @@ def test_a_killed_devstack_leaves_no_child_running(devstack):
     while time.monotonic() < deadline and any(running(c) for c in children):
         time.sleep(0.2)
     assert not any(running(c) for c in children), "a child of devstack outlived it"
+    assert not any(alive(pid) for pid in consumers), "the consumer outlived devstack"
