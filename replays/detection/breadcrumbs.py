@@ -100,7 +100,8 @@ def parse_click_breadcrumb(event: dict[str, Any], payload: dict[str, Any]) -> Cl
     data = payload.get("data")
     data = data if isinstance(data, dict) else {}
     node = parse_node(data.get("node"))
-    selector = _text(payload.get("message"), MAX_SELECTOR_CHARS) or selector_from_node(node)
+    # A blank message names no element: the node does (one blank selector would group them all).
+    selector = _text(payload.get("message"), MAX_SELECTOR_CHARS).strip() or selector_from_node(node)
     return ClickBreadcrumb(
         category=payload["category"],
         timestamp=_timestamp(payload.get("timestamp"), event.get("timestamp")),

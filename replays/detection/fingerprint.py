@@ -12,6 +12,7 @@ _UUID = re.compile(
     r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 )
 _LONG_HEX = re.compile(r"(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{16,}")
+_SCHEME_AND_HOST = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//[^/?#]*")
 
 
 def normalize_path(url: str | None) -> str:
@@ -21,8 +22,8 @@ def normalize_path(url: str | None) -> str:
         return "/"
     try:
         path = urlsplit(url.strip()).path
-    except ValueError:
-        path = url.split("?", 1)[0].split("#", 1)[0]
+    except ValueError:  # an invalid host (``http://[::1/x``): drop scheme and host by hand
+        path = _SCHEME_AND_HOST.sub("", url.strip()).split("?", 1)[0].split("#", 1)[0]
     segments = []
     for segment in path.split("/"):
         if _NUMBER.fullmatch(segment):

@@ -24,6 +24,7 @@ _PART = re.compile(
     re.VERBOSE,
 )
 _COMBINATOR_SPLIT = re.compile(r"(\s*[>+~]\s*|\s+)")
+_RULE_SEPARATOR = re.compile(r",")
 # The SDK records ``data-testid`` and ``data-test-id`` under the name ``testId``.
 _ATTRIBUTE_ALIASES = {"data-testid": "testId", "data-test-id": "testId"}
 
@@ -68,9 +69,40 @@ def parse_compound(text: str) -> Compound | None:
     return Compound(tag, element_id, frozenset(classes), tuple(attributes))
 
 
+def _mask_brackets(text: str) -> str:
+    """``text`` with what lies inside ``[...]`` (quoted values too) replaced by ``_``: as long as
+    ``text``, so a separator found in it is at the same place in ``text``."""
+    out, bracket, quote = [], False, ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif bracket:
+            if char in "\"'":
+                quote = char
+            bracket = char != "]"
+        else:
+            bracket = char == "["
+            out.append(char)
+            continue
+        out.append("_" if bracket or quote else char)
+    return "".join(out)
+
+
+def _split_outside_brackets(pattern: re.Pattern[str], text: str) -> list[str]:
+    """``pattern.split(text)``, its separators only outside ``[...]``: an attribute's value may
+    hold spaces, ``>`` or commas (``[aria-label="Close, then save"]``, as the SDK writes it)."""
+    parts, start = [], 0
+    for match in pattern.finditer(_mask_brackets(text)):
+        parts.append(text[start : match.start()])
+        parts += [text[match.start(g) : match.end(g)] for g in range(1, pattern.groups + 1)]
+        start = match.end()
+    parts.append(text[start:])
+    return parts
+
+
 def parse_chain(selector: str) -> tuple[tuple[str, Compound], ...] | None:
     """``nav > a.x`` → ``(("", a.x), (">", nav))``: the element first, then its ancestors."""
-    parts = _COMBINATOR_SPLIT.split(selector.strip())
+    parts = _split_outside_brackets(_COMBINATOR_SPLIT, selector.strip())
     compounds, combinators = parts[0::2], ["", *(c.strip() or " " for c in parts[1::2])]
     chain = []
     for text, combinator in zip(reversed(compounds), reversed(combinators), strict=True):
@@ -87,10 +119,11 @@ def parse_chain(selector: str) -> tuple[tuple[str, Compound], ...] | None:
 def parse_ignore_selectors(text: str) -> tuple[IgnoreRule, ...]:
     """Rules from the admin's field: one selector per line, or several separated by commas."""
     rules = []
-    for line in text.replace(",", "\n").splitlines():
-        rule = normalize_selector(" ".join(line.split()))
-        if rule:
-            rules.append(IgnoreRule(rule, parse_chain(rule)))
+    for line in text.splitlines():
+        for part in _split_outside_brackets(_RULE_SEPARATOR, line):
+            rule = normalize_selector(" ".join(part.split()))
+            if rule:
+                rules.append(IgnoreRule(rule, parse_chain(rule)))
     return tuple(rules)
 
 
@@ -140,21 +173,23 @@ def _chain_matches(
     breadcrumb: ClickBreadcrumb,
     path: tuple[tuple[str, Compound], ...],
 ) -> bool:
+    """The element, then the rule's ancestors outwards. A descendant compound may match several
+    ancestors, and the nearest is not always the one the rest of the rule needs (``section > div
+    a`` in ``section > div > div > a``): every position each rule step can reach is kept."""
     if not _covers_element(rule[0][1], breadcrumb, path[0][1] if path else Compound()):
         return False
     ancestors = [compound for _, compound in path[1:]]
-    position = 0
+    positions = {0}  # where the next rule step may look: the index of an ancestor
     for combinator, compound in rule[1:]:
         if combinator == ">":
-            if position >= len(ancestors) or not _covers_ancestor(compound, ancestors[position]):
-                return False
-            position += 1
+            candidates = {index for index in positions if index < len(ancestors)}
         else:
-            while position < len(ancestors) and not _covers_ancestor(compound, ancestors[position]):
-                position += 1
-            if position >= len(ancestors):
-                return False
-            position += 1
+            candidates = set(range(min(positions), len(ancestors)))
+        positions = {
+            index + 1 for index in candidates if _covers_ancestor(compound, ancestors[index])
+        }
+        if not positions:
+            return False
     return True
 
 

@@ -1,0 +1,394 @@
+"""Finding and reading the SDK's click breadcrumbs in a segment's rrweb events."""
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from replays.detection import breadcrumbs as breadcrumbs_module
+from replays.detection.breadcrumbs import (
+    CLICK_CATEGORIES,
+    MAX_SELECTOR_CHARS,
+    MULTI_CLICK,
+    SLOW_CLICK,
+    find_click_breadcrumbs,
+    normalize_selector,
+    parse_node,
+    selector_from_node,
+)
+from replays.detection.detect import decode_segment
+from replays.detection.errors import InvalidSegment
+from tests.replays.messages import (
+    MAX_INFLATED_BYTES,
+    click_event,
+    fixture_messages,
+    snapshot_events,
+)
+
+
+def find(*events) -> list:
+    return find_click_breadcrumbs(orjson.dumps(list(events)))
+
+
+def raw_click(payload: dict, **event) -> dict:
+    """A click breadcrumb event whose payload is exactly ``payload``."""
+    return {
+        "type": 5,
+        "timestamp": 1_700_000_000_000,
+        **event,
+        "data": {"tag": "breadcrumb", "payload": payload},
+    }
+
+
+def test_the_captures_click_breadcrumbs_are_found_in_recording_order():
+    found = []
+    for raw in fixture_messages():
+        events = decode_segment(raw, MAX_INFLATED_BYTES).events
+        parsed = orjson.loads(events)
+        expected = [
+            e["data"]["payload"]
+            for e in parsed
+            if e.get("type") == 5
+            and e["data"].get("tag") == "breadcrumb"
+            and e["data"]["payload"].get("category") in CLICK_CATEGORIES
+        ]
+        breadcrumbs = find_click_breadcrumbs(events)
+        assert [b.category for b in breadcrumbs] == [p["category"] for p in expected]
+        for breadcrumb, payload in zip(breadcrumbs, expected, strict=True):
+            assert breadcrumb.selector == normalize_selector(payload["message"])
+            assert breadcrumb.timestamp == payload["timestamp"]
+            assert breadcrumb.url == payload["data"]["url"]
+            assert breadcrumb.click_count == payload["data"]["clickCount"]
+            assert breadcrumb.time_after_click_ms == payload["data"].get("timeAfterClickMs", 0)
+            assert breadcrumb.node.id == payload["data"]["node"]["id"]
+            assert breadcrumb.node.tag_name == payload["data"]["node"]["tagName"]
+            assert breadcrumb.node.attributes == payload["data"]["node"]["attributes"]
+        found += breadcrumbs
+    assert {b.category for b in found} == {SLOW_CLICK, MULTI_CLICK}
+
+
+def test_a_full_breadcrumb_is_read_field_by_field():
+    event = click_event(
+        "body > main > button#pay.btn",
+        time_after_click_ms=7123.5,
+        click_count=6,
+        url="https://shop.example.com/checkout",
+        route="/checkout",
+        timestamp=1_700_000_123.25,
+        node={
+            "id": 7,
+            "tagName": "BUTTON",
+            "textContent": "Pay",
+            "attributes": {"id": "pay", "class": "btn", "data-sentry-component": "PayButton"},
+        },
+    )
+    [breadcrumb] = find(event)
+    assert breadcrumb.category == SLOW_CLICK
+    assert breadcrumb.selector == "body > main > button#pay.btn"
+    assert breadcrumb.timestamp == 1_700_000_123.25
+    assert breadcrumb.url == "https://shop.example.com/checkout"
+    assert breadcrumb.route == "/checkout"
+    assert breadcrumb.time_after_click_ms == 7123.5
+    assert breadcrumb.end_reason == "timeout"
+    assert breadcrumb.click_count == 6
+    assert breadcrumb.node.id == 7
+    assert breadcrumb.node.tag_name == "button"
+    assert breadcrumb.node.text == "Pay"
+    assert breadcrumb.node.component_name == "PayButton"
+
+
+def test_other_events_and_breadcrumbs_are_skipped():
+    events = [
+        *snapshot_events(),
+        {"type": 5, "data": {"tag": "performanceSpan", "payload": {"category": SLOW_CLICK}}},
+        {"type": 3, "data": {"tag": "breadcrumb", "payload": {"category": SLOW_CLICK}}},
+        {"type": 5, "data": {"tag": "breadcrumb", "payload": [SLOW_CLICK]}},
+        {"type": 5, "data": "breadcrumb"},
+        "ui.slowClickDetected",
+        None,
+        7,
+        click_event("a#one"),
+        click_event("a#two", category=MULTI_CLICK),
+    ]
+    assert [b.selector for b in find(*events)] == ["a#one", "a#two"]
+
+
+def test_missing_fields_read_as_absent():
+    [breadcrumb] = find(raw_click({"category": SLOW_CLICK}))
+    assert breadcrumb.selector == "unknown"
+    assert breadcrumb.timestamp == 1_700_000_000.0  # the rrweb event's, in ms
+    assert breadcrumb.url is None
+    assert breadcrumb.route is None
+    assert breadcrumb.time_after_click_ms == 0
+    assert breadcrumb.end_reason is None
+    assert breadcrumb.click_count == 1
+    assert breadcrumb.node.id is None
+    assert breadcrumb.node.tag_name == ""
+    assert breadcrumb.node.text == ""
+    assert breadcrumb.node.attributes == {}
+    assert breadcrumb.node.component_name is None
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [None, True, False, 0, -3, 1.5, float("inf"), "", [], [1], {}],
+)
+def test_mistyped_fields_read_as_absent(wrong):
+    payload = {
+        "category": SLOW_CLICK,
+        "message": wrong,
+        "timestamp": wrong,
+        "data": {
+            "node": {"id": wrong, "tagName": wrong, "textContent": wrong, "attributes": wrong},
+            "url": wrong,
+            "route": wrong,
+            "timeAfterClickMs": wrong if not isinstance(wrong, int | float) else "x",
+            "endReason": wrong,
+            "clickCount": wrong if not isinstance(wrong, int | float) else None,
+        },
+    }
+    [breadcrumb] = find(raw_click(payload, timestamp=wrong))
+    assert breadcrumb.selector == "unknown"
+    assert isinstance(breadcrumb.timestamp, float)
+    assert breadcrumb.url is None
+    assert breadcrumb.route is None
+    assert breadcrumb.time_after_click_ms == 0
+    assert breadcrumb.end_reason is None
+    assert breadcrumb.click_count == 1
+    assert breadcrumb.node.tag_name == ""
+    assert breadcrumb.node.attributes == {}
+
+
+def test_numbers_sent_as_text_and_text_sent_as_objects_read_as_absent():
+    payload = {
+        "category": SLOW_CLICK,
+        "message": "a#x",
+        "timestamp": "1700000000",
+        "data": {
+            "node": {"tagName": {"x": 1}, "textContent": ["Pay"], "attributes": ["id", "x"]},
+            "url": {"href": "https://shop.example.com/"},
+            "route": ["/checkout"],
+            "timeAfterClickMs": "7000",
+            "endReason": {"reason": "timeout"},
+            "clickCount": "5",
+        },
+    }
+    [breadcrumb] = find(raw_click(payload))
+    assert breadcrumb.selector == "a#x"
+    assert breadcrumb.timestamp == 1_700_000_000.0  # the rrweb event's
+    assert (breadcrumb.url, breadcrumb.route, breadcrumb.end_reason) == (None, None, None)
+    assert breadcrumb.time_after_click_ms == 0
+    assert breadcrumb.click_count == 1
+    assert (breadcrumb.node.tag_name, breadcrumb.node.text) == ("", "")
+    assert breadcrumb.node.attributes == {}
+
+
+@pytest.mark.parametrize("data", [None, "data", 3, [1, 2]])
+def test_a_mistyped_data_object_reads_as_empty(data):
+    [breadcrumb] = find(raw_click({"category": MULTI_CLICK, "message": "a#x", "data": data}))
+    assert breadcrumb.selector == "a#x"
+    assert breadcrumb.click_count == 1
+    assert breadcrumb.node == parse_node(None)
+
+
+def test_numbers_are_bounded_and_click_count_is_at_least_one():
+    [breadcrumb] = find(
+        click_event(time_after_click_ms=1e300, click_count=-5),
+    )
+    assert breadcrumb.time_after_click_ms == 1e15
+    assert breadcrumb.click_count == 1
+    [breadcrumb] = find(click_event(click_count=2**62))
+    assert breadcrumb.click_count == 10**15
+
+
+def test_attributes_of_scalar_types_are_kept_as_text_and_others_dropped():
+    node = parse_node(
+        {
+            "tagName": "input",
+            "attributes": {
+                "id": "q",
+                "tabindex": 3,
+                "disabled": True,
+                "x": None,
+                "y": [1],
+                "z": {},
+            },
+        }
+    )
+    assert node.attributes == {"id": "q", "tabindex": "3", "disabled": "True"}
+    many = parse_node({"attributes": {f"a{i}": "v" * 1000 for i in range(100)}})
+    assert len(many.attributes) == 32
+    assert all(len(value) == 256 for value in many.attributes.values())
+
+
+def test_a_node_id_that_is_not_an_integer_is_none():
+    assert parse_node({"id": True}).id is None
+    assert parse_node({"id": "19"}).id is None
+    assert parse_node({"id": 19}).id == 19
+
+
+def test_upper_case_tag_names_are_lower_cased_but_ids_classes_and_values_keep_case():
+    event = click_event(
+        'BODY > DIV.Cart-Panel > BUTTON#Buy.BTN[Data-Test="Buy Now"]',
+        node={"tagName": "BUTTON", "attributes": {"id": "Buy", "class": "BTN"}},
+    )
+    [breadcrumb] = find(event)
+    assert breadcrumb.selector == 'body > div.Cart-Panel > button#Buy.BTN[Data-Test="Buy Now"]'
+    assert breadcrumb.node.tag_name == "button"
+    assert breadcrumb.node.attributes == {"id": "Buy", "class": "BTN"}
+
+
+@pytest.mark.parametrize(
+    ("selector", "normalized"),
+    [
+        ("  BODY>MAIN  A#X  ", "body>main  a#X"),
+        ("DIV + SPAN ~ P", "div + span ~ p"),
+        ("#ID.CLASS", "#ID.CLASS"),
+        (".A > .B", ".A > .B"),
+        ("A:HOVER", "a:HOVER"),
+        ("INPUT[TYPE='SUBMIT'] > B", "input[TYPE='SUBMIT'] > b"),
+        ('A[TITLE="X > Y"] SPAN', 'a[TITLE="X > Y"] span'),
+        ("*", "*"),
+        ("", ""),
+    ],
+)
+def test_normalize_selector(selector, normalized):
+    assert normalize_selector(selector) == normalized
+    assert normalize_selector(normalized) == normalized
+
+
+def test_a_long_selector_is_truncated():
+    [breadcrumb] = find(click_event("body > " + "div > " * 1666 + "button#x"))
+    assert len("body > " + "div > " * 1666 + "button#x") > 10_000
+    assert 0 < len(breadcrumb.selector) <= MAX_SELECTOR_CHARS
+    assert breadcrumb.selector.startswith("body > div > div")
+    [breadcrumb] = find(click_event("A" * 10_000))
+    assert breadcrumb.selector == "a" * MAX_SELECTOR_CHARS
+
+
+def test_a_breadcrumb_without_a_selector_is_named_after_its_node():
+    node = {"tagName": "A", "attributes": {"id": "Cart", "class": "nav  Link"}}
+    for message in (None, "", "   \n"):
+        payload = {"category": SLOW_CLICK, "data": {"node": node}}
+        if message is not None:
+            payload["message"] = message
+        [breadcrumb] = find(raw_click(payload))
+        assert breadcrumb.selector == "a#Cart.nav.Link"
+    assert selector_from_node(parse_node({})) == "unknown"
+
+
+def test_the_timestamp_falls_back_from_the_payload_to_the_event():
+    [breadcrumb] = find(raw_click({"category": SLOW_CLICK, "timestamp": 0}, timestamp=1_500))
+    assert breadcrumb.timestamp == 1.5
+    [breadcrumb] = find(raw_click({"category": SLOW_CLICK, "timestamp": 2.5}, timestamp=1_500))
+    assert breadcrumb.timestamp == 2.5
+
+
+def test_events_without_click_categories_are_never_parsed(monkeypatch):
+    without = [
+        decode_segment(raw, MAX_INFLATED_BYTES).events
+        for raw in fixture_messages()
+        if not find_click_breadcrumbs(decode_segment(raw, MAX_INFLATED_BYTES).events)
+    ]
+    assert without  # the capture has segments without clicks (segment 0, 5)
+    with_clicks = orjson.dumps([*snapshot_events(), click_event()])
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("orjson.loads called")
+
+    monkeypatch.setattr(breadcrumbs_module.orjson, "loads", refuse)
+    for events in [*without, orjson.dumps(snapshot_events(500)), b"not json at all", b""]:
+        assert find_click_breadcrumbs(events) == []
+    with pytest.raises(AssertionError, match=r"orjson\.loads called"):
+        find_click_breadcrumbs(with_clicks)
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        b'[{"category":"ui.multiClick"',
+        b'{"category":"ui.slowClickDetected"}',
+        b'"ui.slowClickDetected"',
+        b"\xff ui.multiClick",
+        b"[" * 2000 + b'"ui.multiClick"' + b"]" * 2000,
+    ],
+)
+def test_events_with_a_category_that_are_not_a_json_array_are_invalid(events):
+    with pytest.raises(InvalidSegment):
+        find_click_breadcrumbs(events)
+
+
+DATA_KEYS = ["node", "url", "route", "clickCount", "timeAfterClickMs", "endReason"]
+EVENT_KEYS = [
+    *["type", "data", "tag", "payload", "category", "message", "timestamp", "textContent"],
+    *["tagName", "attributes", "id", "class", *DATA_KEYS],
+]
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
+    | st.sampled_from([SLOW_CLICK, MULTI_CLICK, "breadcrumb", "timeout", 5]),
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(
+            st.sampled_from(EVENT_KEYS) | st.text(max_size=5),
+            children,
+            max_size=6,
+        )
+    ),
+    max_leaves=30,
+)
+click_like = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from([5, 5, 5, "5", None]),
+        "timestamp": json_values,
+        "data": st.fixed_dictionaries(
+            {
+                "tag": st.sampled_from(["breadcrumb", "breadcrumb", "options"]),
+                "payload": st.fixed_dictionaries(
+                    {"category": st.sampled_from([SLOW_CLICK, MULTI_CLICK, "ui.click"])},
+                    optional={
+                        "message": json_values,
+                        "timestamp": json_values,
+                        "data": json_values
+                        | st.dictionaries(
+                            st.sampled_from(DATA_KEYS),
+                            json_values,
+                        ),
+                    },
+                ),
+            }
+        ),
+    }
+)
+
+FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FUZZ
+@given(st.lists(click_like | json_values, max_size=8))
+def test_arbitrary_json_events_only_ever_raise_invalid_segment(events):
+    raw = orjson.dumps(events)
+    try:
+        found = find_click_breadcrumbs(raw)
+    except InvalidSegment:
+        return
+    for breadcrumb in found:
+        assert breadcrumb.category in CLICK_CATEGORIES
+        assert breadcrumb.click_count >= 1
+        assert len(breadcrumb.selector) <= MAX_SELECTOR_CHARS
+        assert breadcrumb.selector == breadcrumb.selector.strip()
+        assert breadcrumb.selector
+
+
+@FUZZ
+@given(json_values)
+def test_arbitrary_json_documents_only_ever_raise_invalid_segment(value):
+    raw = orjson.dumps(value) + (b" " + SLOW_CLICK.encode() if isinstance(value, list) else b"")
+    try:
+        find_click_breadcrumbs(orjson.dumps(value))
+        find_click_breadcrumbs(raw)
+    except InvalidSegment:
+        pass
