@@ -5,27 +5,18 @@ import time
 import pytest
 from django.urls import reverse
 
-from ingest.envelope import parse_envelope
-from ingest.recording_message import encode_recording_message
-from ingest.replay_segment import RecordingLimits, extract_replay_segment
 from replays.detection.detect import decode_segment, detect_clicks
 from replays.models import DetectionSettings, Replay
 from replays.selectors import detection_settings_for
 from replays.services import replay_record_segment
-from tests.sdk_fixtures import replay_requests
+from tests.replays.messages import MAX_INFLATED_BYTES, fixture_messages
 
 pytestmark = pytest.mark.django_db
 
 
 def store_fixture_replay(project_id: int) -> Replay:
-    for sdk_request in replay_requests():
-        segment = extract_replay_segment(
-            parse_envelope(sdk_request.body), RecordingLimits(10 << 20, 100 << 20)
-        )
-        raw = encode_recording_message(
-            segment, project_id=project_id, org_id=7, key_id=1, received=1, retention_days=90
-        )
-        decoded = decode_segment(raw, 32 << 20)
+    for raw in fixture_messages(project_id=project_id):
+        decoded = decode_segment(raw, MAX_INFLATED_BYTES)
         replay_record_segment(
             decoded, detect_clicks(decoded, detection_settings_for(project_id), time.time())
         )

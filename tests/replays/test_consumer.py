@@ -14,32 +14,17 @@ from django.db import OperationalError
 from sentry_kafka_schemas import get_codec
 
 from ingest.envelope import parse_envelope
-from ingest.recording_message import encode_recording_message
-from ingest.replay_segment import RecordingLimits, extract_replay_segment
 from pipeline.kafka import client_config
 from replays import consumer as consumer_module
 from replays.detection.occurrence import TYPES_BY_ID
 from replays.models import DetectionSettings, Replay, ReplaySegment
 from tests.consumers import start_recordings_consumer, wait_until
+from tests.replays.messages import decompression_bomb, fixture_message, with_fields
 from tests.sdk_fixtures import replay_requests
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 occurrence_codec = get_codec("ingest-occurrences")
-
-
-def fixture_message(sdk_request, project_id: int = 42) -> bytes:
-    segment = extract_replay_segment(
-        parse_envelope(sdk_request.body), RecordingLimits(10 << 20, 100 << 20)
-    )
-    return encode_recording_message(
-        segment,
-        project_id=project_id,
-        org_id=7,
-        key_id=1,
-        received=1_795_537_800,
-        retention_days=90,
-    )
 
 
 def produce(topic: str, messages: list[bytes], key: bytes = b"replay") -> None:
@@ -117,19 +102,14 @@ def _recording_body(sdk_request) -> bytes:
     return item.payload.partition(b"\n")[2]
 
 
-def _bomb(good: bytes, inflated_bytes: int) -> bytes:
-    """The good message with its recording swapped for one that inflates to ``inflated_bytes``."""
-    message = msgpack.unpackb(good)
-    header = message["payload"].partition(b"\n")[0]
-    message["payload"] = header + b"\n" + zlib.compress(b"[" + b" " * inflated_bytes + b"]", 9)
-    return msgpack.packb(message, use_bin_type=True)
-
-
 def test_poison_messages_go_to_the_dead_letter_topic_and_the_good_ones_around_them_are_processed(
     sdk_project, recordings_topic, occurrences_topic, recordings_dlq_topic, topic_reader
 ):
-    first, second = (fixture_message(r, sdk_project.project_id) for r in replay_requests()[1:3])
-    bomb = _bomb(first, 50 * 1024 * 1024)
+    first, second = (
+        fixture_message(r, project_id=sdk_project.project_id) for r in replay_requests()[1:3]
+    )
+    header = msgpack.unpackb(first)["payload"].partition(b"\n")[0]
+    bomb = with_fields(first, payload=header + b"\n" + decompression_bomb("json"))
     produce(recordings_topic, [first, b"\xc1 not msgpack", bomb, second])
     consumer = start_recordings_consumer()
     try:
@@ -150,7 +130,7 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_good_ones_around_th
 def test_a_redelivered_segment_changes_nothing_and_sends_no_occurrence_twice(
     sdk_project, recordings_topic, occurrences_topic, recordings_dlq_topic, topic_reader
 ):
-    dead_click = fixture_message(replay_requests()[1], sdk_project.project_id)
+    dead_click = fixture_message(replay_requests()[1], project_id=sdk_project.project_id)
     produce(recordings_topic, [dead_click, dead_click])
     consumer = start_recordings_consumer()
     try:
@@ -190,14 +170,17 @@ def test_settings_changed_in_the_admin_apply_to_the_next_segments(
     requests = replay_requests()
     consumer = start_recordings_consumer()
     try:
-        produce(recordings_topic, [fixture_message(requests[1], sdk_project.project_id)])
+        produce(recordings_topic, [fixture_message(requests[1], project_id=sdk_project.project_id)])
         wait_until(lambda: ReplaySegment.objects.count() == 1)
         DetectionSettings.objects.filter(project=sdk_project.project).update(
             rage_clicks_enabled=False, ignore_selectors="nav > a\n#submit"
         )
         produce(
             recordings_topic,
-            [fixture_message(r, sdk_project.project_id) for r in (requests[2], requests[6])],
+            [
+                fixture_message(r, project_id=sdk_project.project_id)
+                for r in (requests[2], requests[6])
+            ],
         )
         wait_until(lambda: ReplaySegment.objects.count() == 3)
     finally:
@@ -228,7 +211,9 @@ def test_a_database_outage_pauses_the_consumer_without_committing_and_loses_noth
         return real_record(*args)
 
     monkeypatch.setattr(consumer_module, "replay_record_segment", record_when_the_database_is_back)
-    produce(recordings_topic, [fixture_message(replay_requests()[1], sdk_project.project_id)])
+    produce(
+        recordings_topic, [fixture_message(replay_requests()[1], project_id=sdk_project.project_id)]
+    )
     consumer = start_recordings_consumer()
     try:
         wait_until(lambda: len(attempts) >= 4, what="retries during the outage")
