@@ -142,30 +142,41 @@ def selector_from_node(node: Node) -> str:
     return selector[:MAX_SELECTOR_CHARS]
 
 
-def normalize_selector(selector: str) -> str:
-    """Element names in lower case, outer whitespace trimmed: ``BODY > BUTTON#Buy`` and
-    ``body > button#Buy`` are one element. Ids, classes and attribute values keep their case."""
-    selector = selector.strip()
-    out: list[str] = []
-    index, bracket, quote = 0, False, ""
-    at_compound_start = True
-    while index < len(selector):
-        char = selector[index]
+def mask_brackets(selector: str) -> str:
+    """``selector`` with what lies inside ``[...]`` (quoted values too) replaced by ``_``. As long
+    as ``selector``: what a search finds in it is at the same place in ``selector``, and never
+    inside an attribute's value (which may hold spaces, ``>`` or commas)."""
+    out, bracket, quote = [], False, ""
+    for char in selector:
         if quote:
             quote = "" if char == quote else quote
         elif bracket:
             if char in "\"'":
                 quote = char
             bracket = char != "]"
-        elif char == "[":
-            bracket = True
-        elif at_compound_start and (match := _TYPE_SELECTOR.match(selector, index)):
-            out.append(match.group().lower())
+        else:
+            bracket = char == "["
+            out.append(char)
+            continue
+        out.append("_" if bracket or quote else char)
+    return "".join(out)
+
+
+def normalize_selector(selector: str) -> str:
+    """Element names in lower case, outer whitespace trimmed: ``BODY > BUTTON#Buy`` and
+    ``body > button#Buy`` are one element. Ids, classes and attribute values keep their case."""
+    selector = selector.strip()
+    masked = mask_brackets(selector)
+    out: list[str] = []
+    index, at_compound_start = 0, True
+    while index < len(selector):
+        if at_compound_start and (match := _TYPE_SELECTOR.match(masked, index)):
+            out.append(selector[index : match.end()].lower())
             index = match.end()
             at_compound_start = False
             continue
-        at_compound_start = not bracket and not quote and char in _COMBINATORS
-        out.append(char)
+        at_compound_start = masked[index] in _COMBINATORS
+        out.append(selector[index])
         index += 1
     return "".join(out)
 

@@ -11,7 +11,7 @@ matches only a breadcrumb whose selector is exactly the rule.
 import re
 from dataclasses import dataclass
 
-from replays.detection.breadcrumbs import ClickBreadcrumb, normalize_selector
+from replays.detection.breadcrumbs import ClickBreadcrumb, mask_brackets, normalize_selector
 
 _TAG = re.compile(r"[A-Za-z][\w-]*|\*")
 _PART = re.compile(
@@ -69,30 +69,11 @@ def parse_compound(text: str) -> Compound | None:
     return Compound(tag, element_id, frozenset(classes), tuple(attributes))
 
 
-def _mask_brackets(text: str) -> str:
-    """``text`` with what lies inside ``[...]`` (quoted values too) replaced by ``_``: as long as
-    ``text``, so a separator found in it is at the same place in ``text``."""
-    out, bracket, quote = [], False, ""
-    for char in text:
-        if quote:
-            quote = "" if char == quote else quote
-        elif bracket:
-            if char in "\"'":
-                quote = char
-            bracket = char != "]"
-        else:
-            bracket = char == "["
-            out.append(char)
-            continue
-        out.append("_" if bracket or quote else char)
-    return "".join(out)
-
-
 def _split_outside_brackets(pattern: re.Pattern[str], text: str) -> list[str]:
     """``pattern.split(text)``, its separators only outside ``[...]``: an attribute's value may
     hold spaces, ``>`` or commas (``[aria-label="Close, then save"]``, as the SDK writes it)."""
     parts, start = [], 0
-    for match in pattern.finditer(_mask_brackets(text)):
+    for match in pattern.finditer(mask_brackets(text)):
         parts.append(text[start : match.start()])
         parts += [text[match.start(g) : match.end(g)] for g in range(1, pattern.groups + 1)]
         start = match.end()
