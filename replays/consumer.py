@@ -27,15 +27,19 @@ from replays.detection.detect import Detection, Segment, decode_segment, detect_
 from replays.detection.errors import InvalidSegment
 from replays.occurrences import OccurrencePublisher
 from replays.selectors import detection_settings_for
-from replays.services import replay_mark_published, replay_record_segment
+from replays.services import (
+    RecordingStorageUnavailable,
+    replay_mark_published,
+    replay_record_segment,
+)
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-# Errors after which the same message is tried again: the database went away or was busy, or
+# Errors after which the same message is tried again: the database went away or was busy,
 # another consumer stored the same segment at the same moment (a rebalance), or the recordings
-# storage failed to write (a full disk).
-RETRIED_DATABASE_ERRORS = (OperationalError, InterfaceError, IntegrityError, OSError)
+# storage could not write (a full disk). Any other error is this message's own: to the DLQ.
+RETRIED_ERRORS = (OperationalError, InterfaceError, IntegrityError, RecordingStorageUnavailable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +100,10 @@ class RecordingsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
             segment = decode_segment(message.payload.value, self.max_inflated_bytes)
         except InvalidSegment as exc:
             raise _invalid(message, str(exc)) from None
-        project_settings = self._retrying(detection_settings_for, segment.project_id)
+        try:
+            project_settings = self._retrying(detection_settings_for, segment.project_id)
+        except DatabaseError as exc:
+            raise _invalid(message, f"the database refused the project lookup: {exc}") from None
         if project_settings is None:
             raise _invalid(message, f"project {segment.project_id} does not exist")
         try:
@@ -115,8 +122,13 @@ class RecordingsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
         segment = processed.segment
         try:
             stored = self._retrying(replay_record_segment, segment, processed.detection)
+        except MessageRejected:
+            raise
         except DatabaseError as exc:  # DataError and the like: this segment's values, not the DB
             raise _invalid(message, f"the database refused the segment: {exc}") from None
+        except Exception as exc:  # a segment that trips a bug must not block its partition
+            logger.exception("storing the segment failed")
+            raise _invalid(message, f"storing failed: {type(exc).__name__}: {exc}") from None
         if not stored.occurrences_published:
             try:
                 self.publisher.publish(processed.detection.occurrences)
@@ -131,8 +143,8 @@ class RecordingsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
         """Call ``function``; if the database is unavailable, wait and ask for a retry."""
         try:
             return function(*args)
-        except RETRIED_DATABASE_ERRORS as exc:
-            logger.warning("database unavailable, will retry: %s", exc)
+        except RETRIED_ERRORS as exc:
+            logger.warning("database or storage unavailable, will retry: %s", exc)
             connection.close()
             self.backoff.wait()
             raise MessageRejected from exc

@@ -14,6 +14,10 @@ MAX_URLS = 100
 MAX_IDS = 100
 
 
+class RecordingStorageUnavailable(Exception):
+    """The recordings storage could not take a file (a full disk, an unreachable bucket)."""
+
+
 def detection_settings_create_defaults(instance: object, created: bool, **_kwargs: object) -> None:
     """Every new project gets its settings row with the defaults, for the admin to list."""
     if created:
@@ -46,7 +50,10 @@ def replay_record_segment(segment: Segment, detection: Detection) -> ReplaySegme
     """
     stored = segment.stored_recording
     name = recording_name(segment)
-    storages["recordings"].save(name, ContentFile(stored))
+    try:
+        storages["recordings"].save(name, ContentFile(stored))
+    except OSError as exc:
+        raise RecordingStorageUnavailable(f"cannot write {name}: {exc}") from exc
     event = segment.replay_event
     received_at = datetime.fromtimestamp(segment.received, UTC)
     with transaction.atomic():

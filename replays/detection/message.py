@@ -9,6 +9,17 @@ from replays.detection.errors import InvalidSegment
 
 _codec = get_codec("ingest-replay-recordings")
 
+# The schema bounds these below only; what we store must also fit the database's columns and a
+# datetime (ids are 32-bit in PostgreSQL's integer, ``received`` is seconds since the epoch).
+MAX_ID = 2**31 - 1
+RANGES = {
+    "project_id": (0, MAX_ID),
+    "org_id": (0, 2**63 - 1),
+    "key_id": (0, 2**63 - 1),
+    "received": (0, 10**11),
+    "retention_days": (0, 100_000),
+}
+
 
 class RecordingMessage(TypedDict):
     """What arrives on the topic (sentry-kafka-schemas' ``ingest-replay-recordings`` v1)."""
@@ -40,4 +51,8 @@ def decode_message(raw: bytes) -> RecordingMessage:
     replay_event = message.get("replay_event")
     if replay_event is not None and not isinstance(replay_event, bytes):
         raise InvalidSegment("the message's replay_event is not bytes")
+    for field, (low, high) in RANGES.items():
+        value = message.get(field)
+        if value is not None and not (isinstance(value, int) and low <= value <= high):
+            raise InvalidSegment(f"the message's {field} is out of range: {value!r}")
     return message  # type: ignore[return-value]

@@ -110,20 +110,22 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_good_ones_around_th
     )
     header = msgpack.unpackb(first)["payload"].partition(b"\n")[0]
     bomb = with_fields(first, payload=header + b"\n" + decompression_bomb("json"))
-    produce(recordings_topic, [first, b"\xc1 not msgpack", bomb, second])
+    unknown_project = fixture_message(replay_requests()[3], project_id=4242)
+    produce(recordings_topic, [first, b"\xc1 not msgpack", bomb, unknown_project, second])
     consumer = start_recordings_consumer()
     try:
         wait_until(lambda: ReplaySegment.objects.count() == 2, what="both good segments")
-        dead_letters = topic_reader(recordings_dlq_topic, 2)
+        dead_letters = topic_reader(recordings_dlq_topic, 3)
     finally:
         consumer.stop()
 
-    assert [m.value() for m in dead_letters] == [b"\xc1 not msgpack", bomb]
+    assert [m.value() for m in dead_letters] == [b"\xc1 not msgpack", bomb, unknown_project]
     headers = [dict(m.headers()) for m in dead_letters]
-    assert [h["original_offset"] for h in headers] == [b"1", b"2"]
+    assert [h["original_offset"] for h in headers] == [b"1", b"2", b"3"]
     assert {h["original_topic"] for h in headers} == {recordings_topic.encode()}
     assert b"msgpack" in headers[0]["reason"]
     assert b"inflates past" in headers[1]["reason"]
+    assert headers[2]["reason"] == b"project 4242 does not exist"
     assert sorted(ReplaySegment.objects.values_list("segment_id", flat=True)) == [1, 2]
 
 
@@ -226,4 +228,46 @@ def test_a_database_outage_pauses_the_consumer_without_committing_and_loses_noth
         consumer.stop()
 
     assert len(occurrences_on(topic_reader, occurrences_topic, 1)) == 1
+    assert not topic_reader(recordings_dlq_topic, 1, timeout_s=1)
+
+
+def test_a_recordings_storage_that_cannot_write_pauses_the_consumer_until_it_can(
+    sdk_project,
+    recordings_topic,
+    occurrences_topic,
+    recordings_dlq_topic,
+    topic_reader,
+    settings,
+    tmp_path,
+    caplog,
+):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    recordings = settings.STORAGES["recordings"]
+    writable = recordings["OPTIONS"]["location"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "recordings": {
+            **recordings,
+            "OPTIONS": {**recordings["OPTIONS"], "location": str(blocked / "x")},
+        },
+    }
+    produce(
+        recordings_topic, [fixture_message(replay_requests()[1], project_id=sdk_project.project_id)]
+    )
+    consumer = start_recordings_consumer()
+    try:
+        wait_until(lambda: caplog.text.count("storage unavailable") >= 3, what="retries")
+        assert not ReplaySegment.objects.exists()
+        assert _committed(consumer) == 0
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "recordings": {
+                **recordings,
+                "OPTIONS": {**recordings["OPTIONS"], "location": writable},
+            },
+        }
+        wait_until(lambda: ReplaySegment.objects.filter(occurrences_published=True).exists())
+    finally:
+        consumer.stop()
     assert not topic_reader(recordings_dlq_topic, 1, timeout_s=1)

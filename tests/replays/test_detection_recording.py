@@ -146,6 +146,11 @@ def _packed(**fields) -> bytes:
         (_packed(payload="text, not bytes"), "payload is not bytes"),
         (_packed(payload=None), "payload is not bytes"),
         (_packed(replay_event={"a": 1}), "replay_event is not bytes"),
+        # Valid for the schema, but no database column or datetime holds them.
+        (_packed(project_id=2**40), "project_id is out of range"),
+        (_packed(received=2**62), "received is out of range"),
+        (_packed(retention_days=-1), "retention_days is out of range"),
+        (_packed(key_id=2**63), "key_id is out of range"),
     ],
 )
 def test_messages_that_are_not_recordings_are_invalid(raw, error):
