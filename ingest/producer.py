@@ -13,12 +13,9 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 from django.conf import settings
 
 from ingest.errors import BrokerUnavailable
-from pipeline.kafka import client_config
+from pipeline.kafka import producer_config
 
 logger = logging.getLogger(__name__)
-
-# The topic allows 15 MB messages (sentry-kafka-schemas); librdkafka's default is 1 MB.
-MAX_MESSAGE_BYTES = 15_000_000
 
 
 class AcknowledgedProducer:
@@ -31,12 +28,9 @@ class AcknowledgedProducer:
 
     def _new_producer(self) -> Producer:
         return Producer(
-            client_config(
+            producer_config(
                 **{
-                    "acks": "all",
                     "linger.ms": settings.KAFKA_PRODUCER_LINGER_MS,
-                    "compression.type": "lz4",
-                    "message.max.bytes": MAX_MESSAGE_BYTES,
                     # Give up on a message when its request gives up on it, so an answer of 503
                     # is rarely followed by a late delivery (the consumer is idempotent anyway).
                     "message.timeout.ms": max(1, int(self.timeout_s * 1000)),

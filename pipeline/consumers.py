@@ -17,24 +17,17 @@ from arroyo.types import Topic
 from django.conf import settings
 
 from pipeline.dlq import ReasonedDlqProducer
-from pipeline.kafka import client_config
+from pipeline.kafka import MAX_MESSAGE_BYTES, client_config, producer_config
 
 logger = logging.getLogger(__name__)
 
 # Occurrences and DLQ messages are few and a segment waits for them: don't hold them back.
 PRODUCER_LINGER_MS = 1
-MAX_MESSAGE_BYTES = 15_000_000
 
 
-def producer_config() -> dict:
-    return client_config(
-        **{
-            "acks": "all",
-            "linger.ms": PRODUCER_LINGER_MS,
-            "compression.type": "lz4",
-            "message.max.bytes": MAX_MESSAGE_BYTES,
-        }
-    )
+def consumer_producer_config() -> dict:
+    """The producer a consumer sends its output and its dead letters with."""
+    return producer_config(**{"linger.ms": PRODUCER_LINGER_MS})
 
 
 def consumer_config(group_id: str) -> dict:

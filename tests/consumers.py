@@ -10,7 +10,7 @@ from arroyo.processing import StreamProcessor
 from django.conf import settings
 from django.db import connections
 
-from pipeline.consumers import build_processor, producer_config
+from pipeline.consumers import build_processor, consumer_producer_config
 from replays.consumer import RecordingsStrategyFactory
 from replays.occurrences import OccurrencePublisher
 
@@ -49,7 +49,7 @@ def start_recordings_consumer(
     factory_wrapper: Callable[[RecordingsStrategyFactory], RecordingsStrategyFactory] | None = None,
 ) -> ConsumerThread:
     """A ``consume_recordings`` as the command builds it, on the topics the settings name."""
-    producer = KafkaProducer(producer_config())
+    producer = KafkaProducer(consumer_producer_config())
     publisher = OccurrencePublisher(
         producer, settings.TOPIC_OCCURRENCES, settings.REPLAYS_PRODUCE_TIMEOUT_S
     )

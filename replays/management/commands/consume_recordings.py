@@ -3,7 +3,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connections
 
-from pipeline.consumers import build_processor, producer_config, run_until_signalled
+from pipeline.consumers import build_processor, consumer_producer_config, run_until_signalled
 from replays.consumer import RecordingsStrategyFactory
 from replays.occurrences import OccurrencePublisher
 
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--topic", default=settings.TOPIC_REPLAY_RECORDINGS)
 
     def handle(self, *args: object, **options: object) -> None:
-        producer = KafkaProducer(producer_config())
+        producer = KafkaProducer(consumer_producer_config())
         publisher = OccurrencePublisher(
             producer, settings.TOPIC_OCCURRENCES, settings.REPLAYS_PRODUCE_TIMEOUT_S
         )
