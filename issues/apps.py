@@ -1,7 +1,21 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class IssuesConfig(AppConfig):
     """Stage 3: grouping occurrences into issues, the web UI and the API."""
 
     name = "issues"
+    verbose_name = "Issues"
+
+    def ready(self) -> None:
+        from issues.selectors import forget_cached_noise_thresholds
+        from replays.models import DetectionSettings
+
+        # An admin's change in this process applies at once; other processes wait for the TTL.
+        post_save.connect(
+            forget_cached_noise_thresholds, sender=DetectionSettings, dispatch_uid="noise-save"
+        )
+        post_delete.connect(
+            forget_cached_noise_thresholds, sender=DetectionSettings, dispatch_uid="noise-del"
+        )

@@ -27,6 +27,11 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "corsheaders",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "pipeline",
     "ingest",
     "replays",
@@ -118,6 +123,7 @@ TOPIC_OCCURRENCES_DLQ = env.str("TOPIC_OCCURRENCES_DLQ", default="ingest-occurre
 # Consumer groups wait for members this long; Tansu assigns after half of it (see ARCHITECTURE.md).
 KAFKA_SESSION_TIMEOUT_MS = env.int("KAFKA_SESSION_TIMEOUT_MS", default=6000)
 REPLAYS_CONSUMER_GROUP = env.str("REPLAYS_CONSUMER_GROUP", default="replays-recordings")
+ISSUES_CONSUMER_GROUP = env.str("ISSUES_CONSUMER_GROUP", default="issues-occurrences")
 
 # --- Ingest limits (Relay's, see ARCHITECTURE.md "Limits and answers at the edge") ------------
 MiB = 1024 * 1024
@@ -142,6 +148,36 @@ REPLAYS_SETTINGS_CACHE_TTL_S = env.float("REPLAYS_SETTINGS_CACHE_TTL_S", default
 # How long the consumer waits for the broker to take an occurrence before it retries the segment.
 REPLAYS_PRODUCE_TIMEOUT_S = env.float("REPLAYS_PRODUCE_TIMEOUT_S", default=10.0)
 
+# --- Issues consumer ----------------------------------------------------------------------------
+# How long a consumer trusts what it read of a project's noise threshold (admin changes).
+ISSUES_SETTINGS_CACHE_TTL_S = env.float("ISSUES_SETTINGS_CACHE_TTL_S", default=1.0)
+
+# --- Web UI and REST API ------------------------------------------------------------------------
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+ISSUES_PAGE_SIZE = env.int("ISSUES_PAGE_SIZE", default=25)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": ISSUES_PAGE_SIZE,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "replay-issues API",
+    "DESCRIPTION": "Dead, rage and slow clicks from Session Replay, grouped into issues.",
+    "VERSION": "0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # --- CORS: only the envelope endpoint is open to other origins --------------------------------
 CORS_URLS_REGEX = r"^/api/\d+/envelope/?$"

@@ -12,6 +12,7 @@ from settings.base import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 KAFKA_PRODUCE_TIMEOUT_S = 3.0
 REPLAYS_SETTINGS_CACHE_TTL_S = 0.0
+ISSUES_SETTINGS_CACHE_TTL_S = 0.0
 
 # Each test run keeps its files in a directory of its own (tests/conftest.py removes it).
 TEST_TMP_DIR = Path(tempfile.mkdtemp(prefix="replay-issues-test-"))

@@ -12,6 +12,7 @@ from django.conf import settings as django_settings
 from ingest.models import Project, ProjectKey
 from ingest.producer import reset_producer
 from ingest.selectors import forget_cached_keys
+from issues.selectors import forget_cached_noise_thresholds
 from pipeline.broker import EmbeddedBroker, free_port
 from pipeline.kafka import client_config
 from pipeline.topics import TopicSpec, ensure_topics, schema_topic_config
@@ -24,6 +25,7 @@ def _fresh_caches() -> None:
     """Each test starts with nothing cached from another test's database."""
     forget_cached_keys()
     forget_cached_settings()
+    forget_cached_noise_thresholds()
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:

@@ -1,0 +1,134 @@
+"""Issues grouped from occurrences, the occurrences themselves, and who was affected.
+
+An issue is one (project, fingerprint hash); its counters are kept by
+``issues.services.issue_record_occurrence`` under a row lock, so consumers running side by side
+count each occurrence once.
+"""
+
+from django.db import models
+
+from ingest.models import Project
+
+
+class IssueType(models.TextChoices):
+    DEAD_CLICK = "replay_dead_click", "Dead click"
+    RAGE_CLICK = "replay_rage_click", "Rage click"
+    SLOW_CLICK = "replay_slow_click", "Slow click"
+
+
+class IssueStatus(models.TextChoices):
+    UNRESOLVED = "unresolved", "Unresolved"
+    RESOLVED = "resolved", "Resolved"
+    IGNORED = "ignored", "Ignored"
+
+
+class Issue(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="issues")
+    fingerprint_hash = models.CharField(max_length=32, help_text="MD5 of the fingerprint.")
+    fingerprint = models.JSONField(default=list)
+    type = models.CharField(max_length=32, choices=IssueType.choices)
+    title = models.CharField(max_length=200)
+    subtitle = models.CharField(max_length=1024, blank=True)
+    culprit = models.CharField(max_length=200, blank=True)
+    level = models.CharField(max_length=16, default="warning")
+    status = models.CharField(
+        max_length=16, choices=IssueStatus.choices, default=IssueStatus.UNRESOLVED
+    )
+    selector = models.CharField(
+        max_length=1024, blank=True, help_text="The clicked element (also in metadata)."
+    )
+    metadata = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The first occurrence's selector, url, route, component, tag, text, attributes.",
+    )
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    times_seen = models.PositiveIntegerField(default=0)
+    users_seen = models.PositiveIntegerField(default=0)
+    is_visible = models.BooleanField(
+        default=True,
+        help_text="False while the project's noise threshold holds the issue back.",
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    regressed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a new occurrence reopened it after a resolve."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-last_seen"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "fingerprint_hash"], name="unique_issue")
+        ]
+        indexes = [
+            models.Index(fields=["project", "is_visible", "-last_seen"]),
+            models.Index(fields=["project", "is_visible", "-times_seen"]),
+            models.Index(fields=["project", "is_visible", "-users_seen"]),
+            models.Index(fields=["project", "selector"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title}: {self.subtitle}"
+
+    @property
+    def short_id(self) -> str:
+        return f"CLICK-{self.pk}"
+
+
+class Occurrence(models.Model):
+    """One click in one replay; ``occurrence_id`` is the producer's deterministic id."""
+
+    occurrence_id = models.CharField(max_length=32, unique=True)
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="occurrences")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="occurrences")
+    event_id = models.CharField(max_length=32, blank=True)
+    replay_id = models.UUIDField(null=True, blank=True)
+    segment_id = models.PositiveIntegerField(null=True, blank=True)
+    timestamp = models.DateTimeField(help_text="When the user clicked.")
+    received_at = models.DateTimeField(auto_now_add=True)
+    user_key = models.CharField(max_length=200, blank=True)
+    user_id = models.CharField(max_length=200, blank=True)
+    user_email = models.CharField(max_length=200, blank=True)
+    user_name = models.CharField(max_length=200, blank=True)
+    user_ip = models.CharField(max_length=64, blank=True)
+    release = models.CharField(max_length=200, blank=True)
+    environment = models.CharField(max_length=200, blank=True)
+    browser = models.CharField(max_length=200, blank=True)
+    browser_version = models.CharField(max_length=64, blank=True)
+    os = models.CharField(max_length=200, blank=True)
+    os_version = models.CharField(max_length=64, blank=True)
+    device = models.CharField(max_length=200, blank=True)
+    url = models.CharField(max_length=2048, blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    evidence_display = models.JSONField(default=list, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-timestamp"]
+        indexes = [
+            models.Index(fields=["issue", "-timestamp"]),
+            models.Index(fields=["project", "replay_id"]),
+            models.Index(fields=["issue", "environment"]),
+            models.Index(fields=["issue", "release"]),
+            models.Index(fields=["issue", "browser"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.occurrence_id
+
+
+class IssueUser(models.Model):
+    """One distinct user of an issue: ``users_seen`` grows only when a row is added."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="users")
+    user_key = models.CharField(max_length=200)
+    first_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "user_key"], name="unique_issue_user")
+        ]
+
+    def __str__(self) -> str:
+        return self.user_key

@@ -1,0 +1,200 @@
+"""Decode an ``ingest-occurrences`` message into what the issues stage stores (pure).
+
+The issue platform is generic: it trusts the schema (sentry-kafka-schemas validates the JSON) and
+its own registry of issue types, not the producer. What the schema leaves open (a type we do not
+know, a timestamp that is not a date, strings longer than our columns) is checked here, so a bad
+message becomes an ``InvalidOccurrence`` for the dead-letter topic instead of a database error.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sentry_kafka_schemas import get_codec
+
+from replays.detection.fingerprint import fingerprint_hash
+from replays.detection.occurrence import TITLES, TYPES_BY_ID, Occurrence
+
+_codec = get_codec("ingest-occurrences")
+
+# The issue types this platform groups, by the occurrence's numeric type id.
+ISSUE_TYPES: dict[int, str] = {type_id: str(click) for type_id, click in TYPES_BY_ID.items()}
+DEFAULT_TITLES: dict[int, str] = {type_id: TITLES[click] for type_id, click in TYPES_BY_ID.items()}
+LEVELS = {"debug", "info", "warning", "error", "fatal"}
+# Timestamps outside these years are not clicks (and do not fit every database's datetime).
+MIN_TIMESTAMP = datetime(2000, 1, 1, tzinfo=UTC).timestamp()
+MAX_TIMESTAMP = datetime(2200, 1, 1, tzinfo=UTC).timestamp()
+
+
+class InvalidOccurrence(ValueError):
+    """The message can never be grouped: it goes to the dead-letter topic with this reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class OccurrenceRecord:
+    """An occurrence as the issues stage stores it: typed, bounded, ready for the ORM."""
+
+    occurrence: Occurrence
+    issue_type: str
+    fingerprint_hash: str
+    timestamp: datetime
+    replay_id: uuid.UUID | None
+    segment_id: int | None
+    user: dict[str, str]
+    user_key: str
+    release: str
+    environment: str
+    browser: str
+    browser_version: str
+    os: str
+    os_version: str
+    device: str
+    url: str
+    metadata: dict[str, Any]
+
+
+def decode_occurrence(raw: bytes) -> OccurrenceRecord:
+    """Validate ``raw`` against the schema and turn it into an ``OccurrenceRecord``."""
+    try:
+        value = _codec.decode(raw, validate=True)
+    except Exception as exc:  # the codec raises several types: not JSON, off-schema
+        raise InvalidOccurrence(f"not a valid occurrence: {_first_line(exc)}") from None
+    if not isinstance(value, dict):
+        raise InvalidOccurrence("not a valid occurrence: not a JSON object")
+    if value.get("payload_type", "occurrence") != "occurrence":
+        raise InvalidOccurrence(f"payload_type {value.get('payload_type')!r} is not grouped here")
+    type_id = value.get("type")
+    if type_id not in ISSUE_TYPES:
+        raise InvalidOccurrence(f"unknown issue type {type_id!r}")
+    if not _is_hex_id(value.get("id")):
+        raise InvalidOccurrence("id must be 32 hex digits")
+    project_id = value.get("project_id")
+    if not isinstance(project_id, int) or not 0 < project_id < 2**31:
+        raise InvalidOccurrence(f"project_id {project_id!r} is out of range")
+    fingerprint = value.get("fingerprint")
+    if not fingerprint or not all(isinstance(part, str) for part in fingerprint):
+        raise InvalidOccurrence("fingerprint must be a non-empty list of strings")
+    occurrence = Occurrence.from_dict(
+        {
+            "issue_title": DEFAULT_TITLES[type_id],
+            "subtitle": "",
+            "resource_id": "",
+            "detection_time": 0.0,
+            "level": "warning",
+            "culprit": "",
+            "evidence_data": {},
+            "evidence_display": [],
+            "event": {},
+            **value,
+        }
+    )
+    return _record(occurrence)
+
+
+def _record(occurrence: Occurrence) -> OccurrenceRecord:
+    event = _dict(occurrence.event)
+    evidence = _dict(occurrence.evidence_data)
+    contexts = _dict(event.get("contexts"))
+    browser, os_context, device = (
+        _dict(contexts.get("browser")),
+        _dict(contexts.get("os")),
+        _dict(contexts.get("device")),
+    )
+    user = {key: _text(value, 200) for key, value in _dict(event.get("user")).items()}
+    user = {key: value for key, value in user.items() if value}
+    user_key = user.get("id") or user.get("email") or user.get("username") or ""
+    user_key = user_key or user.get("ip_address") or ""
+    timestamp = _timestamp(evidence.get("timestamp"), event.get("timestamp"))
+    node = _dict(evidence.get("node"))
+    url = _text(evidence.get("url") or _dict(event.get("request")).get("url"), 2048)
+    metadata = {
+        "selector": _text(evidence.get("selector") or occurrence.subtitle, 1024),
+        "url": url,
+        "route": _text(evidence.get("route"), 2048),
+        "component": _text(evidence.get("component_name"), 200),
+        "tag": _text(node.get("tagName"), 64),
+        "text": _text(node.get("textContent"), 200),
+        "attributes": _dict(node.get("attributes")),
+    }
+    if occurrence.level not in LEVELS:
+        raise InvalidOccurrence(f"level {occurrence.level!r} is not a level")
+    return OccurrenceRecord(
+        occurrence=occurrence,
+        issue_type=ISSUE_TYPES[occurrence.type],
+        fingerprint_hash=fingerprint_hash(occurrence.fingerprint),
+        timestamp=timestamp,
+        replay_id=_uuid(evidence.get("replay_id") or occurrence.resource_id),
+        segment_id=_segment_id(evidence.get("segment_id")),
+        user=user,
+        user_key=user_key,
+        release=_text(event.get("release"), 200),
+        environment=_text(event.get("environment"), 200),
+        browser=_text(browser.get("name"), 200),
+        browser_version=_text(browser.get("version"), 64),
+        os=_text(os_context.get("name"), 200),
+        os_version=_text(os_context.get("version"), 64),
+        device=_text(device.get("family"), 200),
+        url=url,
+        metadata=metadata,
+    )
+
+
+def _timestamp(*candidates: Any) -> datetime:
+    """When the user clicked: the evidence's click time, else the event's (seconds, or ISO)."""
+    for value in candidates:
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, int | float) and MIN_TIMESTAMP <= value < MAX_TIMESTAMP:
+            return datetime.fromtimestamp(value, UTC)
+        if isinstance(value, str):
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                continue
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=UTC)
+            if MIN_TIMESTAMP <= parsed.timestamp() < MAX_TIMESTAMP:
+                return parsed
+    raise InvalidOccurrence("no usable timestamp in evidence_data or event")
+
+
+def _is_hex_id(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) != 32:
+        return False
+    try:
+        int(value, 16)
+    except ValueError:
+        return False
+    return True
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _segment_id(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31:
+        return value
+    return None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any, limit: int) -> str:
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, int | float | str):
+        return str(value)[:limit]
+    return ""
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:300]
