@@ -91,6 +91,15 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# The replay player (npm's rrweb-player, installed by `make setup`) as /static/rrweb-player/: its
+# browser bundle (umd/, first: dist/ has an ES module of the same name) and its style sheet (dist/).
+# Left out while node_modules is missing, so Django still starts before the npm step ran.
+RRWEB_PLAYER_DIR = BASE_DIR / "node_modules" / "rrweb-player"
+STATICFILES_DIRS = [
+    ("rrweb-player", RRWEB_PLAYER_DIR / folder)
+    for folder in ("umd", "dist")
+    if (RRWEB_PLAYER_DIR / folder).is_dir()
+]
 
 # Recordings are files, not rows: Django's storage API keeps them on disk here (the embedded
 # default) or in S3-compatible object storage in production, without a change to the code.
