@@ -9,13 +9,15 @@ class IssuesConfig(AppConfig):
     verbose_name = "Issues"
 
     def ready(self) -> None:
+        from ingest.models import Project
         from issues.selectors import forget_cached_noise_thresholds
         from replays.models import DetectionSettings
 
         # An admin's change in this process applies at once; other processes wait for the TTL.
-        post_save.connect(
-            forget_cached_noise_thresholds, sender=DetectionSettings, dispatch_uid="noise-save"
-        )
-        post_delete.connect(
-            forget_cached_noise_thresholds, sender=DetectionSettings, dispatch_uid="noise-del"
-        )
+        for model in (Project, DetectionSettings):
+            post_save.connect(
+                forget_cached_noise_thresholds, sender=model, dispatch_uid=f"noise-{model}-save"
+            )
+            post_delete.connect(
+                forget_cached_noise_thresholds, sender=model, dispatch_uid=f"noise-{model}-del"
+            )

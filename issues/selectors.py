@@ -11,16 +11,17 @@ from issues.models import Issue
 from issues.services import NoiseThreshold
 from replays.models import DetectionSettings
 
-_noise_cache: dict[int, tuple[float, NoiseThreshold]] = {}
+_noise_cache: dict[int, tuple[float, NoiseThreshold | None]] = {}
 
 
 def forget_cached_noise_thresholds(**_signal_kwargs: object) -> None:
     _noise_cache.clear()
 
 
-def noise_threshold_for(project_id: int) -> NoiseThreshold:
+def noise_threshold_for(project_id: int) -> NoiseThreshold | None:
     """The project's noise threshold (set with its detection settings in the admin), cached for
-    ``ISSUES_SETTINGS_CACHE_TTL_S`` seconds so the admin's changes reach running consumers."""
+    ``ISSUES_SETTINGS_CACHE_TTL_S`` seconds so the admin's changes reach running consumers;
+    None when there is no such project."""
     now = time.monotonic()
     cached = _noise_cache.get(project_id)
     if cached is not None and cached[0] > now:
@@ -30,11 +31,12 @@ def noise_threshold_for(project_id: int) -> NoiseThreshold:
         .values("noise_threshold", "noise_threshold_users")
         .first()
     )
-    noise = (
-        NoiseThreshold(row["noise_threshold"] or 1, row["noise_threshold_users"])
-        if row
-        else NoiseThreshold()
-    )
+    if row is not None:
+        noise = NoiseThreshold(row["noise_threshold"] or 1, row["noise_threshold_users"])
+    elif Project.objects.filter(id=project_id).exists():
+        noise = NoiseThreshold()
+    else:
+        noise = None
     ttl = settings.ISSUES_SETTINGS_CACHE_TTL_S
     if ttl > 0:
         _noise_cache[project_id] = (now + ttl, noise)

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from arroyo.backends.kafka import KafkaPayload
-from arroyo.dlq import InvalidMessage
 from arroyo.processing.strategies import CommitOffsets, ProcessingStrategy, RunTask
 from arroyo.processing.strategies.abstract import MessageRejected, ProcessingStrategyFactory
-from arroyo.types import BrokerValue, Commit, Message, Partition
+from arroyo.types import Commit, Message, Partition
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection
 
+from pipeline.steps import Backoff, invalid_message
 from replays.detection.detect import Detection, Segment, decode_segment, detect_clicks
 from replays.detection.errors import InvalidSegment
 from replays.occurrences import OccurrencePublisher
@@ -48,34 +48,6 @@ class ProcessedSegment:
     detection: Detection
 
 
-class Backoff:
-    """Waits between retries of one message: 0.1 s, doubling up to ``max_s``; reset on success."""
-
-    def __init__(self, first_s: float = 0.1, max_s: float = 2.0) -> None:
-        self.first_s, self.max_s = first_s, max_s
-        self.next_s = first_s
-
-    def wait(self) -> None:
-        time.sleep(self.next_s)
-        self.next_s = min(self.next_s * 2, self.max_s)
-
-    def reset(self) -> None:
-        self.next_s = self.first_s
-
-
-def _invalid(message: Message, reason: str) -> InvalidMessage:
-    value = message.value
-    assert isinstance(value, BrokerValue)
-    logger.warning(
-        "to the dead-letter topic: %s[%d] offset %d: %s",
-        value.partition.topic.name,
-        value.partition.index,
-        value.offset,
-        reason,
-    )
-    return InvalidMessage(value.partition, value.offset, reason=reason, log_exception=False)
-
-
 class RecordingsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
     def __init__(
         self,
@@ -99,20 +71,24 @@ class RecordingsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
         try:
             segment = decode_segment(message.payload.value, self.max_inflated_bytes)
         except InvalidSegment as exc:
-            raise _invalid(message, str(exc)) from None
+            raise invalid_message(message, str(exc)) from None
         try:
             project_settings = self._retrying(detection_settings_for, segment.project_id)
         except DatabaseError as exc:
-            raise _invalid(message, f"the database refused the project lookup: {exc}") from None
+            raise invalid_message(
+                message, f"the database refused the project lookup: {exc}"
+            ) from None
         if project_settings is None:
-            raise _invalid(message, f"project {segment.project_id} does not exist")
+            raise invalid_message(message, f"project {segment.project_id} does not exist")
         try:
             detection = detect_clicks(segment, project_settings, self.clock())
         except InvalidSegment as exc:
-            raise _invalid(message, str(exc)) from None
+            raise invalid_message(message, str(exc)) from None
         except Exception as exc:  # a recording that trips a bug must not stop the partition
             logger.exception("detection failed")
-            raise _invalid(message, f"detection failed: {type(exc).__name__}: {exc}") from None
+            raise invalid_message(
+                message, f"detection failed: {type(exc).__name__}: {exc}"
+            ) from None
         return ProcessedSegment(segment, detection)
 
     # --- I/O -------------------------------------------------------------------------------
@@ -125,10 +101,10 @@ class RecordingsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
         except MessageRejected:
             raise
         except DatabaseError as exc:  # DataError and the like: this segment's values, not the DB
-            raise _invalid(message, f"the database refused the segment: {exc}") from None
+            raise invalid_message(message, f"the database refused the segment: {exc}") from None
         except Exception as exc:  # a segment that trips a bug must not block its partition
             logger.exception("storing the segment failed")
-            raise _invalid(message, f"storing failed: {type(exc).__name__}: {exc}") from None
+            raise invalid_message(message, f"storing failed: {type(exc).__name__}: {exc}") from None
         if not stored.occurrences_published:
             try:
                 self.publisher.publish(processed.detection.occurrences)

@@ -76,6 +76,12 @@ def occurrences_topic(kafka_broker: EmbeddedBroker, settings) -> str:
     return settings.TOPIC_OCCURRENCES
 
 
+@pytest.fixture
+def occurrences_dlq_topic(kafka_broker: EmbeddedBroker, settings) -> str:
+    settings.TOPIC_OCCURRENCES_DLQ = create_topic("ingest-occurrences-dlq", "ingest-occurrences")
+    return settings.TOPIC_OCCURRENCES_DLQ
+
+
 def read_messages(topic: str, count: int, timeout_s: float = 10.0) -> list:
     """Read ``topic`` from the beginning until ``count`` messages arrived or the time is up."""
     consumer = Consumer(

@@ -10,6 +10,7 @@ from arroyo.processing import StreamProcessor
 from django.conf import settings
 from django.db import connections
 
+from issues.consumer import OccurrencesStrategyFactory
 from pipeline.consumers import build_processor, consumer_producer_config
 from replays.consumer import RecordingsStrategyFactory
 from replays.occurrences import OccurrencePublisher
@@ -62,6 +63,20 @@ def start_recordings_consumer(
         group_id=group_id,
         factory=factory,
         dlq_topic=settings.TOPIC_REPLAY_RECORDINGS_DLQ,
+        dlq_producer=producer,
+    )
+    return ConsumerThread(processor, producer, group_id).start()
+
+
+def start_occurrences_consumer(group_id: str | None = None) -> ConsumerThread:
+    """A ``consume_occurrences`` as the command builds it, on the topics the settings name."""
+    producer = KafkaProducer(consumer_producer_config())
+    group_id = group_id or f"test-issues-{uuid.uuid4().hex[:8]}"
+    processor = build_processor(
+        topic=settings.TOPIC_OCCURRENCES,
+        group_id=group_id,
+        factory=OccurrencesStrategyFactory(),
+        dlq_topic=settings.TOPIC_OCCURRENCES_DLQ,
         dlq_producer=producer,
     )
     return ConsumerThread(processor, producer, group_id).start()

@@ -62,7 +62,7 @@ def running(pattern: str) -> bool:
 
 def consumer_pids(devstack_pid: int) -> list[int]:
     found = subprocess.run(
-        ["pgrep", "-P", str(devstack_pid), "-f", "consume_recordings"], capture_output=True
+        ["pgrep", "-P", str(devstack_pid), "-f", "manage.py consume_"], capture_output=True
     )
     return [int(pid) for pid in found.stdout.split()]
 
@@ -117,7 +117,7 @@ def test_devstack_serves_the_endpoint_and_stops_on_ctrl_c(devstack):
         time.sleep(0.2)
     assert stored_segments(database) == len(replay_requests())
     consumers = consumer_pids(process.pid)
-    assert len(consumers) == 1
+    assert len(consumers) == 2  # consume_recordings and consume_occurrences
 
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 0
@@ -135,7 +135,7 @@ def test_a_killed_devstack_leaves_no_child_running(devstack):
     children = (f"127.0.0.1:{port}", f"127.0.0.1:{broker_port}")
     assert all(running(c) for c in children)
     consumers = consumer_pids(process.pid)
-    assert len(consumers) == 1
+    assert len(consumers) == 2  # consume_recordings and consume_occurrences
 
     process.kill()
     process.wait(timeout=10)

@@ -60,6 +60,7 @@ class Command(BaseCommand):
             )
             manage = (sys.executable, str(settings.BASE_DIR / "manage.py"))
             supervisor.start("recordings", [*manage, "consume_recordings"])
+            supervisor.start("occurrences", [*manage, "consume_occurrences"])
             self.print_banner(base_url, admin_user, admin_password, key)
             code = supervisor.wait()
         finally:
@@ -87,7 +88,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 "\nreplay-issues is running\n"
-                f"  web:    {base_url}/\n"
+                f"  web:    {base_url}/  (issues; API at {base_url}/api/docs/)\n"
                 f"  admin:  {base_url}/admin/  (login {user} / {password})\n"
                 f"  DSN:    {key.dsn(base_url)}\n"
                 f"  broker: {settings.KAFKA_BOOTSTRAP_SERVERS}\n"
