@@ -1,0 +1,154 @@
+"""The API's views: thin DRF generics over issues.selectors, so every read is scoped to the
+projects the user may see. The class-level ``queryset`` of each view only names its model for the
+schema; ``get_queryset`` is what the requests read."""
+
+import uuid
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import generics
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from ingest.models import Project
+from issues.api.pagination import Pagination
+from issues.api.serializers import (
+    IssueDetailSerializer,
+    IssueSerializer,
+    IssueStatusSerializer,
+    OccurrenceSerializer,
+    ProjectSerializer,
+    ReplaySerializer,
+)
+from issues.filters import IssueFilter
+from issues.models import Issue, Occurrence
+from issues.selectors import issues_for, projects_for
+from issues.services import issue_set_status
+from replays.models import Replay
+
+
+def _visible_project(request: Request, project_id: int) -> Project:
+    """The project, if the user may see it; 404 otherwise (its existence is not told)."""
+    return get_object_or_404(projects_for(request.user), pk=project_id)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["projects"], operation_id="projects_list", summary="The projects you can see"
+    )
+)
+class ProjectListView(generics.ListAPIView):
+    queryset = Project.objects.none()
+    serializer_class = ProjectSerializer
+    pagination_class = Pagination
+
+    def get_queryset(self) -> QuerySet[Project]:
+        return projects_for(self.request.user)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["issues"],
+        operation_id="project_issues_list",
+        summary="A project's issues",
+        description="Visible issues (past the project's noise threshold), most recently seen first "
+        "unless `sort` says otherwise.",
+    )
+)
+class ProjectIssueListView(generics.ListAPIView):
+    queryset = Issue.objects.none()
+    serializer_class = IssueSerializer
+    filterset_class = IssueFilter
+    pagination_class = Pagination
+
+    def get_queryset(self) -> QuerySet[Issue]:
+        project = _visible_project(self.request, self.kwargs["project_id"])
+        return issues_for(self.request.user, project.pk)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["issues"],
+        operation_id="issue_retrieve",
+        summary="An issue, with its latest occurrence",
+    )
+)
+class IssueDetailView(generics.RetrieveAPIView):
+    """GET an issue; PATCH changes its status and nothing else."""
+
+    queryset = Issue.objects.none()
+    serializer_class = IssueDetailSerializer
+
+    def get_queryset(self) -> QuerySet[Issue]:
+        return issues_for(self.request.user)
+
+    @extend_schema(
+        tags=["issues"],
+        operation_id="issue_update_status",
+        summary="Resolve, ignore or reopen an issue",
+        request=IssueStatusSerializer,
+        responses={
+            200: IssueDetailSerializer,
+            400: OpenApiResponse(description="Not a status, or a field other than status."),
+        },
+    )
+    def patch(self, request: Request, *args, **kwargs) -> Response:
+        issue = self.get_object()
+        change = IssueStatusSerializer(data=request.data)
+        change.is_valid(raise_exception=True)
+        issue_set_status(issue, change.validated_data["status"])
+        return Response(self.get_serializer(issue).data)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["issues"],
+        operation_id="issue_occurrences_list",
+        summary="An issue's occurrences, newest first",
+    )
+)
+class IssueOccurrenceListView(generics.ListAPIView):
+    queryset = Occurrence.objects.none()
+    serializer_class = OccurrenceSerializer
+    pagination_class = Pagination
+
+    def get_queryset(self) -> QuerySet[Occurrence]:
+        issue = get_object_or_404(issues_for(self.request.user), pk=self.kwargs["issue_id"])
+        return issue.occurrences.order_by("-timestamp", "-id")
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["replays"],
+        operation_id="replay_retrieve",
+        summary="A replay, with its segments and click counts",
+        parameters=[
+            OpenApiParameter(
+                "replay_id",
+                OpenApiTypes.STR,
+                OpenApiParameter.PATH,
+                description="32 hex digits or a dashed UUID.",
+            )
+        ],
+    )
+)
+class ReplayDetailView(generics.RetrieveAPIView):
+    queryset = Replay.objects.none()
+    serializer_class = ReplaySerializer
+
+    def get_object(self) -> Replay:
+        project = _visible_project(self.request, self.kwargs["project_id"])
+        try:
+            replay_id = uuid.UUID(self.kwargs["replay_id"])
+        except ValueError:
+            raise NotFound("A replay id is 32 hex digits or a dashed UUID.") from None
+        replays = Replay.objects.filter(project=project).prefetch_related("segments")
+        return get_object_or_404(replays, replay_id=replay_id)
