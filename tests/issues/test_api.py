@@ -105,6 +105,17 @@ def test_issue_list_shows_the_fixture_issues_newest_first(api, clicks):
     }
 
 
+def test_issue_list_reads_a_page_in_constant_queries(api, clicks, django_assert_num_queries):
+    for number in range(20):
+        click = another_click(clicks[0])
+        click["fingerprint"] = ["replay_dead_click", f"body > button#b{number}", "/index.html"]
+        record(click)
+
+    # the session, the user, the project, the count and the page
+    with django_assert_num_queries(5):
+        assert len(listed(api, "?environment=staging&sort=users")) == 25
+
+
 def test_issue_list_leaves_out_issues_held_back_by_the_noise_threshold(api, clicks):
     held_back = another_click(clicks[0])
     held_back["fingerprint"] = ["replay_dead_click", "body > button#later", "/index.html"]
@@ -620,6 +631,13 @@ def test_schema_is_served_to_a_signed_in_user(api):
     }
     assert {"type", "status", "environment", "release", "browser", "query", "sort"} <= parameters
     assert {"page", "per_page"} <= parameters
+
+
+def test_swagger_ui_is_served_to_a_signed_in_user(api):
+    response = api.get("/api/docs/")
+
+    assert response.status_code == 200
+    assert b"/api/schema/" in response.content
 
 
 def test_schema_validates_without_warnings(db, tmp_path):
