@@ -75,20 +75,31 @@ def decode_occurrence(raw: bytes) -> OccurrenceRecord:
     fingerprint = value.get("fingerprint")
     if not fingerprint or not all(isinstance(part, str) for part in fingerprint):
         raise InvalidOccurrence("fingerprint must be a non-empty list of strings")
-    occurrence = Occurrence.from_dict(
-        {
-            "issue_title": DEFAULT_TITLES[type_id],
-            "subtitle": "",
-            "resource_id": "",
-            "detection_time": 0.0,
-            "level": "warning",
-            "culprit": "",
-            "evidence_data": {},
-            "evidence_display": [],
-            "event": {},
-            **value,
-        }
+    defaults = {
+        "issue_title": DEFAULT_TITLES[type_id],
+        "subtitle": "",
+        "resource_id": "",
+        "level": "warning",
+        "culprit": "",
+    }
+    fields: dict[str, Any] = {
+        name: _text(value.get(name), 1024) or default for name, default in defaults.items()
+    }
+    if fields["level"] not in LEVELS:
+        raise InvalidOccurrence(f"level {fields['level']!r} is not a level")
+    detection_time = value.get("detection_time")
+    fields["detection_time"] = (
+        float(detection_time)
+        if isinstance(detection_time, int | float) and not isinstance(detection_time, bool)
+        else 0.0
     )
+    fields["evidence_data"] = _dict(value.get("evidence_data"))
+    display = value.get("evidence_display")
+    fields["evidence_display"] = [
+        entry for entry in (display if isinstance(display, list) else []) if isinstance(entry, dict)
+    ]
+    fields["event"] = _dict(value.get("event"))
+    occurrence = Occurrence.from_dict({**value, **fields})
     return _record(occurrence)
 
 
@@ -117,8 +128,6 @@ def _record(occurrence: Occurrence) -> OccurrenceRecord:
         "text": _text(node.get("textContent"), 200),
         "attributes": _dict(node.get("attributes")),
     }
-    if occurrence.level not in LEVELS:
-        raise InvalidOccurrence(f"level {occurrence.level!r} is not a level")
     return OccurrenceRecord(
         occurrence=occurrence,
         issue_type=ISSUE_TYPES[occurrence.type],

@@ -1,0 +1,145 @@
+"""decode_occurrence: the schema, our type registry, and the bounds the schema leaves open."""
+
+import contextlib
+import json
+import uuid
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from issues.occurrence_message import InvalidOccurrence, decode_occurrence
+from replays.detection.fingerprint import fingerprint_hash
+from tests.issues.builders import another_click, fixture_occurrences, occurrence_message
+
+
+def fixture(index: int = 0) -> dict:
+    return fixture_occurrences()[index]
+
+
+def test_the_fixture_occurrences_decode_with_their_element_page_and_replay():
+    records = [decode_occurrence(occurrence_message(o)) for o in fixture_occurrences()]
+    assert sorted(r.issue_type for r in records) == [
+        "replay_dead_click",
+        "replay_dead_click",
+        "replay_dead_click",
+        "replay_rage_click",
+        "replay_slow_click",
+    ]
+    record = records[0]
+    assert record.fingerprint_hash == fingerprint_hash(record.occurrence.fingerprint)
+    assert record.replay_id == uuid.UUID("40196c4efd834eedaa8e1947c813b364")
+    assert record.user == {"id": "u-77", "email": "ana@example.com"}
+    assert record.user_key == "u-77"
+    assert (record.release, record.environment) == ("shop@1.4.2", "staging")
+    assert (record.browser, record.os) == ("Chrome", "Linux")
+    assert record.metadata["selector"] == "body > button#buy.btn.primary"
+    assert record.metadata["text"] == "Buy now"
+    assert record.metadata["tag"] == "button"
+    assert record.url == "http://127.0.0.1:18766/index.html"
+    # The click's own time, not when the segment was sent.
+    expected = datetime.fromtimestamp(record.occurrence.evidence_data["timestamp"], UTC)
+    assert record.timestamp == expected
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda o: o.pop("fingerprint"), "not a valid occurrence"),
+        (lambda o: o.update(type="5001"), "not a valid occurrence"),
+        (lambda o: o.update(type=1), "unknown issue type 1"),
+        (lambda o: o.update(id="not-hex-at-all-not-hex-at-all-xx"), "32 hex digits"),
+        (lambda o: o.update(id="abc"), "32 hex digits"),
+        (lambda o: o.update(project_id=0), "out of range"),
+        (lambda o: o.update(project_id=2**40), "out of range"),
+        (lambda o: o.update(fingerprint=[]), "fingerprint"),
+        (lambda o: o.update(level="loud"), "is not a level"),
+        (lambda o: o.update(payload_type="status_change"), "not grouped here"),
+    ],
+)
+def test_messages_that_cannot_be_grouped_say_why(change, reason):
+    occurrence = fixture()
+    change(occurrence)
+    with pytest.raises(InvalidOccurrence, match=reason):
+        decode_occurrence(orjson.dumps(occurrence))
+
+
+@pytest.mark.parametrize("raw", [b"", b"\xff\xfe", b"[]", b"null", b"{", b'"text"'])
+def test_bytes_that_are_not_an_occurrence_are_invalid(raw):
+    with pytest.raises(InvalidOccurrence, match="not a valid occurrence"):
+        decode_occurrence(raw)
+
+
+def test_a_click_time_out_of_range_falls_back_to_the_event_time_or_is_invalid():
+    occurrence = fixture()
+    occurrence["evidence_data"]["timestamp"] = 1e20
+    record = decode_occurrence(orjson.dumps(occurrence))
+    assert record.timestamp == datetime.fromtimestamp(occurrence["event"]["timestamp"], UTC)
+    occurrence["event"]["timestamp"] = "2026-11-24T16:30:00+00:00"
+    occurrence["evidence_data"]["timestamp"] = None
+    assert decode_occurrence(orjson.dumps(occurrence)).timestamp.isoformat().startswith("2026")
+    occurrence["event"]["timestamp"] = -5
+    with pytest.raises(InvalidOccurrence, match="timestamp"):
+        decode_occurrence(orjson.dumps(occurrence))
+
+
+def test_long_and_mistyped_fields_are_bounded_to_the_columns():
+    occurrence = another_click(
+        fixture(),
+        release="r" * 500,
+        environment=["not", "a", "string"],
+        user={"email": "e" * 300, "ip_address": "10.0.0.1"},
+    )
+    occurrence["evidence_data"]["selector"] = "div > " * 400
+    occurrence["evidence_data"]["segment_id"] = -1
+    occurrence["evidence_data"]["replay_id"] = "not a uuid"
+    occurrence["resource_id"] = "not a uuid either"
+    record = decode_occurrence(orjson.dumps(occurrence))
+    assert len(record.release) == 200
+    assert record.environment == ""
+    assert record.user_key == "e" * 200
+    assert len(record.metadata["selector"]) == 1024
+    assert record.segment_id is None
+    assert record.replay_id is None
+
+
+def test_an_occurrence_without_user_counts_no_user():
+    occurrence = another_click(fixture(), user={})
+    assert decode_occurrence(orjson.dumps(occurrence)).user_key == ""
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(field=st.sampled_from(list(fixture())), value=json_values)
+def test_any_field_replaced_by_any_json_only_ever_raises_invalid_occurrence(field, value):
+    occurrence = fixture()
+    occurrence[field] = value
+    with contextlib.suppress(InvalidOccurrence):
+        # The standard library writes what orjson refuses: big integers, NaN.
+        decode_occurrence(json.dumps(occurrence).encode())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    path=st.sampled_from(["evidence_data", "event"]),
+    key=st.sampled_from(
+        ["timestamp", "user", "contexts", "node", "url", "release", "tags", "segment_id"]
+    ),
+    value=json_values,
+)
+def test_nested_fields_replaced_by_any_json_only_ever_raise_invalid_occurrence(path, key, value):
+    occurrence = fixture()
+    occurrence[path][key] = value
+    with contextlib.suppress(InvalidOccurrence):
+        # The standard library writes what orjson refuses: big integers, NaN.
+        decode_occurrence(json.dumps(occurrence).encode())

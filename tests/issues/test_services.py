@@ -1,0 +1,144 @@
+"""issue_record_occurrence and issue_set_status on the real database (SQLite or PostgreSQL)."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connections
+from django.utils import timezone
+
+from issues.models import Issue, IssueStatus, IssueUser, Occurrence
+from issues.services import NoiseThreshold, issue_set_status
+from tests.issues.builders import another_click, fixture_occurrences, record
+
+
+@pytest.fixture
+def dead_click(sdk_project) -> dict:
+    return fixture_occurrences()[0]
+
+
+def test_an_occurrence_makes_an_issue_with_its_element_and_page(dead_click):
+    recorded = record(dead_click)
+    assert recorded.issue_created
+    issue = Issue.objects.get(pk=recorded.issue_id)
+    assert (issue.type, issue.title, issue.level) == ("replay_dead_click", "Dead Click", "warning")
+    assert issue.selector == issue.subtitle == "body > button#buy.btn.primary"
+    assert issue.culprit == "http://127.0.0.1:18766/index.html"
+    assert issue.metadata["attributes"] == {
+        "id": "buy",
+        "class": "btn primary",
+        "testId": "buy-button",
+    }
+    assert issue.fingerprint == dead_click["fingerprint"]
+    clicked = datetime.fromtimestamp(dead_click["evidence_data"]["timestamp"], UTC)
+    assert issue.first_seen == issue.last_seen == clicked
+    assert (issue.times_seen, issue.users_seen, issue.is_visible) == (1, 1, True)
+
+
+def test_the_same_occurrence_twice_counts_once(dead_click):
+    assert record(dead_click) is not None
+    assert record(dead_click) is None
+    issue = Issue.objects.get()
+    assert (issue.times_seen, issue.users_seen) == (1, 1)
+    assert Occurrence.objects.count() == 1
+
+
+def test_users_are_counted_once_each_and_clicks_without_a_user_count_no_user(dead_click):
+    record(dead_click)
+    record(another_click(dead_click))  # the same user, u-77, in another replay
+    record(another_click(dead_click, user={"email": "bo@example.com"}))
+    record(another_click(dead_click, user={}))
+    issue = Issue.objects.get()
+    assert (issue.times_seen, issue.users_seen) == (4, 2)
+    assert set(IssueUser.objects.values_list("user_key", flat=True)) == {"u-77", "bo@example.com"}
+
+
+def test_first_and_last_seen_follow_the_clicks_whatever_their_order(dead_click):
+    record(dead_click)
+    clicked = dead_click["evidence_data"]["timestamp"]
+    record(another_click(dead_click, timestamp=clicked - 3600))
+    record(another_click(dead_click, timestamp=clicked + 60))
+    issue = Issue.objects.get()
+    assert issue.first_seen == datetime.fromtimestamp(clicked - 3600, UTC)
+    assert issue.last_seen == datetime.fromtimestamp(clicked + 60, UTC)
+
+
+def test_a_resolved_issue_reopens_on_a_newer_click_only(dead_click):
+    issue = Issue.objects.get(pk=record(dead_click).issue_id)
+    issue_set_status(issue, IssueStatus.RESOLVED)
+    issue.refresh_from_db()
+    assert issue.resolved_at is not None
+    late = record(
+        another_click(dead_click, timestamp=(issue.resolved_at - timedelta(1)).timestamp())
+    )
+    assert not late.regressed
+    assert Issue.objects.get().status == IssueStatus.RESOLVED
+    new = record(another_click(dead_click, timestamp=timezone.now().timestamp() + 1))
+    assert new.regressed
+    issue.refresh_from_db()
+    assert issue.status == IssueStatus.UNRESOLVED
+    assert issue.regressed_at is not None
+    assert issue.resolved_at is None
+
+
+def test_an_ignored_issue_stays_ignored(dead_click):
+    issue = Issue.objects.get(pk=record(dead_click).issue_id)
+    issue_set_status(issue, IssueStatus.IGNORED)
+    record(another_click(dead_click, timestamp=timezone.now().timestamp() + 1))
+    issue.refresh_from_db()
+    assert (issue.status, issue.times_seen) == (IssueStatus.IGNORED, 2)
+
+
+def test_an_unknown_status_is_refused(dead_click):
+    issue = Issue.objects.get(pk=record(dead_click).issue_id)
+    with pytest.raises(ValueError, match="unknown status 'done'"):
+        issue_set_status(issue, "done")
+
+
+@pytest.mark.parametrize(
+    ("noise", "clicks_to_show"),
+    [
+        (NoiseThreshold(occurrences=3), 3),
+        (NoiseThreshold(occurrences=100, users=2), 2),
+        (NoiseThreshold(occurrences=1), 1),
+    ],
+)
+def test_the_noise_threshold_holds_the_issue_back_until_it_is_reached(
+    dead_click, noise, clicks_to_show
+):
+    for index in range(clicks_to_show):
+        click = another_click(dead_click, user={"id": f"user-{index}"})
+        assert not Issue.objects.filter(is_visible=True).exists()
+        record(click, noise)
+    assert Issue.objects.get().is_visible
+
+
+@pytest.mark.django_db(transaction=True)
+def test_threads_recording_the_same_clicks_at_once_count_each_once(sdk_project):
+    """Four writers race over the same 60 occurrences (each of 3 issues, 5 users): the row lock
+    (PostgreSQL) or the write lock (SQLite) keeps every counter exact."""
+    base = fixture_occurrences()[:3]
+    clicks = [
+        another_click(base[index % 3], user={"id": f"user-{index % 5}"}) for index in range(60)
+    ]
+    errors: list[BaseException] = []
+
+    def writer(order: list[dict]) -> None:
+        try:
+            for click in order:
+                record(click)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    orders = [clicks, clicks[::-1], clicks[30:] + clicks[:30], clicks[15:] + clicks[:15]]
+    threads = [threading.Thread(target=writer, args=(order,)) for order in orders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert Occurrence.objects.count() == 60
+    for issue in Issue.objects.all():
+        assert (issue.times_seen, issue.users_seen) == (20, 5)
