@@ -1,59 +1,22 @@
 """``manage.py devstack`` as a user runs it: it serves the endpoint, and Ctrl-C stops everything."""
 
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
-from django.conf import settings
 
-from pipeline.broker import free_port
+from tests.devstack import running_devstack
 from tests.sdk_fixtures import replay_requests
 
 
 @pytest.fixture
 def devstack(tmp_path):
-    port, broker_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "settings.base",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'devstack.sqlite3'}",
-        "RECORDINGS_ROOT": str(tmp_path / "recordings"),
-        "PYTHONUNBUFFERED": "1",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "devstack",
-            "--port",
-            str(port),
-            "--broker-port",
-            str(broker_port),
-            "--workers",
-            "1",
-        ],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    output = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline().decode()
-        output.append(line)
-        if "Press Ctrl-C to stop" in line or process.poll() is not None:
-            break
-    yield process, port, broker_port, "".join(output), tmp_path / "devstack.sqlite3"
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
+    with running_devstack(tmp_path) as stack:
+        yield stack.process, stack.port, stack.broker_port, stack.banner, stack.database
 
 
 def running(pattern: str) -> bool:

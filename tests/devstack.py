@@ -1,0 +1,91 @@
+"""``manage.py devstack`` started as a user starts it, in a process group of its own, on a SQLite
+file and recordings directory of the test's own."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from django.conf import settings
+
+from pipeline.broker import free_port
+
+
+@dataclass
+class Devstack:
+    process: subprocess.Popen
+    port: int
+    broker_port: int
+    banner: str
+    database: Path
+    env: dict[str, str]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def manage(self, *args: str) -> str:
+        """Run another management command against this devstack's database."""
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=settings.BASE_DIR,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout
+
+    def post(self, path: str, body: bytes, timeout_s: float = 30.0) -> requests.Response:
+        """POST once the web server answers (it starts after the banner)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                return requests.post(f"{self.base_url}{path}", data=body, timeout=10)
+            except requests.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+
+@contextmanager
+def running_devstack(directory: Path) -> Iterator[Devstack]:
+    port, broker_port = free_port(), free_port()
+    database = directory / "devstack.sqlite3"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "settings.base",
+        "DATABASE_URL": f"sqlite:///{database}",
+        "RECORDINGS_ROOT": str(directory / "recordings"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "manage.py", "devstack"),
+            *("--port", str(port), "--broker-port", str(broker_port), "--workers", "1"),
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    output = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stdout.readline().decode()
+        output.append(line)
+        if "Press Ctrl-C to stop" in line or process.poll() is not None:
+            break
+    try:
+        yield Devstack(process, port, broker_port, "".join(output), database, env)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)

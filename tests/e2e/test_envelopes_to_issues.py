@@ -1,0 +1,68 @@
+"""End to end, as a user runs it: the SDK's captured envelopes posted to a running ``devstack``
+appear as the five expected issues in the REST API, each linking to its replay."""
+
+import time
+
+import pytest
+import requests
+
+from tests.devstack import running_devstack
+from tests.sdk_fixtures import replay_requests
+
+EXPECTED = sorted(
+    [
+        ("replay_dead_click", "body > button#buy.btn.primary", "/index.html"),
+        ("replay_rage_click", "body > button#buy.btn.primary", "/index.html"),
+        ("replay_slow_click", "body > button#slowok.btn", "/index.html"),
+        ("replay_dead_click", "body > nav > a#cart", "/cart"),
+        ("replay_dead_click", 'body > input#submit[type="submit"]', "/cart"),
+    ]
+)
+
+
+def summary(issue: dict) -> tuple[str, str, str]:
+    path = "/" + issue["metadata"]["url"].split("/", 3)[3].split("#")[0]
+    return issue["type"], issue["metadata"]["selector"], path
+
+
+@pytest.fixture
+def devstack(tmp_path):
+    with running_devstack(tmp_path) as stack:
+        assert stack.process.poll() is None, stack.banner
+        yield stack
+
+
+def test_the_captured_envelopes_become_five_issues_in_the_api(devstack):
+    token = devstack.manage("drf_create_token", "admin").split()[2]
+    api = requests.Session()
+    api.headers["Authorization"] = f"Token {token}"
+
+    for sdk_request in replay_requests():
+        response = devstack.post(sdk_request.path, sdk_request.body)
+        assert response.status_code == 200, response.text
+
+    issues_url = f"{devstack.base_url}/api/0/projects/42/issues/"
+    issues: list[dict] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(issues) < len(EXPECTED):
+        response = api.get(issues_url, timeout=10)
+        assert response.status_code == 200, response.text
+        issues = response.json()["results"]
+        time.sleep(0.2)
+    assert sorted(summary(issue) for issue in issues) == EXPECTED
+    assert all(issue["times_seen"] == issue["users_seen"] == 1 for issue in issues)
+    assert all(issue["status"] == "unresolved" for issue in issues)
+
+    # Each issue's occurrence links into the captured replay, which the replays consumer stored.
+    rage = next(issue for issue in issues if issue["type"] == "replay_rage_click")
+    occurrences = api.get(f"{devstack.base_url}/api/0/issues/{rage['id']}/occurrences/")
+    occurrence = occurrences.json()["results"][0]
+    assert occurrence["replay_id"].replace("-", "") == "40196c4efd834eedaa8e1947c813b364"
+    replay = api.get(
+        f"{devstack.base_url}/api/0/projects/42/replays/{occurrence['replay_id']}/", timeout=10
+    )
+    assert replay.status_code == 200, replay.text
+    assert replay.json()["segment_count"] == len(replay_requests())
+
+    # Nothing without a token.
+    assert requests.get(issues_url, timeout=10).status_code in (401, 403)
