@@ -1,15 +1,25 @@
 """Reads of the issues stage, shared by the consumer, the HTML views and the API."""
 
 import time
+import uuid
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
+import orjson
 from django.conf import settings
-from django.db.models import QuerySet
+from django.core.files.storage import storages
+from django.db.models import Count, F, Max, Q, QuerySet, Sum, Window
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce, RowNumber, TruncDate
 
 from ingest.models import Project
 from issues.filters import SORTS
-from issues.models import Issue
+from issues.models import Issue, IssueStatus, IssueType, Occurrence
 from issues.services import NoiseThreshold
-from replays.models import DetectionSettings
+from replays.models import DetectionSettings, Replay
 
 _noise_cache: dict[int, tuple[float, NoiseThreshold | None]] = {}
 
@@ -56,3 +66,212 @@ def issues_for(user, project_id: int | None = None) -> QuerySet[Issue]:
     if project_id is not None:
         issues = issues.filter(project_id=project_id)
     return issues.order_by(*SORTS["last_seen"])
+
+
+# --- Reads of the web UI (and of the API, which shares them) -------------------------------------
+
+TREND_DAYS = 14
+BREAKDOWN_FIELDS = ("browser", "os", "release", "environment")
+FILTER_CHOICE_FIELDS = ("environment", "release", "browser")
+# What the selectors page sorts by: the column name, then the ORDER BY that backs it.
+ELEMENT_SORTS = {
+    "total": ("-total", "-last_seen", "selector"),
+    "dead": ("-dead", "-total", "selector"),
+    "rage": ("-rage", "-total", "selector"),
+    "slow": ("-slow", "-total", "selector"),
+    "last_seen": ("-last_seen", "selector"),
+}
+
+
+def projects_with_open_issue_counts(user) -> QuerySet[Project]:
+    """The user's projects, each with ``open_issues``: its visible unresolved issues."""
+    return projects_for(user).annotate(
+        open_issues=Count(
+            "issues",
+            filter=Q(issues__is_visible=True, issues__status=IssueStatus.UNRESOLVED),
+        )
+    )
+
+
+def project_dsn(project: Project) -> str | None:
+    """The DSN of the project's first active key, for the "send your first replay" hint."""
+    key = project.keys.filter(is_active=True).order_by("id").first()
+    return key.dsn() if key is not None else None
+
+
+def utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def daily_occurrence_counts(
+    issue_ids: Iterable[int], days: int = TREND_DAYS, last_day: date | None = None
+) -> dict[int, list[int]]:
+    """Occurrences per UTC day over the ``days`` days up to ``last_day`` (today), oldest first,
+    for each issue: one query for a whole page of issues."""
+    issue_ids = list(issue_ids)
+    last_day = last_day or utc_today()
+    first_day = last_day - timedelta(days=days - 1)
+    series = {issue_id: [0] * days for issue_id in issue_ids}
+    if not issue_ids:
+        return series
+    rows = (
+        Occurrence.objects.filter(
+            issue_id__in=issue_ids,
+            timestamp__gte=_day_start(first_day),
+            timestamp__lt=_day_start(last_day + timedelta(days=1)),
+        )
+        .annotate(day=TruncDate("timestamp", tzinfo=UTC))
+        .values("issue_id", "day")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    for row in rows:
+        index = (row["day"] - first_day).days
+        if 0 <= index < days:
+            series[row["issue_id"]][index] += row["count"]
+    return series
+
+
+@dataclass(frozen=True, slots=True)
+class Breakdown:
+    """The most frequent values of one occurrence field for an issue, most first."""
+
+    field: str
+    top: list[tuple[str, int]]
+    total: int
+
+
+def issue_breakdowns(
+    issue: Issue, fields: Sequence[str] = BREAKDOWN_FIELDS, limit: int = 5
+) -> list[Breakdown]:
+    """Per field (browser, OS, release, environment), the ``limit`` most frequent values of the
+    issue's occurrences with their counts; ``total`` is every occurrence, so the rest is "other"."""
+    total = Occurrence.objects.filter(issue=issue).count()
+    breakdowns = []
+    for field in fields:
+        rows = (
+            Occurrence.objects.filter(issue=issue)
+            .values_list(field)
+            .annotate(count=Count("id"))
+            .order_by("-count", field)[:limit]
+        )
+        breakdowns.append(Breakdown(field, [(value, count) for value, count in rows], total))
+    return breakdowns
+
+
+def issue_occurrences(issue: Issue) -> QuerySet[Occurrence]:
+    """The issue's occurrences, latest click first."""
+    return Occurrence.objects.filter(issue=issue).order_by("-timestamp", "-id")
+
+
+def project_filter_choices(
+    project: Project, fields: Sequence[str] = FILTER_CHOICE_FIELDS, limit: int = 100
+) -> dict[str, list[str]]:
+    """The values that the project's occurrences have in each filterable field (environments,
+    releases, browsers), so the issue list offers only filters that can match."""
+    return {
+        field: list(
+            Occurrence.objects.filter(project=project)
+            .exclude(**{field: ""})
+            .order_by(field)
+            .values_list(field, flat=True)
+            .distinct()[:limit]
+        )
+        for field in fields
+    }
+
+
+def element_click_counts(user, project_id: int, sort: str = "total") -> QuerySet:
+    """The project's clicked elements (one row per selector, over its visible issues of every
+    status): dead, rage and slow clicks, their total, the number of issues, a component name and
+    the last click. Rows are dicts; sorted by ``ELEMENT_SORTS[sort]``."""
+    issues = issues_for(user, project_id).order_by()
+
+    def clicks_of(issue_type: str) -> Coalesce:
+        return Coalesce(Sum("times_seen", filter=Q(type=issue_type)), 0)
+
+    return (
+        issues.values("selector")
+        .annotate(
+            component=Max(KeyTextTransform("component", "metadata")),
+            dead=clicks_of(IssueType.DEAD_CLICK),
+            rage=clicks_of(IssueType.RAGE_CLICK),
+            slow=clicks_of(IssueType.SLOW_CLICK),
+            total=Coalesce(Sum("times_seen"), 0),
+            issue_count=Count("id"),
+            last_seen=Max("last_seen"),
+        )
+        .order_by(*ELEMENT_SORTS.get(sort, ELEMENT_SORTS["total"]))
+    )
+
+
+def latest_clicks_on(user, project_id: int, selectors: Iterable[str]) -> dict[str, Occurrence]:
+    """For each selector, its latest click that has a replay (one query for a page of rows)."""
+    selectors = list(selectors)
+    if not selectors:
+        return {}
+    latest = (
+        Occurrence.objects.filter(
+            issue__in=issues_for(user, project_id).order_by(),
+            issue__selector__in=selectors,
+            replay_id__isnull=False,
+        )
+        .annotate(
+            selector=F("issue__selector"),
+            rank=Window(
+                RowNumber(),
+                partition_by=F("issue__selector"),
+                order_by=[F("timestamp").desc(), F("id").desc()],
+            ),
+        )
+        .filter(rank=1)
+    )
+    return {occurrence.selector: occurrence for occurrence in latest}
+
+
+def replay_for(user, project_id: int, replay_id: uuid.UUID) -> Replay | None:
+    return Replay.objects.filter(
+        project__in=projects_for(user), project_id=project_id, replay_id=replay_id
+    ).first()
+
+
+def replay_clicks(replay: Replay) -> QuerySet[Occurrence]:
+    """The replay's dead, rage and slow clicks that belong to visible issues, in time order."""
+    return (
+        Occurrence.objects.filter(
+            project_id=replay.project_id, replay_id=replay.replay_id, issue__is_visible=True
+        )
+        .select_related("issue")
+        .order_by("timestamp", "id")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """A replay's rrweb events, all segments in order; ``missing_segments`` lists the segments
+    whose file could not be read (gone from the storage, or not a zlib JSON array)."""
+
+    events: list[dict[str, Any]]
+    missing_segments: list[int]
+
+
+def replay_recording(replay: Replay) -> Recording:
+    storage = storages["recordings"]
+    events: list[dict[str, Any]] = []
+    missing = []
+    for segment in replay.segments.order_by("segment_id").only("segment_id", "recording"):
+        try:
+            with storage.open(segment.recording, "rb") as recording_file:
+                segment_events = orjson.loads(zlib.decompress(recording_file.read()))
+        except (OSError, zlib.error, orjson.JSONDecodeError):
+            missing.append(segment.segment_id)
+            continue
+        if not isinstance(segment_events, list):
+            missing.append(segment.segment_id)
+            continue
+        events.extend(segment_events)
+    return Recording(events, missing)

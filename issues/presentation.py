@@ -1,0 +1,92 @@
+"""How the web UI words times, durations, URLs and shares: pure functions, no Django."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+_UNITS = (
+    (365 * 86400, "yr"),
+    (30 * 86400, "mo"),
+    (7 * 86400, "wk"),
+    (86400, "d"),
+    (3600, "h"),
+    (60, "min"),
+)
+
+
+def relative_time(then: datetime, now: datetime) -> str:
+    """A short distance in time, as an issue stream shows it: "just now", "3 min ago", "in 2 h"."""
+    seconds = (now - then).total_seconds()
+    distance = abs(seconds)
+    if distance < 45:
+        return "just now"
+    size, unit = next(((size, unit) for size, unit in _UNITS if distance >= size), (60, "min"))
+    amount = max(int(distance // size), 1)
+    return f"{amount} {unit} ago" if seconds > 0 else f"in {amount} {unit}"
+
+
+def url_path(url: str) -> str:
+    """What a reader needs of a page URL in a narrow column: its path, query and fragment.
+
+    Relative URLs (the SDK sends some, such as ``/cart``) and routes stay as they are.
+    """
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return url
+    path = parts.path or "/"
+    if parts.query:
+        path += f"?{parts.query}"
+    if parts.fragment:
+        path += f"#{parts.fragment}"
+    return path
+
+
+def duration(milliseconds: float | None) -> str:
+    """``7000`` → "7.0 s", ``450`` → "450 ms"."""
+    if milliseconds is None:
+        return ""
+    if milliseconds < 1000:
+        return f"{milliseconds:.0f} ms"
+    return f"{milliseconds / 1000:.1f} s"
+
+
+def clock(milliseconds: float) -> str:
+    """A position in a replay: ``83_000`` → "01:23", past an hour "1:02:03"."""
+    total = max(int(milliseconds // 1000), 0)
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{seconds:02d}"
+    return f"{minutes:02d}:{seconds:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    label: str
+    count: int
+    percent: float
+
+
+def shares(
+    counts: Iterable[tuple[str, int]], total: int, empty_label: str = "(none)"
+) -> list[Share]:
+    """Each value's part of ``total`` in percent (one decimal), for the breakdown bars.
+
+    Values that the SDK did not send (empty strings) are shown as ``empty_label``; whatever the
+    listed values do not cover is one more row, "Other".
+    """
+    rows = []
+    covered = 0
+    for label, count in counts:
+        covered += count
+        rows.append(Share(label or empty_label, count, _percent(count, total)))
+    if total > covered:
+        rows.append(Share("Other", total - covered, _percent(total - covered, total)))
+    return rows
+
+
+def _percent(count: int, total: int) -> float:
+    return round(100 * count / total, 1) if total > 0 else 0.0
