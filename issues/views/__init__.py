@@ -1,0 +1,2 @@
+"""The web UI's pages: thin views over ``issues.selectors`` (reads) and ``issues.services``
+(writes), one module per area: issues, replays, and the clicked elements (selectors page)."""

@@ -1,0 +1,34 @@
+"""The selectors page: which elements of a project get the most dead, rage and slow clicks."""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from issues.selectors import ELEMENT_SORTS, element_click_counts, latest_clicks_on
+from issues.views.common import page_context, project_or_404
+
+COLUMNS = [
+    ("dead", "Dead"),
+    ("rage", "Rage"),
+    ("slow", "Slow"),
+    ("total", "Total"),
+    ("last_seen", "Last seen"),
+]
+
+
+@login_required
+def selectors(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = project_or_404(request, project_id)
+    sort = request.GET.get("sort", "")
+    if sort not in ELEMENT_SORTS:
+        sort = "total"
+    elements = element_click_counts(request.user, project.pk, sort)
+    page = Paginator(elements, settings.ISSUES_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page)
+    latest = latest_clicks_on(request.user, project.pk, [row["selector"] for row in rows])
+    for row in rows:
+        row["latest_click"] = latest.get(row["selector"])
+    context = page_context(request, project, page=page, rows=rows, sort=sort, columns=COLUMNS)
+    return render(request, "issues/selectors.html", context)

@@ -1,0 +1,193 @@
+"""The issue stream, one issue, and its status change."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from issues import charts, presentation
+from issues.filters import SORTS, IssueFilter
+from issues.models import IssueStatus, IssueType
+from issues.selectors import (
+    BREAKDOWN_FIELDS,
+    TREND_DAYS,
+    daily_occurrence_counts,
+    issue_breakdowns,
+    issue_occurrences,
+    issues_for,
+    project_dsn,
+    project_filter_choices,
+    projects_with_open_issue_counts,
+    utc_today,
+)
+from issues.services import issue_set_status
+from issues.views.common import page_context, project_or_404
+
+OCCURRENCES_PAGE_SIZE = 20
+SORT_LABELS = {
+    "last_seen": "Last seen",
+    "times_seen": "Times seen",
+    "users": "Users",
+    "first_seen": "First seen",
+}
+BREAKDOWN_LABELS = {
+    "browser": "Browser",
+    "os": "OS",
+    "release": "Release",
+    "environment": "Environment",
+}
+STATUS_DONE = {
+    IssueStatus.RESOLVED: "resolved",
+    IssueStatus.IGNORED: "ignored",
+    IssueStatus.UNRESOLVED: "reopened (unresolved)",
+}
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Straight to the issues when there is one project; otherwise a list to choose from."""
+    projects = list(projects_with_open_issue_counts(request.user))
+    if len(projects) == 1:
+        return redirect("issues:issue-list", project_id=projects[0].pk)
+    return render(request, "issues/home.html", page_context(request, None, project_rows=projects))
+
+
+def _issue_filter_data(query: QueryDict) -> QueryDict:
+    """The list's query string for IssueFilter: unresolved issues unless a status is asked for
+    (``status=all`` or an empty ``status=`` asks for all), and empty choices dropped."""
+    data = query.copy()
+    if "status" not in data:
+        data.setlist("status", [IssueStatus.UNRESOLVED])
+    for key in ("status", "type"):
+        data.setlist(key, [value for value in data.getlist(key) if value and value != "all"])
+    return data
+
+
+@login_required
+def issue_list(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = project_or_404(request, project_id)
+    project_issues = issues_for(request.user, project.pk)
+    data = _issue_filter_data(request.GET)
+    issue_filter = IssueFilter(data, queryset=project_issues)
+    page = Paginator(issue_filter.qs, settings.ISSUES_PAGE_SIZE).get_page(request.GET.get("page"))
+
+    days = charts.days_ending(utc_today(), TREND_DAYS)
+    trends = daily_occurrence_counts([issue.pk for issue in page], last_day=days[-1])
+    for issue in page:
+        issue.trend = trends[issue.pk]
+
+    # The status tabs count what the other filters let through.
+    without_status = data.copy()
+    without_status.setlist("status", [])
+    status_counts = dict(
+        IssueFilter(without_status, queryset=project_issues)
+        .qs.order_by()
+        .values_list("status")
+        .annotate(count=Count("id"))
+    )
+    selected_status = data.getlist("status")
+    status_tabs = [
+        {
+            "value": status.value,
+            "label": status.label,
+            "count": status_counts.get(status.value, 0),
+            "active": selected_status == [status.value],
+        }
+        for status in IssueStatus
+    ]
+    status_tabs.append(
+        {
+            "value": "all",
+            "label": "All",
+            "count": sum(status_counts.values()),
+            "active": not selected_status,
+        }
+    )
+    context = page_context(
+        request,
+        project,
+        page=page,
+        days=days,
+        issue_filter=issue_filter,
+        filter_errors=issue_filter.errors,
+        status_tabs=status_tabs,
+        choices=project_filter_choices(project),
+        types=IssueType.choices,
+        sorts=[(name, SORT_LABELS.get(name, name)) for name in SORTS],
+        selected={
+            "type": data.get("type", ""),
+            "statuses": selected_status or ["all"],
+            "environment": data.get("environment", ""),
+            "release": data.get("release", ""),
+            "browser": data.get("browser", ""),
+            "query": data.get("query", ""),
+            "sort": data.get("sort") or "last_seen",
+        },
+        filtered=any(
+            data.get(key) for key in ("type", "environment", "release", "browser", "query")
+        ),
+    )
+    context["project_has_issues"] = bool(page.paginator.count) or project_issues.exists()
+    if not context["project_has_issues"]:
+        context["dsn"] = project_dsn(project)
+    return render(request, "issues/issue_list.html", context)
+
+
+@login_required
+def issue_detail(request: HttpRequest, issue_id: int) -> HttpResponse:
+    issue = get_object_or_404(issues_for(request.user).select_related("project"), pk=issue_id)
+    days = charts.days_ending(utc_today(), TREND_DAYS)
+    trend = daily_occurrence_counts([issue.pk], last_day=days[-1])[issue.pk]
+    breakdowns = [
+        {
+            "field": breakdown.field,
+            "label": BREAKDOWN_LABELS.get(breakdown.field, breakdown.field),
+            "shares": presentation.shares(breakdown.top, breakdown.total),
+        }
+        for breakdown in issue_breakdowns(issue, BREAKDOWN_FIELDS)
+    ]
+    occurrences = Paginator(issue_occurrences(issue), OCCURRENCES_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    latest = issue_occurrences(issue).exclude(replay_id=None).first()
+    metadata = issue.metadata or {}
+    context = page_context(
+        request,
+        issue.project,
+        issue=issue,
+        metadata=metadata,
+        attributes=sorted((metadata.get("attributes") or {}).items()),
+        days=days,
+        trend=trend,
+        trend_total=sum(trend),
+        breakdowns=breakdowns,
+        occurrences=occurrences,
+        latest_with_replay=latest,
+    )
+    return render(request, "issues/issue_detail.html", context)
+
+
+@login_required
+@require_POST
+def issue_status(request: HttpRequest, issue_id: int) -> HttpResponse:
+    """Resolve, ignore or reopen, then back to where the button was (or the issue)."""
+    issue = get_object_or_404(issues_for(request.user), pk=issue_id)
+    status = request.POST.get("status", "")
+    if status not in IssueStatus.values:
+        return HttpResponseBadRequest(
+            f"status must be one of {', '.join(IssueStatus.values)}", content_type="text/plain"
+        )
+    issue_set_status(issue, status)
+    messages.success(request, f"{issue.short_id} {STATUS_DONE[status]}.")
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(back)
+    return redirect(reverse("issues:issue-detail", args=[issue.pk]))
