@@ -7,6 +7,7 @@ producer's record of what happened and are read-only.
 """
 
 import uuid
+from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
@@ -21,10 +22,8 @@ from issues.services import issue_set_status
 
 def replay_page_url(occurrence: Occurrence) -> str:
     """The web UI's replay page, opened at this occurrence's click."""
-    return (
-        f"/projects/{occurrence.project_id}/replays/{occurrence.replay_id.hex}/"
-        f"?occurrence={occurrence.occurrence_id}"
-    )
+    page = reverse("issues:replay", args=[occurrence.project_id, occurrence.replay_id])
+    return f"{page}?{urlencode({'occurrence': occurrence.occurrence_id})}"
 
 
 def _set_status(
@@ -109,7 +108,7 @@ class IssueAdmin(admin.ModelAdmin):
 
     def view_on_site(self, issue: Issue) -> str:
         """The issue's page in the web UI."""
-        return f"/issues/{issue.pk}/"
+        return reverse("issues:issue-detail", args=[issue.pk])
 
     def save_model(self, request: HttpRequest, obj: Issue, form, change: bool) -> None:
         """Write the status alone: a full save would overwrite counters the consumer just moved."""
