@@ -131,6 +131,20 @@ def test_the_occurrence_link_opens_the_replay_and_the_player_renders_it(
     page.screenshot(path=screenshot_path("replay"), full_page=True)
 
 
+def test_the_selectors_page_counts_clicks_per_element(
+    logged_in_page: Page, fixture_issues: list[Issue]
+):
+    page = logged_in_page
+    page.goto(f"/projects/{fixture_issues[0].project_id}/selectors/")
+    rows = page.get_by_test_id("selector-row")
+    expect(rows).to_have_count(4)
+    buy = page.locator("[data-testid=selector-row][data-selector='body > button#buy.btn.primary']")
+    expect(buy.get_by_test_id("dead-count")).to_have_text("1")
+    expect(buy.get_by_test_id("rage-count")).to_have_text("1")
+    expect(buy.get_by_test_id("total-count")).to_have_text("2")
+    page.screenshot(path=screenshot_path("selectors"), full_page=True)
+
+
 def test_the_pages_raise_no_javascript_errors(
     logged_in_page: Page,
     fixture_issues: list[Issue],
