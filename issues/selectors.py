@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.core.files.storage import storages
-from django.db.models import Count, F, Max, Q, QuerySet, Sum, Window
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum, Window
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, RowNumber, TruncDate
 
@@ -163,9 +163,20 @@ def issue_breakdowns(
     return breakdowns
 
 
+def _replay_stored() -> Exists:
+    """Whether the occurrence's replay is stored (retention may have removed it since)."""
+    return Exists(
+        Replay.objects.filter(project_id=OuterRef("project_id"), replay_id=OuterRef("replay_id"))
+    )
+
+
 def issue_occurrences(issue: Issue) -> QuerySet[Occurrence]:
-    """The issue's occurrences, latest click first."""
-    return Occurrence.objects.filter(issue=issue).order_by("-timestamp", "-id")
+    """The issue's occurrences, latest click first, each with ``replay_stored``."""
+    return (
+        Occurrence.objects.filter(issue=issue)
+        .annotate(replay_stored=_replay_stored())
+        .order_by("-timestamp", "-id")
+    )
 
 
 def project_filter_choices(
@@ -210,15 +221,16 @@ def element_click_counts(user, project_id: int, sort: str = "total") -> QuerySet
 
 
 def latest_clicks_on(user, project_id: int, selectors: Iterable[str]) -> dict[str, Occurrence]:
-    """For each selector, its latest click that has a replay (one query for a page of rows)."""
+    """For each selector, its latest click whose replay is stored (one query for a page of
+    rows)."""
     selectors = list(selectors)
     if not selectors:
         return {}
     latest = (
         Occurrence.objects.filter(
+            _replay_stored(),
             issue__in=issues_for(user, project_id).order_by(),
             issue__selector__in=selectors,
-            replay_id__isnull=False,
         )
         .annotate(
             selector=F("issue__selector"),

@@ -155,7 +155,7 @@ def issue_detail(request: HttpRequest, issue_id: int) -> HttpResponse:
     occurrences = Paginator(issue_occurrences(issue), OCCURRENCES_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    latest = issue_occurrences(issue).exclude(replay_id=None).first()
+    latest = issue_occurrences(issue).filter(replay_stored=True).first()
     metadata = issue.metadata or {}
     context = page_context(
         request,

@@ -615,3 +615,23 @@ def test_selectors_page_of_an_empty_project_says_what_to_do(signed_in, sdk_proje
     page = signed_in.get(reverse("issues:selectors", args=[PROJECT_ID])).content.decode()
     assert 'data-testid="empty-state"' in page
     assert f"/api/{PROJECT_ID}/envelope/" in page
+
+
+def test_occurrences_without_a_stored_replay_have_no_replay_link(signed_in, stored):
+    base = fixture_occurrences()[0]
+    record(another_click(base))  # its replay was never stored (or retention removed it)
+    issue = issue_of(IssueType.DEAD_CLICK)
+    page = signed_in.get(reverse("issues:issue-detail", args=[issue.pk])).content.decode()
+    assert page.count('data-testid="occurrence-row"') == 2
+    assert page.count('data-testid="replay-link"') == 1
+    assert "no replay" in page
+    # "Watch the latest click" skips the click whose replay is gone.
+    fixture_click = Occurrence.objects.get(issue=issue, replay_id=uuid.UUID(FIXTURE_REPLAY_ID))
+    assert f"?occurrence={fixture_click.occurrence_id}" in page
+    assert 'data-testid="latest-replay-link"' in page
+
+
+def test_not_found_page_is_the_uis(signed_in, stored):
+    response = signed_in.get(reverse("issues:issue-detail", args=[99999]))
+    assert response.status_code == 404
+    assert b"Back to the issues" in response.content

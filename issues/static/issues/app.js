@@ -9,6 +9,15 @@
     });
   });
 
+  // Empty filters stay out of the URL, so it reads like what was asked for.
+  document.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
+    form.addEventListener("formdata", function (event) {
+      Array.from(event.formData.entries()).forEach(function (entry) {
+        if (entry[1] === "") event.formData.delete(entry[0]);
+      });
+    });
+  });
+
   // Copy buttons: data-copy holds the selector of the element whose text is copied.
   document.querySelectorAll("[data-copy]").forEach(function (button) {
     button.addEventListener("click", function () {

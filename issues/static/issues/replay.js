@@ -41,7 +41,11 @@
   }
 
   // One rrweb custom event per click: rrweb-player draws a marker for each tag in `tags`.
+  // The SDK's own custom events (breadcrumbs, performance spans) are left out: the player has no
+  // use for them, and performance spans carry their timestamp in seconds, not milliseconds,
+  // which would stretch the timeline back to 1970.
   function withClickMarkers(events) {
+    events = events.filter(function (event) { return event.type !== 5; });
     var markers = config.clicks.map(function (click) {
       return {
         type: 5,
@@ -70,15 +74,15 @@
         fail("This replay has no recording to play (no events stored).");
         return;
       }
-      // rrweb sorts by time too; ours are in segment order, which is time order.
-      firstTimestamp = events.reduce(function (min, event) { return Math.min(min, event.timestamp); }, Infinity);
+      var playable = withClickMarkers(events);
+      firstTimestamp = playable.reduce(function (min, event) { return Math.min(min, event.timestamp); }, Infinity);
       container.innerHTML = "";
       var width = Math.max(container.clientWidth, 320);
       var height = Math.round(Math.min(width * 0.6, window.innerHeight * 0.65));
       player = new Player({
         target: container,
         props: {
-          events: withClickMarkers(events),
+          events: playable,
           width: width,
           height: height,
           autoPlay: false,
