@@ -44,6 +44,12 @@ def url_path(url: str) -> str:
     return path
 
 
+def http_url(url: str) -> str:
+    """``url`` if it may be a link target (http or https), else "": page URLs come from whoever
+    holds a project's public DSN, and a ``javascript:`` URL must never become a link."""
+    return url if urlsplit(url or "").scheme.lower() in ("http", "https") else ""
+
+
 def duration(milliseconds: float | None) -> str:
     """``7000`` → "7.0 s", ``450`` → "450 ms"."""
     if milliseconds is None:

@@ -97,5 +97,6 @@ def query(request: HttpRequest, **changes: object) -> str:
 
 
 register.filter("url_path", presentation.url_path)
+register.filter("http_url", presentation.http_url)
 register.filter("duration", presentation.duration)
 register.filter("clock", presentation.clock)

@@ -138,3 +138,19 @@ def test_shares_are_percentages_with_an_other_row():
     ]
     assert presentation.shares([], total=0) == []
     assert presentation.shares([("a", 1), ("b", 2)], total=3)[0].percent == 33.3
+
+
+@pytest.mark.parametrize(
+    ("url", "href"),
+    [
+        ("https://shop.example/cart", "https://shop.example/cart"),
+        ("HTTP://shop.example/", "HTTP://shop.example/"),
+        ("javascript:alert(1)", ""),
+        (" javascript:alert(1)", ""),
+        ("data:text/html,hi", ""),
+        ("/cart", ""),
+        ("", ""),
+    ],
+)
+def test_http_url_lets_only_web_links_through(url, href):
+    assert presentation.http_url(url) == href

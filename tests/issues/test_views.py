@@ -635,3 +635,13 @@ def test_not_found_page_is_the_uis(signed_in, stored):
     response = signed_in.get(reverse("issues:issue-detail", args=[99999]))
     assert response.status_code == 404
     assert b"Back to the issues" in response.content
+
+
+def test_a_page_url_that_is_not_http_is_never_a_link(signed_in, stored):
+    click = new_element_click(fixture_occurrences()[0], 1)
+    click["evidence_data"]["url"] = "javascript:alert(document.cookie)"
+    record(click)
+    issue = Issue.objects.get(selector="body > button#b1")
+    page = signed_in.get(reverse("issues:issue-detail", args=[issue.pk])).content.decode()
+    assert "javascript:alert(document.cookie)" in page
+    assert 'href="javascript:' not in page
