@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -84,8 +85,16 @@ def running_devstack(directory: Path) -> Iterator[Devstack]:
         output.append(line)
         if "Press Ctrl-C to stop" in line or process.poll() is not None:
             break
+    # Keep reading what it prints, or its children block once the pipe's buffer is full.
+    drain = threading.Thread(target=_drain, args=(process, output), daemon=True)
+    drain.start()
     try:
         yield Devstack(process, port, broker_port, "".join(output), database, env)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+def _drain(process: subprocess.Popen, output: list[str]) -> None:
+    for line in iter(process.stdout.readline, b""):
+        output.append(line.decode(errors="replace"))
