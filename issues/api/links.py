@@ -1,13 +1,11 @@
-"""Links from the API to the web UI's pages, absolute when the request is known.
-
-The UI serves an issue at ``/issues/<id>/`` and a replay, opened at a click, at
-``/projects/<project id>/replays/<replay id hex>/?occurrence=<occurrence id>``.
-"""
+"""Links from the API to the web UI's pages (by their URL names), absolute when the request is
+known."""
 
 from urllib.parse import urlencode
 from uuid import UUID
 
 from django.http import HttpRequest
+from django.urls import reverse
 
 
 def _absolute(request: HttpRequest | None, path: str) -> str:
@@ -15,13 +13,13 @@ def _absolute(request: HttpRequest | None, path: str) -> str:
 
 
 def issue_page_url(request: HttpRequest | None, issue_id: int) -> str:
-    return _absolute(request, f"/issues/{issue_id}/")
+    return _absolute(request, reverse("issues:issue-detail", args=[issue_id]))
 
 
 def replay_page_url(
     request: HttpRequest | None, project_id: int, replay_id: UUID, occurrence_id: str = ""
 ) -> str:
-    path = f"/projects/{project_id}/replays/{replay_id.hex}/"
+    path = reverse("issues:replay", args=[project_id, replay_id])
     if occurrence_id:
         path += "?" + urlencode({"occurrence": occurrence_id})
     return _absolute(request, path)

@@ -30,7 +30,7 @@ from issues.api.serializers import (
 )
 from issues.filters import IssueFilter
 from issues.models import Issue, Occurrence
-from issues.selectors import issues_for, projects_for
+from issues.selectors import issues_for, projects_for, replay_for
 from issues.services import issue_set_status
 from replays.models import Replay
 
@@ -150,5 +150,7 @@ class ReplayDetailView(generics.RetrieveAPIView):
             replay_id = uuid.UUID(self.kwargs["replay_id"])
         except ValueError:
             raise NotFound("A replay id is 32 hex digits or a dashed UUID.") from None
-        replays = Replay.objects.filter(project=project).prefetch_related("segments")
-        return get_object_or_404(replays, replay_id=replay_id)
+        replay = replay_for(self.request.user, project.pk, replay_id)
+        if replay is None:
+            raise NotFound("No such replay in this project.")
+        return replay
