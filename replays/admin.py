@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
 
 from replays.models import DetectionSettings, Replay, ReplaySegment
 
@@ -56,6 +57,10 @@ class ReplayAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def view_on_site(self, replay: Replay) -> str:
+        """The admin's "View on site" plays the replay in the web UI."""
+        return reverse("issues:replay", args=[replay.project_id, replay.replay_id])
 
 
 @admin.register(DetectionSettings)

@@ -33,6 +33,10 @@ def test_replays_are_listed_and_shown_with_their_segments(admin_client, sdk_proj
     assert page.status_code == 200
     assert page.content.count(b".rrweb.zlib") == replay.segment_count == 7
     assert admin_client.get(reverse("admin:replays_replay_add")).status_code == 403
+    # "View on site" plays it in the web UI.
+    player = reverse("issues:replay", args=[replay.project_id, replay.replay_id])
+    assert player.encode() in page.content
+    assert admin_client.get(player).status_code == 200
 
 
 def test_every_project_gets_default_settings_that_the_admin_changes(admin_client, sdk_project):
