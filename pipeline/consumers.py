@@ -41,6 +41,7 @@ def consumer_config(group_id: str) -> dict:
         override_params={
             "session.timeout.ms": settings.KAFKA_SESSION_TIMEOUT_MS,
             "fetch.message.max.bytes": MAX_MESSAGE_BYTES,
+            "fetch.wait.max.ms": settings.KAFKA_FETCH_WAIT_MAX_MS,
         },
     )
 

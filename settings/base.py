@@ -131,6 +131,10 @@ TOPIC_OCCURRENCES = env.str("TOPIC_OCCURRENCES", default="ingest-occurrences")
 TOPIC_OCCURRENCES_DLQ = env.str("TOPIC_OCCURRENCES_DLQ", default="ingest-occurrences-dlq")
 # Consumer groups wait for members this long; Tansu assigns after half of it (see ARCHITECTURE.md).
 KAFKA_SESSION_TIMEOUT_MS = env.int("KAFKA_SESSION_TIMEOUT_MS", default=6000)
+# How long the broker may hold a consumer's fetch when there is nothing new. Tansu answers only
+# when this runs out, even if messages arrive meanwhile, so librdkafka's 500 ms default would add
+# up to half a second per stage; an idle consumer's fetches every 50 ms cost the broker little.
+KAFKA_FETCH_WAIT_MAX_MS = env.int("KAFKA_FETCH_WAIT_MAX_MS", default=50)
 REPLAYS_CONSUMER_GROUP = env.str("REPLAYS_CONSUMER_GROUP", default="replays-recordings")
 ISSUES_CONSUMER_GROUP = env.str("ISSUES_CONSUMER_GROUP", default="issues-occurrences")
 
