@@ -15,6 +15,7 @@ from sentry_kafka_schemas import get_codec
 
 from replays.detection.fingerprint import fingerprint_hash
 from replays.detection.occurrence import TITLES, TYPES_BY_ID, Occurrence
+from replays.detection.replay_event import User
 
 _codec = get_codec("ingest-occurrences")
 
@@ -112,10 +113,8 @@ def _record(occurrence: Occurrence) -> OccurrenceRecord:
         _dict(contexts.get("os")),
         _dict(contexts.get("device")),
     )
-    user = {key: _text(value, 200) for key, value in _dict(event.get("user")).items()}
-    user = {key: value for key, value in user.items() if value}
-    user_key = user.get("id") or user.get("email") or user.get("username") or ""
-    user_key = user_key or user.get("ip_address") or ""
+    event_user = _dict(event.get("user"))
+    user = User(**{name: _text(event_user.get(name), 200) or None for name in User.__slots__})
     timestamp = _timestamp(evidence.get("timestamp"), event.get("timestamp"))
     node = _dict(evidence.get("node"))
     url = _text(evidence.get("url") or _dict(event.get("request")).get("url"), 2048)
@@ -135,8 +134,8 @@ def _record(occurrence: Occurrence) -> OccurrenceRecord:
         timestamp=timestamp,
         replay_id=_uuid(evidence.get("replay_id") or occurrence.resource_id),
         segment_id=_segment_id(evidence.get("segment_id")),
-        user=user,
-        user_key=user_key,
+        user=user.to_dict(),
+        user_key=user.key or "",
         release=_text(event.get("release"), 200),
         environment=_text(event.get("environment"), 200),
         browser=_text(browser.get("name"), 200),
