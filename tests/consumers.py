@@ -7,11 +7,13 @@ from collections.abc import Callable
 
 from arroyo.backends.kafka import KafkaProducer
 from arroyo.processing import StreamProcessor
+from confluent_kafka import Producer
 from django.conf import settings
 from django.db import connections
 
 from issues.consumer import OccurrencesStrategyFactory
 from pipeline.consumers import build_processor, consumer_producer_config
+from pipeline.kafka import client_config
 from replays.consumer import RecordingsStrategyFactory
 from replays.occurrences import OccurrencePublisher
 
@@ -80,6 +82,17 @@ def start_occurrences_consumer(group_id: str | None = None) -> ConsumerThread:
         dlq_producer=producer,
     )
     return ConsumerThread(processor, producer, group_id).start()
+
+
+def produce(
+    topic: str, values: list[bytes], key: bytes | Callable[[], bytes] = b"one-partition"
+) -> None:
+    """Publish ``values`` in order, all with ``key`` (so on one partition), or each with a key of
+    its own when ``key`` is a function."""
+    producer = Producer(client_config())
+    for value in values:
+        producer.produce(topic, value=value, key=key() if callable(key) else key)
+    assert producer.flush(10) == 0
 
 
 def wait_until(predicate: Callable[[], object], timeout_s: float = 20.0, what: str = "") -> None:

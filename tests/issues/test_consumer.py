@@ -7,30 +7,15 @@ from datetime import timedelta
 
 import orjson
 import pytest
-from confluent_kafka import Producer
 from django.utils import timezone
 
 from issues.models import Issue, IssueStatus, IssueUser, Occurrence
 from issues.services import issue_set_status
-from pipeline.kafka import client_config
 from replays.models import DetectionSettings
-from tests.consumers import start_occurrences_consumer, wait_until
+from tests.consumers import produce, start_occurrences_consumer, wait_until
 from tests.issues.builders import another_click, fixture_occurrences, occurrence_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def produce(topic: str, values: list[bytes], key_of=None) -> None:
-    """Publish ``values``; keyed like the replays consumer (fingerprint hash) unless ``key_of``
-    gives each message another key."""
-    producer = Producer(client_config())
-    for index, value in enumerate(values):
-        if key_of is not None:
-            key = key_of(index)
-        else:
-            key = orjson.loads(value)["fingerprint"][0].encode() if value.startswith(b"{") else None
-        producer.produce(topic, value=value, key=key)
-    assert producer.flush(10) == 0
 
 
 def fixture_summary() -> list[tuple[str, str, int, int]]:
@@ -107,7 +92,7 @@ def test_two_consumers_in_one_group_count_every_occurrence_once(
     first = start_occurrences_consumer(group)
     second = start_occurrences_consumer(group)
     try:
-        produce(occurrences_topic, values, key_of=lambda _index: uuid.uuid4().bytes)
+        produce(occurrences_topic, values, key=lambda: uuid.uuid4().bytes)
         wait_until(lambda: Occurrence.objects.count() == 150, timeout_s=60, what="150 occurrences")
         time.sleep(1)  # let the duplicates that were still in flight land
     finally:
@@ -138,7 +123,7 @@ def test_an_invalid_message_goes_to_the_dlq_and_the_next_one_is_processed(
         orjson.dumps(unknown_type),
         orjson.dumps(unknown_project),
     ]
-    produce(occurrences_topic, [*bad, occurrence_message(good)], key_of=lambda _index: b"one")
+    produce(occurrences_topic, [*bad, occurrence_message(good)])
     consumer = start_occurrences_consumer()
     try:
         wait_until(lambda: Occurrence.objects.count() == 1, what="the good occurrence")

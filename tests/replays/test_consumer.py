@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import msgpack
 import orjson
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 from django.core.files.storage import storages
 from django.db import OperationalError
 from sentry_kafka_schemas import get_codec
@@ -18,20 +18,13 @@ from pipeline.kafka import client_config
 from replays import consumer as consumer_module
 from replays.detection.occurrence import TYPES_BY_ID
 from replays.models import DetectionSettings, Replay, ReplaySegment
-from tests.consumers import start_recordings_consumer, wait_until
+from tests.consumers import produce, start_recordings_consumer, wait_until
 from tests.replays.messages import decompression_bomb, fixture_message, with_fields
 from tests.sdk_fixtures import replay_requests
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 occurrence_codec = get_codec("ingest-occurrences")
-
-
-def produce(topic: str, messages: list[bytes], key: bytes = b"replay") -> None:
-    producer = Producer(client_config())
-    for value in messages:
-        producer.produce(topic, value=value, key=key)
-    assert producer.flush(10) == 0
 
 
 def occurrences_on(topic_reader, topic: str, count: int, timeout_s: float = 10.0) -> list[dict]:
