@@ -5,14 +5,12 @@ in the common case. A change saved in this process (the admin, a command) clears
 once; other processes see it within the TTL.
 """
 
-import time
 from dataclasses import dataclass
-
-from django.conf import settings
 
 from ingest.auth import PUBLIC_KEY
 from ingest.errors import Forbidden
 from ingest.models import Project, ProjectKey
+from pipeline.ttl_cache import TtlCache
 
 MAX_PROJECT_ID = 2**31 - 1
 
@@ -27,28 +25,22 @@ class KeyGrant:
     is_active: bool
 
 
-_grants: dict[str, tuple[float, KeyGrant]] = {}
+# A key not found is asked for again each time: one made in another process works at once.
+_grants: TtlCache[str, KeyGrant | None] = TtlCache("INGEST_KEY_CACHE_TTL_S", cache_none=False)
+forget_cached_keys = _grants.clear
 
 
-def forget_cached_keys(**_signal_kwargs: object) -> None:
-    _grants.clear()
-
-
-def key_grant(public_key: str) -> KeyGrant | None:
-    now = time.monotonic()
-    cached = _grants.get(public_key)
-    if cached is not None and cached[0] > now:
-        return cached[1]
+def _load_grant(public_key: str) -> KeyGrant | None:
     row = (
         ProjectKey.objects.filter(public_key=public_key)
         .values_list("id", "project_id", "project__org_id", "is_active")
         .first()
     )
-    if row is None:
-        return None
-    grant = KeyGrant(*row)
-    _grants[public_key] = (now + settings.INGEST_KEY_CACHE_TTL_S, grant)
-    return grant
+    return KeyGrant(*row) if row is not None else None
+
+
+def key_grant(public_key: str) -> KeyGrant | None:
+    return _grants.get(public_key, _load_grant)
 
 
 def authorize_key(project_id: int, public_key: str) -> KeyGrant:

@@ -1,6 +1,5 @@
 """Reads of the issues stage, shared by the consumer, the HTML views and the API."""
 
-import time
 import uuid
 import zlib
 from collections.abc import Iterable, Sequence
@@ -9,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
-from django.conf import settings
 from django.core.files.storage import storages
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum, Window
 from django.db.models.fields.json import KeyTextTransform
@@ -19,38 +17,31 @@ from ingest.models import Project
 from issues.filters import SORTS
 from issues.models import Issue, IssueStatus, IssueType, Occurrence
 from issues.services import NoiseThreshold
+from pipeline.ttl_cache import TtlCache
 from replays.models import DetectionSettings, Replay
 
-_noise_cache: dict[int, tuple[float, NoiseThreshold | None]] = {}
-
-
-def forget_cached_noise_thresholds(**_signal_kwargs: object) -> None:
-    _noise_cache.clear()
+_noise_cache: TtlCache[int, NoiseThreshold | None] = TtlCache("ISSUES_SETTINGS_CACHE_TTL_S")
+forget_cached_noise_thresholds = _noise_cache.clear
 
 
 def noise_threshold_for(project_id: int) -> NoiseThreshold | None:
     """The project's noise threshold (set with its detection settings in the admin), cached for
     ``ISSUES_SETTINGS_CACHE_TTL_S`` seconds so the admin's changes reach running consumers;
     None when there is no such project."""
-    now = time.monotonic()
-    cached = _noise_cache.get(project_id)
-    if cached is not None and cached[0] > now:
-        return cached[1]
+    return _noise_cache.get(project_id, _load_noise_threshold)
+
+
+def _load_noise_threshold(project_id: int) -> NoiseThreshold | None:
     row = (
         DetectionSettings.objects.filter(project_id=project_id)
         .values("noise_threshold", "noise_threshold_users")
         .first()
     )
     if row is not None:
-        noise = NoiseThreshold(row["noise_threshold"] or 1, row["noise_threshold_users"])
-    elif Project.objects.filter(id=project_id).exists():
-        noise = NoiseThreshold()
-    else:
-        noise = None
-    ttl = settings.ISSUES_SETTINGS_CACHE_TTL_S
-    if ttl > 0:
-        _noise_cache[project_id] = (now + ttl, noise)
-    return noise
+        return NoiseThreshold(row["noise_threshold"] or 1, row["noise_threshold_users"])
+    if Project.objects.filter(id=project_id).exists():
+        return NoiseThreshold()
+    return None
 
 
 def projects_for(user) -> QuerySet[Project]:

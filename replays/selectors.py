@@ -5,21 +5,15 @@ The consumer asks once per segment. Settings are kept per process for
 reaches the next segments within that time, with no restart.
 """
 
-import time
-
-from django.conf import settings
-
 from ingest.models import Project
+from pipeline.ttl_cache import TtlCache
 from replays.detection.classify import ClickType, Thresholds
 from replays.detection.detect import DetectionSettings
 from replays.detection.ignore import parse_ignore_selectors
 from replays.models import DetectionSettings as DetectionSettingsRow
 
-_cached: dict[int, tuple[float, DetectionSettings | None]] = {}
-
-
-def forget_cached_settings(**_signal_kwargs: object) -> None:
-    _cached.clear()
+_cached: TtlCache[int, DetectionSettings | None] = TtlCache("REPLAYS_SETTINGS_CACHE_TTL_S")
+forget_cached_settings = _cached.clear
 
 
 def as_detection_settings(row: DetectionSettingsRow) -> DetectionSettings:
@@ -48,15 +42,11 @@ def as_detection_settings(row: DetectionSettingsRow) -> DetectionSettings:
 def detection_settings_for(project_id: int) -> DetectionSettings | None:
     """The project's settings (its defaults until an operator changes them); None when there is
     no such project."""
-    now = time.monotonic()
-    cached = _cached.get(project_id)
-    if cached is not None and cached[0] > now:
-        return cached[1]
+    return _cached.get(project_id, _load_settings)
+
+
+def _load_settings(project_id: int) -> DetectionSettings | None:
     row = DetectionSettingsRow.objects.filter(project_id=project_id).first()
     if row is None and Project.objects.filter(id=project_id).exists():
         row, _ = DetectionSettingsRow.objects.get_or_create(project_id=project_id)
-    found = as_detection_settings(row) if row is not None else None
-    ttl = settings.REPLAYS_SETTINGS_CACHE_TTL_S
-    if ttl > 0:
-        _cached[project_id] = (now + ttl, found)
-    return found
+    return as_detection_settings(row) if row is not None else None
