@@ -30,7 +30,7 @@ from issues.api.serializers import (
 )
 from issues.filters import IssueFilter
 from issues.models import Issue, Occurrence
-from issues.selectors import issues_for, projects_for, replay_for
+from issues.selectors import issue_occurrences, issues_for, projects_for, replay_for
 from issues.services import issue_set_status
 from replays.models import Replay
 
@@ -122,7 +122,7 @@ class IssueOccurrenceListView(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[Occurrence]:
         issue = get_object_or_404(issues_for(self.request.user), pk=self.kwargs["issue_id"])
-        return issue.occurrences.order_by("-timestamp", "-id")
+        return issue_occurrences(issue)
 
 
 @extend_schema_view(
