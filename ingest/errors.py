@@ -5,6 +5,8 @@ class EnvelopeRejected(Exception):
     """The envelope cannot be accepted; ``detail`` tells the sender what was wrong."""
 
     status = 400
+    # A short, fixed name for metrics and logs (the detail is free text).
+    reason = "invalid"
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -13,19 +15,24 @@ class EnvelopeRejected(Exception):
 
 class MalformedEnvelope(EnvelopeRejected):
     status = 400
+    reason = "malformed"
 
 
 class MissingAuth(EnvelopeRejected):
     status = 401
+    reason = "unauthenticated"
 
 
 class Forbidden(EnvelopeRejected):
     status = 403
+    reason = "forbidden"
 
 
 class PayloadTooLarge(EnvelopeRejected):
     status = 413
+    reason = "too_large"
 
 
 class BrokerUnavailable(EnvelopeRejected):
     status = 503
+    reason = "broker_unavailable"

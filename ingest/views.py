@@ -22,6 +22,7 @@ from ingest.producer import get_producer
 from ingest.recording_message import encode_recording_message
 from ingest.replay_segment import RecordingLimits, extract_replay_segment
 from ingest.selectors import KeyGrant, authorize_key
+from pipeline.metrics import ENVELOPES
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,10 @@ def envelope_view(request: HttpRequest, project_id: str) -> HttpResponse:
     if request.method == "OPTIONS":
         return HttpResponse(status=200)
     try:
-        return JsonResponse(accept_envelope(request, int(project_id)))
+        answer = accept_envelope(request, int(project_id))
     except EnvelopeRejected as exc:
         logger.info("envelope for project %s refused (%s): %s", project_id, exc.status, exc.detail)
+        ENVELOPES.labels("rejected", exc.reason).inc()
         return rejection(exc)
+    ENVELOPES.labels("accepted", "").inc()
+    return JsonResponse(answer)

@@ -19,6 +19,7 @@ from issues.models import Issue, IssueStatus, IssueType, Occurrence
 from issues.services import NoiseThreshold
 from pipeline.ttl_cache import TtlCache
 from replays.models import DetectionSettings, Replay
+from replays.services import STORAGE_ERRORS
 
 _noise_cache: TtlCache[int, NoiseThreshold | None] = TtlCache("ISSUES_SETTINGS_CACHE_TTL_S")
 forget_cached_noise_thresholds = _noise_cache.clear
@@ -270,7 +271,7 @@ def replay_recording(replay: Replay) -> Recording:
         try:
             with storage.open(segment.recording, "rb") as recording_file:
                 segment_events = orjson.loads(zlib.decompress(recording_file.read()))
-        except (OSError, zlib.error, orjson.JSONDecodeError):
+        except (*STORAGE_ERRORS, zlib.error, orjson.JSONDecodeError):
             missing.append(segment.segment_id)
             continue
         if not isinstance(segment_events, list):

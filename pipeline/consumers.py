@@ -6,14 +6,17 @@ and what it calls are importable and testable without this module.
 
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
+import sentry_sdk
 from arroyo.backends.kafka import KafkaConsumer, KafkaPayload, KafkaProducer
 from arroyo.backends.kafka.configuration import build_kafka_consumer_configuration
 from arroyo.dlq import DlqLimit, DlqPolicy
 from arroyo.processing import StreamProcessor
+from arroyo.processing.strategies import Healthcheck, ProcessingStrategy
 from arroyo.processing.strategies.abstract import ProcessingStrategyFactory
-from arroyo.types import Topic
+from arroyo.types import Commit, Partition, Topic
 from django.conf import settings
 
 from pipeline.dlq import ReasonedDlqProducer
@@ -46,14 +49,37 @@ def consumer_config(group_id: str) -> dict:
     )
 
 
+class HealthcheckedFactory(ProcessingStrategyFactory[KafkaPayload]):
+    """Puts arroyo's ``Healthcheck`` in front of a stage's strategy: the file is touched (at most
+    once a second) each time the processor polls the strategy, so its age says whether the loop
+    is alive. It is also touched at start, before the first assignment.
+
+    A consumer with no partitions (more consumers than partitions) has no strategy to poll, and
+    its file grows old: run no more consumers than partitions."""
+
+    def __init__(self, factory: ProcessingStrategyFactory[KafkaPayload], path: Path) -> None:
+        self.factory = factory
+        self.path = path
+        path.touch()
+
+    def create_with_partitions(
+        self, commit: Commit, partitions: Mapping[Partition, int]
+    ) -> ProcessingStrategy[KafkaPayload]:
+        strategy = self.factory.create_with_partitions(commit, partitions)
+        return Healthcheck(str(self.path), strategy)
+
+
 def build_processor(
     topic: str,
     group_id: str,
     factory: ProcessingStrategyFactory[KafkaPayload],
     dlq_topic: str,
     dlq_producer: KafkaProducer,
+    healthcheck_file: Path | None = None,
 ) -> StreamProcessor[KafkaPayload]:
     """A stream processor over ``topic`` whose invalid messages go to ``dlq_topic``."""
+    if healthcheck_file is not None:
+        factory = HealthcheckedFactory(factory, healthcheck_file)
     return StreamProcessor(
         consumer=KafkaConsumer(consumer_config(group_id)),
         topic=Topic(topic),
@@ -73,5 +99,10 @@ def run_until_signalled(processor: StreamProcessor, on_stop: Callable[[], None])
     signal.signal(signal.SIGTERM, shutdown)
     try:
         processor.run()
+    except Exception:
+        # Reported here, and flushed before the process exits (no-op without SENTRY_DSN).
+        sentry_sdk.capture_exception()
+        raise
     finally:
         on_stop()
+        sentry_sdk.flush(timeout=5)

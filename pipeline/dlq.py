@@ -7,6 +7,8 @@ from arroyo.backends.kafka import KafkaPayload
 from arroyo.dlq import DlqLimit, DlqLimitState, DlqProducer
 from arroyo.types import BrokerValue, Topic
 
+from pipeline.metrics import DLQ_MESSAGES
+
 MAX_REASON_BYTES = 1000
 
 
@@ -31,6 +33,7 @@ class ReasonedDlqProducer(DlqProducer[KafkaPayload]):
             ("original_offset", str(value.offset).encode()),
         ]
         payload = KafkaPayload(value.payload.key, value.payload.value, headers)
+        DLQ_MESSAGES.labels(self.topic.name).inc()
         return self.producer.produce(self.topic, payload)
 
     @classmethod

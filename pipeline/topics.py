@@ -52,7 +52,10 @@ def ensure_topics(
     partitions = partitions or settings.KAFKA_TOPIC_PARTITIONS
     admin = AdminClient(client_config())
     futures = admin.create_topics(
-        [NewTopic(t.name, partitions, 1, config=t.config) for t in topics],
+        [
+            NewTopic(t.name, partitions, settings.KAFKA_TOPIC_REPLICATION_FACTOR, config=t.config)
+            for t in topics
+        ],
         request_timeout=timeout_s,
     )
     created = []

@@ -22,6 +22,7 @@ from arroyo.types import Commit, Message, Partition
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection
 
+from pipeline.metrics import OCCURRENCES, SEGMENT_SECONDS, SEGMENTS
 from pipeline.steps import Backoff, invalid_message
 from replays.detection.detect import Detection, Segment, decode_segment, detect_clicks
 from replays.detection.errors import InvalidSegment
@@ -68,6 +69,10 @@ class RecordingsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
     # --- compute ---------------------------------------------------------------------------
     def process_segment(self, message: Message[KafkaPayload]) -> ProcessedSegment:
         """Decode the message and find its clicks, with the project's current settings."""
+        with SEGMENT_SECONDS.labels("detect").time():
+            return self._process_segment(message)
+
+    def _process_segment(self, message: Message[KafkaPayload]) -> ProcessedSegment:
         try:
             segment = decode_segment(message.payload.value, self.max_inflated_bytes)
         except InvalidSegment as exc:
@@ -94,6 +99,11 @@ class RecordingsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
     # --- I/O -------------------------------------------------------------------------------
     def store_segment(self, message: Message[ProcessedSegment]) -> None:
         """Store the segment, then publish its occurrences unless a previous delivery did."""
+        with SEGMENT_SECONDS.labels("store").time():
+            self._store_segment(message)
+        SEGMENTS.inc()
+
+    def _store_segment(self, message: Message[ProcessedSegment]) -> None:
         processed = message.payload
         segment = processed.segment
         try:
@@ -106,12 +116,15 @@ class RecordingsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
             logger.exception("storing the segment failed")
             raise invalid_message(message, f"storing failed: {type(exc).__name__}: {exc}") from None
         if not stored.occurrences_published:
+            occurrences = processed.detection.occurrences
             try:
-                self.publisher.publish(processed.detection.occurrences)
+                self.publisher.publish(occurrences)
             except Exception as exc:
                 logger.warning("occurrences not published, will retry: %s", exc)
                 self.backoff.wait()
                 raise MessageRejected from exc
+            for occurrence in occurrences:
+                OCCURRENCES.labels(occurrence.click_type.value).inc()
             self._retrying(replay_mark_published, stored)
         self.backoff.reset()
 

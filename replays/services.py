@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import transaction
@@ -16,6 +17,11 @@ MAX_IDS = 100
 
 class RecordingStorageUnavailable(Exception):
     """The recordings storage could not take a file (a full disk, an unreachable bucket)."""
+
+
+# What the storages raise when they cannot write: the file system's errors, and boto3's for
+# S3-compatible object storage (unreachable endpoint, missing bucket, refused credentials).
+STORAGE_ERRORS = (OSError, BotoCoreError, ClientError)
 
 
 def detection_settings_create_defaults(instance: object, created: bool, **_kwargs: object) -> None:
@@ -52,7 +58,7 @@ def replay_record_segment(segment: Segment, detection: Detection) -> ReplaySegme
     name = recording_name(segment)
     try:
         storages["recordings"].save(name, ContentFile(stored))
-    except OSError as exc:
+    except STORAGE_ERRORS as exc:
         raise RecordingStorageUnavailable(f"cannot write {name}: {exc}") from exc
     event = segment.replay_event
     received_at = datetime.fromtimestamp(segment.received, UTC)

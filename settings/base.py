@@ -7,6 +7,9 @@ Every default is the embedded one: a SQLite file under ``var/`` and the embedded
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from settings.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -16,6 +19,8 @@ env = environ.Env()
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-replay-issues-development-only")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# Origins allowed to POST forms (login, issue actions) when served behind a proxy or on a domain.
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 
 INSTALLED_APPS = [
@@ -104,20 +109,48 @@ STATICFILES_DIRS = [
 # Recordings are files, not rows: Django's storage API keeps them on disk here (the embedded
 # default) or in S3-compatible object storage in production, without a change to the code.
 RECORDINGS_ROOT = env.path("RECORDINGS_ROOT", default=VAR_DIR / "recordings")
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    "recordings": {
+# "filesystem" (the embedded default) or "s3": any S3-compatible object storage (AWS S3, MinIO)
+# through django-storages. Credentials come from boto3's usual sources: AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY in the environment, or the instance's role.
+RECORDINGS_STORAGE = env.str("RECORDINGS_STORAGE", default="filesystem")
+if RECORDINGS_STORAGE == "s3":
+    RECORDINGS_STORAGE_ALIAS = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("RECORDINGS_S3_BUCKET"),
+            "endpoint_url": env.str("RECORDINGS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("RECORDINGS_S3_REGION", default="") or None,
+            "location": env.str("RECORDINGS_S3_PREFIX", default=""),
+            # MinIO and most S3-compatible servers want path-style addressing.
+            "addressing_style": env.str("RECORDINGS_S3_ADDRESSING_STYLE", default="path"),
+            # A segment processed again overwrites its own object instead of adding a copy.
+            "file_overwrite": True,
+            "default_acl": None,
+            "querystring_auth": False,
+        },
+    }
+elif RECORDINGS_STORAGE == "filesystem":
+    RECORDINGS_STORAGE_ALIAS = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         # A segment processed again overwrites its own file instead of adding a copy.
         "OPTIONS": {"location": str(RECORDINGS_ROOT), "allow_overwrite": True},
-    },
+    }
+else:
+    raise ImproperlyConfigured(
+        f"RECORDINGS_STORAGE must be 'filesystem' or 's3', not {RECORDINGS_STORAGE!r}"
+    )
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "recordings": RECORDINGS_STORAGE_ALIAS,
 }
 
 # --- Kafka -----------------------------------------------------------------------------------
 KAFKA_BOOTSTRAP_SERVERS = env.str("KAFKA_BOOTSTRAP_SERVERS", default="127.0.0.1:9092")
 # Partitions of the topics that start-up creates; replays are spread over them by replay id.
 KAFKA_TOPIC_PARTITIONS = env.int("KAFKA_TOPIC_PARTITIONS", default=4)
+# 1 on a single broker; 3 on a production cluster, so a broker can fail without losing data.
+KAFKA_TOPIC_REPLICATION_FACTOR = env.int("KAFKA_TOPIC_REPLICATION_FACTOR", default=1)
 # How long the envelope endpoint waits for the broker's acknowledgement before it answers 503.
 KAFKA_PRODUCE_TIMEOUT_S = env.float("KAFKA_PRODUCE_TIMEOUT_S", default=5.0)
 # Each request waits for its own message: lingering to fill batches would add to every answer's
@@ -200,21 +233,25 @@ CORS_ALLOW_HEADERS = ["x-sentry-auth", "authorization", "content-type", "content
 CORS_EXPOSE_HEADERS = ["x-sentry-error", "x-sentry-rate-limits", "retry-after"]
 CORS_PREFLIGHT_MAX_AGE = 3600
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-}
+# --- Observability ------------------------------------------------------------------------------
+# LOG_FORMAT=json: one JSON object per line (settings/logging.py), for a log pipeline.
+LOGGING = logging_config(
+    level=env.str("LOG_LEVEL", default="INFO"), log_format=env.str("LOG_FORMAT", default="plain")
+)
+# /metrics answers only with "Authorization: Bearer <METRICS_TOKEN>" when this is set.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# How long /readyz waits for the broker's metadata before it calls the broker unreachable.
+READYZ_BROKER_TIMEOUT_S = env.float("READYZ_BROKER_TIMEOUT_S", default=2.0)
 
 if SENTRY_DSN:
-    import sentry_sdk
-    from sentry_sdk.integrations.django import DjangoIntegration
+    from settings.sentry import configure_sentry
 
-    sentry_sdk.init(dsn=SENTRY_DSN, integrations=[DjangoIntegration()], send_default_pii=False)
+    configure_sentry(
+        SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default=""),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
 
 # Where SDKs reach this service; used to show each project key's DSN.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")

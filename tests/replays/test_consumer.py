@@ -11,6 +11,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from django.core.files.storage import storages
 from django.db import OperationalError
+from prometheus_client import REGISTRY
 from sentry_kafka_schemas import get_codec
 
 from ingest.envelope import parse_envelope
@@ -32,6 +33,10 @@ def occurrences_on(topic_reader, topic: str, count: int, timeout_s: float = 10.0
     return [occurrence_codec.decode(m.value(), validate=True) for m in messages]
 
 
+def metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 def summary(occurrence: dict) -> tuple[str, str, str]:
     click_type = TYPES_BY_ID[occurrence["type"]].value
     return click_type, occurrence["evidence_data"]["selector"], occurrence["fingerprint"][2]
@@ -48,12 +53,19 @@ def test_the_sdk_captures_become_one_replay_and_the_expected_occurrences(
             headers=sdk_request.client_headers,
         )
         assert response.status_code == 200, response.content
+    processed = metric("replay_issues_segments_processed_total")
+    dead = metric("replay_issues_occurrences_produced_total", type="replay_dead_click")
+    timed = metric("replay_issues_segment_processing_seconds_count", stage="detect")
     consumer = start_recordings_consumer()
     try:
         wait_until(lambda: ReplaySegment.objects.count() == len(replay_requests()), what="segments")
         occurrences = occurrences_on(topic_reader, occurrences_topic, 6, timeout_s=3)
     finally:
         consumer.stop()
+    assert metric("replay_issues_segments_processed_total") == processed + len(replay_requests())
+    assert metric("replay_issues_occurrences_produced_total", type="replay_dead_click") == dead + 3
+    detected = metric("replay_issues_segment_processing_seconds_count", stage="detect")
+    assert detected == timed + len(replay_requests())
 
     assert sorted(summary(o) for o in occurrences) == sorted(
         [
@@ -111,6 +123,7 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_good_ones_around_th
         dead_letters = topic_reader(recordings_dlq_topic, 3)
     finally:
         consumer.stop()
+    assert metric("replay_issues_dlq_messages_total", topic=recordings_dlq_topic) == 3
 
     assert [m.value() for m in dead_letters] == [b"\xc1 not msgpack", bomb, unknown_project]
     headers = [dict(m.headers()) for m in dead_letters]

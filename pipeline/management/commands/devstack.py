@@ -1,5 +1,9 @@
+import atexit
 import os
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -45,6 +49,8 @@ class Command(BaseCommand):
             "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
             "PUBLIC_BASE_URL": base_url,
             "PYTHONUNBUFFERED": "1",
+            # One multi-process metrics directory for every child: /metrics adds them all up.
+            "PROMETHEUS_MULTIPROC_DIR": str(self.fresh_metrics_dir()),
         }
         supervisor = Supervisor(env)
         code = 1
@@ -54,8 +60,8 @@ class Command(BaseCommand):
                 "web",
                 [
                     *(sys.executable, "-m", "gunicorn", "settings.wsgi:application"),
+                    *("--config", "python:settings.gunicorn", "--graceful-timeout", "5"),
                     *("--bind", f"127.0.0.1:{port}", "--workers", str(options["workers"])),
-                    *("--threads", "8", "--access-logfile", "-", "--graceful-timeout", "5"),
                 ],
             )
             manage = (sys.executable, str(settings.BASE_DIR / "manage.py"))
@@ -68,6 +74,12 @@ class Command(BaseCommand):
             broker.stop()
             self.stdout.write("devstack stopped")
         sys.exit(code)
+
+    def fresh_metrics_dir(self) -> Path:
+        """An empty metrics directory of this run's own (files of other runs would count)."""
+        directory = Path(tempfile.mkdtemp(prefix="replay-issues-metrics-"))
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+        return directory
 
     def ensure_admin(self) -> tuple[str, str]:
         username = os.environ.get("DEVSTACK_ADMIN_USER", "admin")

@@ -1,0 +1,29 @@
+"""gunicorn's configuration for ``devstack`` and the container (``-c python:settings.gunicorn``).
+
+Read from the environment like the Django settings; command-line flags still win (devstack binds
+to loopback with its own port and worker count).
+"""
+
+import os
+
+from pipeline.metrics import process_exited
+from settings.logging import logging_config
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Threads: a request spends most of its time waiting for the broker's acknowledgement.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# SDKs and load balancers keep connections open between envelopes.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE_S", "5"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT_S", "30"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT_S", "10"))
+accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "1") == "1" else None
+logconfig_dict = logging_config(
+    level=os.environ.get("LOG_LEVEL", "INFO"), log_format=os.environ.get("LOG_FORMAT", "plain")
+)
+
+
+def child_exit(_server: object, worker: object) -> None:
+    """A worker that exited leaves its metric files; mark them dead for the multi-process scrape."""
+    process_exited(worker.pid)
