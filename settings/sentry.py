@@ -20,6 +20,5 @@ def configure_sentry(
         environment=environment,
         release=release or None,
         traces_sample_rate=traces_sample_rate,
-        send_default_pii=False,
         integrations=[DjangoIntegration(), LoggingIntegration(event_level="ERROR")],
     )

@@ -1,0 +1,99 @@
+"""docker-compose.yml: what the production shape promises, read from the file itself; and
+``docker compose config`` (or the older ``docker-compose config``) accepts it where installed."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from django.conf import settings
+
+COMPOSE_FILE = Path(settings.BASE_DIR) / "docker-compose.yml"
+REQUIRED_ENV = {"SECRET_KEY": "x", "POSTGRES_PASSWORD": "y", "MINIO_ROOT_PASSWORD": "z"}
+LONG_RUNNING = ("kafka", "postgres", "minio", "web", "recordings", "occurrences")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+def test_the_services_of_the_production_shape(compose):
+    services = compose["services"]
+    assert set(services) == {*LONG_RUNNING, "minio-setup", "setup"}
+    assert services["kafka"]["image"].startswith("apache/kafka:")
+    assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert services["postgres"]["image"].startswith("postgres:")
+    assert services["minio"]["image"].startswith("minio/minio:")
+    assert services["recordings"]["deploy"]["replicas"] == 2
+    assert "consume_recordings" in services["recordings"]["command"]
+    assert "consume_occurrences" in services["occurrences"]["command"]
+    assert "gunicorn" in Path(settings.BASE_DIR, "Dockerfile").read_text()
+
+
+def test_every_long_running_service_has_a_healthcheck_and_waits_for_what_it_needs(compose):
+    services = compose["services"]
+    for name in LONG_RUNNING:
+        assert services[name]["healthcheck"]["test"], name
+    assert services["setup"]["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "kafka": {"condition": "service_healthy"},
+    }
+    for name in ("web", "recordings", "occurrences"):
+        assert services[name]["depends_on"] == {
+            "setup": {"condition": "service_completed_successfully"},
+            "minio-setup": {"condition": "service_completed_successfully"},
+        }, name
+
+
+def test_the_app_is_configured_by_environment_only_with_recordings_in_object_storage(compose):
+    services = compose["services"]
+    for name in ("setup", "web", "recordings", "occurrences"):
+        env = services[name]["environment"]
+        assert env["RECORDINGS_STORAGE"] == "s3"
+        assert env["DATABASE_URL"].startswith("postgres://")
+        assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+        assert env["DEBUG"] == "false"
+        # Secrets come from the operator's environment, never from the file.
+        assert env["SECRET_KEY"].startswith("${SECRET_KEY:?")
+        assert "${POSTGRES_PASSWORD:?" in env["DATABASE_URL"]
+        assert env["AWS_SECRET_ACCESS_KEY"].startswith("${MINIO_ROOT_PASSWORD:?")
+
+
+def compose_command() -> list[str] | None:
+    docker = shutil.which("docker")
+    if (
+        docker
+        and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0
+    ):
+        return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    return [legacy] if legacy else None
+
+
+@pytest.mark.skipif(compose_command() is None, reason="neither docker compose nor docker-compose")
+def test_docker_compose_config_accepts_the_file(tmp_path):
+    done = subprocess.run(
+        [*compose_command(), "--file", str(COMPOSE_FILE), "config", "--quiet"],
+        cwd=settings.BASE_DIR,
+        env={"PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(tmp_path), **REQUIRED_ENV},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.skipif(compose_command() is None, reason="neither docker compose nor docker-compose")
+def test_docker_compose_refuses_to_start_without_the_secrets(tmp_path):
+    done = subprocess.run(
+        [*compose_command(), "--file", str(COMPOSE_FILE), "config", "--quiet"],
+        cwd=settings.BASE_DIR,
+        env={"PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "SECRET_KEY" in done.stderr or "POSTGRES_PASSWORD" in done.stderr
