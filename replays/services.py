@@ -1,6 +1,7 @@
 """Writes of the replays consumer: store a segment and merge it into its replay, idempotently."""
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.base import ContentFile
@@ -136,3 +137,37 @@ def _merge_into_replay(
     for field, value in known.items():
         if value and not getattr(replay, field):
             setattr(replay, field, value[: Replay._meta.get_field(field).max_length])
+
+
+@dataclass(frozen=True, slots=True)
+class Purged:
+    replays: int
+    segments: int
+
+
+def replay_purge_expired(now: datetime, batch_size: int = 500) -> Purged:
+    """Delete the replays older than their own retention (``retention_days`` from ingest, counted
+    from when the first segment was stored), their segments and their recording files.
+
+    Files go first: a crash between the two leaves rows whose recordings read as missing (the
+    player says so), never files that no row points to. Issues and their occurrences stay, as in
+    Sentry: an issue outlives the replays that raised it."""
+    storage = storages["recordings"]
+    replays = segments = 0
+    for retention_days in Replay.objects.values_list("retention_days", flat=True).distinct():
+        expired = Replay.objects.filter(
+            retention_days=retention_days, created_at__lt=now - timedelta(days=retention_days)
+        )
+        while batch := list(expired.values_list("pk", flat=True)[:batch_size]):
+            names = ReplaySegment.objects.filter(replay__in=batch).values_list(
+                "recording", flat=True
+            )
+            for name in names:
+                try:
+                    storage.delete(name)
+                except STORAGE_ERRORS as exc:
+                    raise RecordingStorageUnavailable(f"cannot delete {name}: {exc}") from exc
+            _, per_model = Replay.objects.filter(pk__in=batch).delete()
+            replays += per_model.get(Replay._meta.label, 0)
+            segments += per_model.get(ReplaySegment._meta.label, 0)
+    return Purged(replays, segments)
