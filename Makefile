@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-postgres lint format clean
+.PHONY: setup run test test-postgres lint format clean bench
 
 # The replay player of the web UI (rrweb-player), served as a static file; reinstalled only when
 # the lock file changes.
@@ -31,6 +31,10 @@ test: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check --output-format concise .
 	$(BIN)/pytest
+
+# The benchmark (bench/): prints one table and writes bench/results.json; figures, not asserts.
+bench: setup
+	$(BIN)/python -m bench
 
 test-postgres:
 	bash .ci/with-postgres $(MAKE) test

@@ -1,0 +1,114 @@
+"""Part a: the replays consumer's pure core per segment, on one core, against its floor.
+
+The core is what ``RecordingsStrategyFactory.process_segment`` computes: ``decode_segment``
+(msgpack and schema, split, inflate) then ``detect_clicks`` (find, classify, fingerprint, build
+the occurrence). The floor is measured on the same bodies in the same process: zlib decompression
+alone (all a segment without clicks needs), and decompression plus ``orjson.loads`` (what a
+segment with clicks needs at least). Each figure is the best of several rounds, so a neighbour's
+burst of CPU on this shared machine costs a round, not the figure.
+"""
+
+import os
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import orjson
+from django.conf import settings
+
+from bench import corpus
+from replays.detection.detect import DetectionSettings, decode_segment, detect_clicks
+
+ROUNDS = 7
+# The click segments are few (one in 20); each round runs them this often, to time them well.
+CLICK_REPEATS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    segment: corpus.RecordedSegment
+    message: bytes
+
+
+def samples_of(sessions: list[corpus.Session]) -> list[Sample]:
+    samples = []
+    for replay_id, session in zip(
+        (f"{index:032x}" for index in range(1, len(sessions) + 1)), sessions, strict=True
+    ):
+        for segment in session.segments:
+            samples.append(Sample(segment, corpus.recording_message(session, segment, replay_id)))
+    return samples
+
+
+def best_time(work: Callable[[], object], rounds: int) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def measure(sessions: list[corpus.Session]) -> dict[str, float]:
+    samples = samples_of(sessions)
+    groups = {
+        "no_clicks": [sample for sample in samples if not sample.segment.clicks],
+        "clicks": [sample for sample in samples if sample.segment.clicks] * CLICK_REPEATS,
+    }
+    max_inflated = settings.REPLAYS_MAX_RECORDING_INFLATED_BYTES
+    detection_settings = DetectionSettings()
+    now = float(corpus.RECEIVED)
+
+    def core(group: list[Sample]) -> None:
+        for sample in group:
+            detect_clicks(decode_segment(sample.message, max_inflated), detection_settings, now)
+
+    def zlib_alone(group: list[Sample]) -> None:
+        for sample in group:
+            zlib.decompress(sample.segment.body)
+
+    def zlib_orjson(group: list[Sample]) -> None:
+        for sample in group:
+            orjson.loads(zlib.decompress(sample.segment.body))
+
+    clicks_found = sum(
+        len(detect_clicks(decode_segment(s.message, max_inflated), detection_settings, now).clicks)
+        for s in groups["clicks"][: len(groups["clicks"]) // CLICK_REPEATS]
+    )
+    methods = {"core": core, "zlib": zlib_alone, "zlib_orjson": zlib_orjson}
+    times: dict[str, float] = {}
+    affinity = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {max(affinity)})  # one core, as one consumer process uses
+    try:
+        for name, group in groups.items():
+            for method, function in methods.items():
+                times[f"{method}_{name}"] = best_time(partial(function, group), ROUNDS)
+    finally:
+        os.sched_setaffinity(0, affinity)
+
+    def rate(name: str, method: str) -> tuple[float, float]:
+        group = groups[name]
+        seconds = times[f"{method}_{name}"]
+        return len(group) / seconds, sum(len(s.segment.events) for s in group) / seconds / 1e6
+
+    results: dict[str, float] = {
+        "core_segments": len(samples),
+        "core_click_segments": len(groups["clicks"]) // CLICK_REPEATS,
+        "core_clicks_found": clicks_found,
+        "core_inflated_mb": sum(len(s.segment.events) for s in samples) / 1e6,
+        "core_compression_ratio": sum(len(s.segment.events) for s in samples)
+        / sum(len(s.segment.body) for s in samples),
+    }
+    for name in groups:
+        for method in methods:
+            per_s, mb_per_s = rate(name, method)
+            results[f"{method}_{name}_segments_per_s"] = per_s
+            results[f"{method}_{name}_mb_per_s"] = mb_per_s
+    one_pass = times["core_no_clicks"] + times["core_clicks"] / CLICK_REPEATS
+    results["core_segments_per_s"] = len(samples) / one_pass
+    results["core_mb_per_s"] = results["core_inflated_mb"] / one_pass
+    results["core_ratio_no_clicks"] = times["core_no_clicks"] / times["zlib_no_clicks"]
+    results["core_ratio_clicks"] = times["core_clicks"] / times["zlib_orjson_clicks"]
+    return results

@@ -1,0 +1,100 @@
+"""Part e: the issues consumer, occurrences per second into the database.
+
+The occurrences are what the replays consumer publishes: generated segments, each with a few
+dead, rage and slow clicks on a shop's elements, go through the detection core, and each
+occurrence is published as ``replays.occurrences.OccurrencePublisher`` does (JSON, keyed by the
+fingerprint's MD5). Many clicks share an element, so most occurrences join an existing issue, as
+in production. Then ``manage.py consume_occurrences`` starts as its own process and the rate is
+read from the ``Occurrence`` rows it commits, from the first row to the last.
+"""
+
+import os
+import random
+import time
+import uuid
+from pathlib import Path
+
+import orjson
+from django.conf import settings
+
+from bench import corpus, rrweb, stack
+from issues.models import Issue, Occurrence
+from replays.detection.detect import DetectionSettings, decode_segment, detect_clicks
+from replays.detection.fingerprint import fingerprint_hash
+
+OCCURRENCES = int(os.environ.get("BENCH_OCCURRENCES", "6000"))
+CLICKS_PER_SEGMENT = 5
+ELEMENTS = 25
+PAGES = 4
+TIMEOUT_S = 120.0
+
+
+def occurrence_messages(count: int) -> list[tuple[bytes, bytes]]:
+    """(key, value) of ``count`` occurrences, by the detection core from generated segments."""
+    rng = random.Random(corpus.SEED + 2)
+    words = rrweb.Words(rng)
+    page = rrweb.Page(rng, words, corpus.ORIGIN, corpus.SESSION_START_MS)
+    rrweb.full_snapshot(page, 100_000)
+    # A site's broken elements are few: most clicks land on an issue that already exists.
+    targets = rng.sample(page.clickables, ELEMENTS)
+    paths = [page.new_path() for _ in range(PAGES)]
+    kinds = [kind for kind in corpus.CLICK_KINDS if kind != "multi"]
+    weights = [corpus.CLICK_KINDS[kind] for kind in kinds]
+    messages: list[tuple[bytes, bytes]] = []
+    while len(messages) < count:
+        events = rrweb.incremental_segment(page, 1_000)
+        page.path = rng.choice(paths)
+        for kind in rng.choices(kinds, weights=weights, k=CLICKS_PER_SEGMENT):
+            events.append(rrweb.click_breadcrumb(page, kind, rng.choice(targets)))
+        segment = corpus.recorded(1, events, page)
+        user = rng.randint(1, 2000)
+        session = corpus.Session(
+            (segment,),
+            {"id": f"u-{user}", "email": f"user{user}@example.com"},
+            rng.choice(corpus.USER_AGENTS),
+            "shop@1.4.2",
+            "production",
+        )
+        raw = corpus.recording_message(session, segment, corpus.replay_id_for(rng))
+        detection = detect_clicks(
+            decode_segment(raw, settings.REPLAYS_MAX_RECORDING_INFLATED_BYTES),
+            DetectionSettings(),
+            float(corpus.RECEIVED),
+        )
+        for occurrence in detection.occurrences:
+            key = fingerprint_hash(occurrence.fingerprint).encode()
+            messages.append((key, orjson.dumps(occurrence.to_dict())))
+    return messages[:count]
+
+
+def measure(work_dir: Path) -> dict[str, float]:
+    messages = occurrence_messages(OCCURRENCES)
+    with (
+        stack.embedded_broker(work_dir, "occurrences") as servers,
+        stack.Processes(work_dir) as processes,
+    ):
+        stack.publish(settings.TOPIC_OCCURRENCES, messages)
+        baseline, issues_before = Occurrence.objects.count(), Issue.objects.count()
+        started = time.monotonic()
+        processes.manage(
+            "consume_occurrences",
+            "consume_occurrences",
+            *("--group", f"bench-issues-{uuid.uuid4().hex[:8]}"),
+            env={"KAFKA_BOOTSTRAP_SERVERS": servers},
+        )
+        samples = stack.watch_count(
+            Occurrence.objects.count, baseline + len(messages), TIMEOUT_S, processes
+        )
+        failures = processes.exited()
+    per_s, stored, seconds = stack.throughput(samples, baseline)
+    if failures or stored < len(messages):
+        print(f"  e: {stored} of {len(messages)} occurrences stored; {' '.join(failures)}")
+    first_row = next((at for at, done in samples if done > baseline), samples[-1][0])
+    return {
+        "occurrences_per_s": per_s,
+        "occurrences": len(messages),
+        "occurrences_stored": stored,
+        "occurrences_issues": Issue.objects.count() - issues_before,
+        "occurrences_seconds": seconds,
+        "occurrences_first_row_after_s": first_row - started,
+    }

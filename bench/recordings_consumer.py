@@ -1,0 +1,63 @@
+"""Part b: the replays consumer end to end, on a real broker, database writes included.
+
+A few thousand generated segments (whole sessions: a snapshot, then incremental segments) are
+published to ``ingest-replay-recordings`` first; then ``manage.py consume_recordings`` starts as
+its own process and the rate is read from the ``ReplaySegment`` rows it commits, from the first
+row to the last (the consumer group's join, which Tansu delays by half the session timeout, is
+not the consumer's speed). Tansu's lag figures are wrong (ARCHITECTURE.md), so rows are counted.
+"""
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+
+from bench import corpus, stack
+from replays.models import ReplaySegment
+
+SEGMENTS = int(os.environ.get("BENCH_SEGMENTS", "3000"))
+TIMEOUT_S = 120.0
+
+
+def measure(work_dir: Path, sessions: list[corpus.Session]) -> dict[str, float]:
+    messages = corpus.stamp(sessions, SEGMENTS)
+    inflated = sum(len(message.segment.events) for message in messages)
+    with (
+        stack.embedded_broker(work_dir, "recordings") as servers,
+        stack.Processes(work_dir) as processes,
+    ):
+        published_at = time.monotonic()
+        stack.publish(
+            settings.TOPIC_REPLAY_RECORDINGS,
+            [(message.replay_id.encode(), message.value) for message in messages],
+        )
+        publish_s = time.monotonic() - published_at
+        baseline = ReplaySegment.objects.count()
+        started = time.monotonic()
+        processes.manage(
+            "consume_recordings",
+            "consume_recordings",
+            *("--group", f"bench-replays-{uuid.uuid4().hex[:8]}"),
+            env={"KAFKA_BOOTSTRAP_SERVERS": servers},
+        )
+        samples = stack.watch_count(
+            ReplaySegment.objects.count, baseline + len(messages), TIMEOUT_S, processes
+        )
+        failures = processes.exited()
+    per_s, stored, seconds = stack.throughput(samples, baseline)
+    first_row_s = next((at for at, done in samples if done > baseline), samples[-1][0]) - started
+    if failures or stored < len(messages):
+        print(f"  b: {stored} of {len(messages)} segments stored; {' '.join(failures)}")
+    return {
+        "consumer_segments_per_s": per_s,
+        "consumer_segments": len(messages),
+        "consumer_segments_stored": stored,
+        "consumer_seconds": seconds,
+        "consumer_inflated_mb_per_s": inflated / 1e6 / seconds * stored / len(messages)
+        if seconds
+        else 0.0,
+        "consumer_first_row_after_s": first_row_s,
+        "consumer_publish_s": publish_s,
+    }
