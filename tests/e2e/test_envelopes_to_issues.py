@@ -66,3 +66,12 @@ def test_the_captured_envelopes_become_five_issues_in_the_api(devstack):
 
     # Nothing without a token.
     assert requests.get(issues_url, timeout=10).status_code in (401, 403)
+
+    # The web server's /metrics adds up every devstack process: the web workers' envelopes and
+    # the consumers' segments and occurrences.
+    metrics = requests.get(f"{devstack.base_url}/metrics", timeout=10).text
+    samples = dict(line.rsplit(" ", 1) for line in metrics.splitlines() if line[:1] not in "#")
+    assert float(samples['replay_issues_envelopes_total{outcome="accepted",reason=""}']) == 7
+    assert float(samples["replay_issues_segments_processed_total"]) == len(replay_requests())
+    produced = 'replay_issues_occurrences_produced_total{type="replay_dead_click"}'
+    assert float(samples[produced]) == 3
