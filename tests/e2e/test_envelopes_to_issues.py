@@ -69,8 +69,17 @@ def test_the_captured_envelopes_become_five_issues_in_the_api(devstack):
 
     # The web server's /metrics adds up every devstack process: the web workers' envelopes and
     # the consumers' segments and occurrences.
-    metrics = requests.get(f"{devstack.base_url}/metrics", timeout=10).text
-    samples = dict(line.rsplit(" ", 1) for line in metrics.splitlines() if line[:1] not in "#")
+    def scrape() -> dict[str, str]:
+        text = requests.get(f"{devstack.base_url}/metrics", timeout=10).text
+        return dict(line.rsplit(" ", 1) for line in text.splitlines() if line[:1] not in "#")
+
+    # A segment is counted just after its row is stored: give the last one a moment.
+    deadline = time.monotonic() + 10
+    samples = scrape()
+    while samples.get("replay_issues_segments_processed_total") != "7.0":
+        assert time.monotonic() < deadline, samples
+        time.sleep(0.1)
+        samples = scrape()
     assert float(samples['replay_issues_envelopes_total{outcome="accepted",reason=""}']) == 7
     assert float(samples["replay_issues_segments_processed_total"]) == len(replay_requests())
     produced = 'replay_issues_occurrences_produced_total{type="replay_dead_click"}'
