@@ -1,7 +1,7 @@
 """Part c: the envelope endpoint served as deployed, under load from another process.
 
-gunicorn runs with devstack's configuration (``pipeline/management/commands/devstack.py``: the
-gthread worker, 8 threads, the access log) on the embedded broker; ``wrk`` (Debian's package) posts
+gunicorn runs as devstack starts it (``pipeline/management/commands/devstack.py``, with the
+image's ``settings/gunicorn.py``) on the embedded broker; ``wrk`` (Debian's package) posts
 the SDK's captured replay envelopes, each under many replay ids, from 16 keep-alive connections.
 The same server then answers ``/bench/noop/`` (``bench/urls.py``: reads the body, answers ``{}``,
 through the same middleware) under the same load: the ceiling of the stack without ingest's work.
@@ -77,11 +77,12 @@ def ensure_wrk() -> str | None:
 
 
 def gunicorn_argv(port: int) -> list[str]:
-    """devstack's web server, as ``manage.py devstack`` starts it."""
+    """The web server as ``manage.py devstack`` starts it (its configuration is the image's,
+    ``settings/gunicorn.py``: gthread workers, 8 threads, keep-alive, the access log)."""
     return [
         *(sys.executable, "-m", "gunicorn", "settings.wsgi:application"),
+        *("--config", "python:settings.gunicorn", "--graceful-timeout", "5"),
         *("--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS)),
-        *("--threads", "8", "--access-logfile", "-", "--graceful-timeout", "5"),
     ]
 
 
@@ -99,16 +100,35 @@ def wait_until_serving(base_url: str, processes: stack.Processes, timeout_s: flo
     raise RuntimeError(f"gunicorn did not answer on {base_url} within {timeout_s}s")
 
 
-def run_wrk(wrk: str, base_url: str, path: str, bodies: Path, seconds: int) -> dict[str, float]:
+def run_wrk(
+    wrk: str,
+    base_url: str,
+    path: str,
+    bodies: Path,
+    seconds: int,
+    clocks: dict[str, stack.CpuClock],
+) -> dict[str, float]:
+    """One wrk run; with the CPU that the server and the broker spent per request, and how busy
+    the whole machine was (wrk included)."""
     argv = [wrk, "-t", str(WRK_THREADS), "-c", str(CONNECTIONS), "-d", f"{seconds}s"]
     argv += ["--timeout", "10s", "-s", str(SCRIPT), base_url + path, "--", str(bodies), path]
+    cpu_before = {name: clock() for name, clock in clocks.items()}
+    machine_before = stack.machine_busy()
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    machine = stack.busy_share(machine_before, stack.machine_busy())
+    cpu = {name: clock() - cpu_before[name] for name, clock in clocks.items()}
     for line in done.stdout.splitlines():
         if line.startswith("BENCH_RESULT "):
             result = json.loads(line.removeprefix("BENCH_RESULT "))
             seconds_run = result["duration_us"] / 1e6
             ok = result["requests"] - result["status_errors"]
+            per_request = {
+                f"{name}_cpu_ms_per_request": seconds_used * 1000 / max(1, result["requests"])
+                for name, seconds_used in cpu.items()
+            }
             return {
+                **per_request,
+                "machine_busy": machine,
                 "per_s": ok / seconds_run,
                 "requests": result["requests"],
                 "errors": result["status_errors"] + result["socket_errors"] + result["timeouts"],
@@ -132,15 +152,21 @@ def measure(work_dir: Path) -> dict[str, float]:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     with (
-        stack.embedded_broker(work_dir, "ingest") as servers,
-        stack.Processes(work_dir, {"KAFKA_BOOTSTRAP_SERVERS": servers}) as processes,
+        stack.embedded_broker(work_dir, "ingest") as broker,
+        stack.Processes(
+            work_dir, {"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers}
+        ) as processes,
     ):
-        processes.start("gunicorn", gunicorn_argv(port))
+        server = processes.start("gunicorn", gunicorn_argv(port), gil=True)
         wait_until_serving(base_url, processes)
+        clocks = {
+            "server": stack.CpuClock(server.pid),
+            "broker": stack.CpuClock(broker.process.pid),
+        }
         for path in (ENVELOPE_PATH, NOOP_PATH):  # every worker's producer, caches and imports
-            run_wrk(wrk, base_url, path, bodies_file, WARMUP_S)
-        ingest = run_wrk(wrk, base_url, ENVELOPE_PATH, bodies_file, DURATION_S)
-        noop = run_wrk(wrk, base_url, NOOP_PATH, bodies_file, DURATION_S)
+            run_wrk(wrk, base_url, path, bodies_file, WARMUP_S, clocks)
+        ingest = run_wrk(wrk, base_url, ENVELOPE_PATH, bodies_file, DURATION_S, clocks)
+        noop = run_wrk(wrk, base_url, NOOP_PATH, bodies_file, DURATION_S, clocks)
     results = {f"ingest_{key}": value for key, value in ingest.items()}
     results.update({f"noop_{key}": value for key, value in noop.items()})
     results["ingest_envelopes_per_s"] = results.pop("ingest_per_s")

@@ -22,7 +22,7 @@ from issues.models import Issue, Occurrence
 from replays.detection.detect import DetectionSettings, decode_segment, detect_clicks
 from replays.detection.fingerprint import fingerprint_hash
 
-OCCURRENCES = int(os.environ.get("BENCH_OCCURRENCES", "6000"))
+OCCURRENCES = int(os.environ.get("BENCH_OCCURRENCES", "20000"))
 CLICKS_PER_SEGMENT = 5
 ELEMENTS = 25
 PAGES = 4
@@ -70,31 +70,36 @@ def occurrence_messages(count: int) -> list[tuple[bytes, bytes]]:
 def measure(work_dir: Path) -> dict[str, float]:
     messages = occurrence_messages(OCCURRENCES)
     with (
-        stack.embedded_broker(work_dir, "occurrences") as servers,
+        stack.embedded_broker(work_dir, "occurrences") as broker,
         stack.Processes(work_dir) as processes,
     ):
         stack.publish(settings.TOPIC_OCCURRENCES, messages)
         baseline, issues_before = Occurrence.objects.count(), Issue.objects.count()
         started = time.monotonic()
-        processes.manage(
+        consumer = processes.manage(
             "consume_occurrences",
             "consume_occurrences",
             *("--group", f"bench-issues-{uuid.uuid4().hex[:8]}"),
-            env={"KAFKA_BOOTSTRAP_SERVERS": servers},
+            env={"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers},
         )
+        clocks = (stack.CpuClock(consumer.pid), stack.CpuClock(broker.process.pid))
         samples = stack.watch_count(
-            Occurrence.objects.count, baseline + len(messages), TIMEOUT_S, processes
+            Occurrence.objects.count, baseline + len(messages), TIMEOUT_S, processes, clocks
         )
         failures = processes.exited()
-    per_s, stored, seconds = stack.throughput(samples, baseline)
-    if failures or stored < len(messages):
-        print(f"  e: {stored} of {len(messages)} occurrences stored; {' '.join(failures)}")
-    first_row = next((at for at, done in samples if done > baseline), samples[-1][0])
+    result = stack.throughput(samples, baseline)
+    if failures or result.done < len(messages):
+        print(f"  e: {result.done} of {len(messages)} occurrences stored; {' '.join(failures)}")
+    first_row = next((s.at for s in samples if s.done > baseline), samples[-1].at) - started
+    consumer_cpu, broker_cpu = result.cpu_shares or (0.0, 0.0)
     return {
-        "occurrences_per_s": per_s,
+        "occurrences_per_s": result.per_s,
         "occurrences": len(messages),
-        "occurrences_stored": stored,
+        "occurrences_stored": result.done,
         "occurrences_issues": Issue.objects.count() - issues_before,
-        "occurrences_seconds": seconds,
-        "occurrences_first_row_after_s": first_row - started,
+        "occurrences_seconds": result.seconds,
+        "occurrences_cpu_share": consumer_cpu,
+        "occurrences_broker_cpu_share": broker_cpu,
+        "occurrences_machine_busy": result.machine_busy,
+        "occurrences_first_row_after_s": first_row,
     }

@@ -25,7 +25,7 @@ def measure(work_dir: Path, sessions: list[corpus.Session]) -> dict[str, float]:
     messages = corpus.stamp(sessions, SEGMENTS)
     inflated = sum(len(message.segment.events) for message in messages)
     with (
-        stack.embedded_broker(work_dir, "recordings") as servers,
+        stack.embedded_broker(work_dir, "recordings") as broker,
         stack.Processes(work_dir) as processes,
     ):
         published_at = time.monotonic()
@@ -36,28 +36,31 @@ def measure(work_dir: Path, sessions: list[corpus.Session]) -> dict[str, float]:
         publish_s = time.monotonic() - published_at
         baseline = ReplaySegment.objects.count()
         started = time.monotonic()
-        processes.manage(
+        consumer = processes.manage(
             "consume_recordings",
             "consume_recordings",
             *("--group", f"bench-replays-{uuid.uuid4().hex[:8]}"),
-            env={"KAFKA_BOOTSTRAP_SERVERS": servers},
+            env={"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers},
         )
+        clocks = (stack.CpuClock(consumer.pid), stack.CpuClock(broker.process.pid))
         samples = stack.watch_count(
-            ReplaySegment.objects.count, baseline + len(messages), TIMEOUT_S, processes
+            ReplaySegment.objects.count, baseline + len(messages), TIMEOUT_S, processes, clocks
         )
         failures = processes.exited()
-    per_s, stored, seconds = stack.throughput(samples, baseline)
-    first_row_s = next((at for at, done in samples if done > baseline), samples[-1][0]) - started
-    if failures or stored < len(messages):
-        print(f"  b: {stored} of {len(messages)} segments stored; {' '.join(failures)}")
+    result = stack.throughput(samples, baseline)
+    first_row = next((s.at for s in samples if s.done > baseline), samples[-1].at) - started
+    if failures or result.done < len(messages):
+        print(f"  b: {result.done} of {len(messages)} segments stored; {' '.join(failures)}")
+    consumer_cpu, broker_cpu = result.cpu_shares or (0.0, 0.0)
     return {
-        "consumer_segments_per_s": per_s,
+        "consumer_segments_per_s": result.per_s,
         "consumer_segments": len(messages),
-        "consumer_segments_stored": stored,
-        "consumer_seconds": seconds,
-        "consumer_inflated_mb_per_s": inflated / 1e6 / seconds * stored / len(messages)
-        if seconds
-        else 0.0,
-        "consumer_first_row_after_s": first_row_s,
+        "consumer_segments_stored": result.done,
+        "consumer_seconds": result.seconds,
+        "consumer_inflated_mb_per_s": inflated / len(messages) * result.per_s / 1e6,
+        "consumer_cpu_share": consumer_cpu,
+        "consumer_broker_cpu_share": broker_cpu,
+        "consumer_machine_busy": result.machine_busy,
+        "consumer_first_row_after_s": first_row,
         "consumer_publish_s": publish_s,
     }

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka import Producer
@@ -26,13 +27,19 @@ STOP_TIMEOUT_S = 20.0
 
 
 def configure_environment(work_dir: Path) -> None:
-    """Point Django, and every child started later, at the run's own files."""
+    """Point Django, and every child started later, at the run's own files, configured as the
+    image deploys the service (Dockerfile: ``DEBUG=false``, JSON logs, multi-process metrics)."""
+    metrics_dir = work_dir / "prometheus"
+    metrics_dir.mkdir()
     os.environ.update(
         DJANGO_SETTINGS_MODULE="bench.settings",
         DATABASE_URL=f"sqlite:///{work_dir / 'bench.sqlite3'}",
         RECORDINGS_ROOT=str(work_dir / "recordings"),
         BENCH_VAR_DIR=str(work_dir),
         PYTHONUNBUFFERED="1",
+        DEBUG="false",
+        LOG_FORMAT="json",
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
     )
 
 
@@ -66,11 +73,20 @@ class Processes:
         return self.work_dir / f"{name}.log"
 
     def start(
-        self, name: str, argv: list[str], env: dict[str, str] | None = None, profile: bool = True
+        self, name: str, argv: list[str], env: dict[str, str] | None = None, gil: bool = False
     ) -> subprocess.Popen[bytes]:
+        """Start ``argv``; when profiling, under py-spy. ``gil``: sample only the thread holding
+        the GIL, for a server whose many threads would otherwise show as waiting for their turn
+        (it hides the time spent in C with the GIL released: SQLite, zlib, file writes)."""
+        if self.profiles is not None:
+            record = ["record", "--subprocesses", "--nonblocking", "--format", "raw"]
+            record += ["--gil"] if gil else []
+            output = str(self.profiles / f"{name}.txt")
+            py_spy = str(Path(sys.executable).with_name("py-spy"))
+            argv = [py_spy, *record, "-o", output, "--", *argv]
         with open(self.log_path(name), "ab") as log:
             process = spawn(
-                self._wrapped(name, argv, profile),
+                argv,
                 cwd=BASE_DIR,
                 env={**self.env, **(env or {})},
                 stdout=log,
@@ -78,24 +94,6 @@ class Processes:
             )
         self.children.append((name, process))
         return process
-
-    def _wrapped(self, name: str, argv: list[str], profile: bool) -> list[str]:
-        if self.profiles is None or not profile:
-            return argv
-        py_spy = str(Path(sys.executable).with_name("py-spy"))
-        output = self.profiles / f"{name}.txt"
-        return [
-            py_spy,
-            "record",
-            "--subprocesses",
-            "--nonblocking",
-            "--format",
-            "raw",
-            "-o",
-            str(output),
-            "--",
-            *argv,
-        ]
 
     def manage(
         self, name: str, *args: str, env: dict[str, str] | None = None
@@ -149,8 +147,8 @@ def manage_output(*args: str, env: dict[str, str] | None = None) -> str:
 
 
 @contextmanager
-def embedded_broker(work_dir: Path, name: str) -> Iterator[str]:
-    """A Tansu broker of the part's own, with the pipeline's topics; its bootstrap servers.
+def embedded_broker(work_dir: Path, name: str) -> Iterator[EmbeddedBroker]:
+    """A Tansu broker of the part's own, with the pipeline's topics.
 
     This process's Django settings point at it meanwhile, so ``ensure_topics`` and the clients
     made from ``pipeline.kafka`` reach it.
@@ -165,7 +163,7 @@ def embedded_broker(work_dir: Path, name: str) -> Iterator[str]:
     settings.KAFKA_BOOTSTRAP_SERVERS = broker.bootstrap_servers
     try:
         ensure_topics()
-        yield broker.bootstrap_servers
+        yield broker
     finally:
         settings.KAFKA_BOOTSTRAP_SERVERS = previous
         broker.stop()
@@ -189,34 +187,114 @@ def publish(topic: str, messages: list[tuple[bytes, bytes]]) -> None:
         raise RuntimeError(f"{left} messages were not acknowledged by the broker")
 
 
+class CpuClock:
+    """CPU seconds (user + system) used so far by a process and its descendants (as they were at
+    the first reading: gunicorn's workers, or a consumer under py-spy), read from /proc."""
+
+    def __init__(self, pid: int) -> None:
+        self.root = pid
+        self.pids: list[int] | None = None
+
+    def __call__(self) -> float:
+        if self.pids is None:
+            self.pids = _descendants(self.root)
+        return sum(_cpu_ticks(pid) for pid in self.pids) / os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int | str) -> list[str]:
+    """/proc/<pid>/stat from its third field on (the command name may hold spaces)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return []
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = _stat_fields(pid)
+    return int(fields[11]) + int(fields[12]) if fields else 0  # utime, stime
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat_fields(entry.name)):
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, queue = [], [root]
+    while queue:
+        pid = queue.pop()
+        found.append(pid)
+        queue += children.get(pid, [])
+    return found
+
+
+def machine_busy() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far, from /proc/stat."""
+    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
+def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total if total else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    at: float  # monotonic seconds
+    done: int
+    cpu_s: tuple[float, ...]  # of each watched process
+    machine: tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Throughput:
+    per_s: float
+    done: int
+    seconds: float
+    cpu_shares: tuple[float, ...]  # of each watched process: 1.0 is one core busy all along
+    machine_busy: float  # of the whole machine: 1.0 is every core busy
+
+
 def watch_count(
     count: Callable[[], int],
     target: int,
     timeout_s: float,
     processes: Processes,
+    clocks: tuple[CpuClock, ...] = (),
     interval_s: float = 0.02,
-) -> list[tuple[float, int]]:
-    """Samples (monotonic time, count) until ``count()`` reaches ``target``, a child dies, or
-    ``timeout_s`` passes."""
-    samples: list[tuple[float, int]] = []
+) -> list[Sample]:
+    """Samples until ``count()`` reaches ``target``, a child dies, or ``timeout_s`` passes."""
+    samples: list[Sample] = []
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        samples.append((time.monotonic(), count()))
-        if samples[-1][1] >= target or processes.exited():
+        done = count()
+        samples.append(
+            Sample(time.monotonic(), done, tuple(clock() for clock in clocks), machine_busy())
+        )
+        if done >= target or processes.exited():
             break
         time.sleep(interval_s)
     return samples
 
 
-def throughput(samples: list[tuple[float, int]], baseline: int = 0) -> tuple[float, int, float]:
-    """(per second, done, seconds) from the first sample that saw progress to the last: the
-    time before the first message (start-up, the group join) is left out."""
-    moved = [(at, done - baseline) for at, done in samples if done > baseline]
-    if len(moved) < 2:
-        return 0.0, moved[-1][1] if moved else 0, 0.0
-    (first_at, first_done), (last_at, last_done) = moved[0], moved[-1]
-    seconds = last_at - first_at
-    return ((last_done - first_done) / seconds if seconds > 0 else 0.0), last_done, seconds
+def throughput(samples: list[Sample], baseline: int = 0) -> Throughput:
+    """From the first sample that saw progress to the last: the time before the first message
+    (start-up, the group join) is left out."""
+    moved = [sample for sample in samples if sample.done > baseline]
+    if len(moved) < 2 or moved[-1].at <= moved[0].at:
+        return Throughput(0.0, moved[-1].done - baseline if moved else 0, 0.0, (), 0.0)
+    first, last = moved[0], moved[-1]
+    seconds = last.at - first.at
+    return Throughput(
+        per_s=(last.done - first.done) / seconds,
+        done=last.done - baseline,
+        seconds=seconds,
+        cpu_shares=tuple(
+            (end - start) / seconds for start, end in zip(first.cpu_s, last.cpu_s, strict=True)
+        ),
+        machine_busy=busy_share(first.machine, last.machine),
+    )
 
 
 def remove_tree(path: Path) -> None:
