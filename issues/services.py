@@ -1,14 +1,20 @@
-"""Writes of the issues stage: group an occurrence into its issue, and change an issue's status.
+"""Writes of the issues stage: group occurrences into their issues, and change an issue's status.
 
-``issue_record_occurrence`` is the one place counters change. It runs in one transaction that
-holds the issue's row lock (PostgreSQL) or the database's write lock (SQLite in IMMEDIATE mode),
-so consumers side by side count each occurrence exactly once.
+``issue_record_occurrences`` is the one place counters change. It groups a batch of occurrences in
+one transaction that holds the row locks of the batch's issues (PostgreSQL) or the database's write
+lock (SQLite in IMMEDIATE mode), so consumers side by side count each occurrence exactly once.
+Within the transaction, the batch counts as if its occurrences were recorded one after another in
+their order: a few queries for the whole batch instead of a few for each occurrence.
 """
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import reduce
+from operator import or_
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Model, Q
 from django.utils import timezone
 
 from issues.models import Issue, IssueStatus, IssueUser, Occurrence
@@ -38,8 +44,19 @@ class RecordedOccurrence:
     regressed: bool
 
 
-class _AlreadyRecorded(Exception):
-    pass
+IssueKey = tuple[int, str]  # (project id, fingerprint hash): what groups occurrences
+
+# What recording an occurrence changes on its issue.
+COUNTED_FIELDS = [
+    "times_seen",
+    "users_seen",
+    "first_seen",
+    "last_seen",
+    "is_visible",
+    "status",
+    "resolved_at",
+    "regressed_at",
+]
 
 
 def issue_record_occurrence(
@@ -51,10 +68,7 @@ def issue_record_occurrence(
     an ignored issue stays ignored. The first occurrence's element and page become the issue's.
     """
     try:
-        with transaction.atomic():
-            return _record(record, noise)
-    except _AlreadyRecorded:
-        return None
+        return issue_record_occurrences([record], {record.occurrence.project_id: noise})[0]
     except IntegrityError:
         # The same id under another fingerprint, stored a moment ago by another consumer.
         if Occurrence.objects.filter(occurrence_id=record.occurrence.id).exists():
@@ -62,30 +76,186 @@ def issue_record_occurrence(
         raise
 
 
-def _record(record: OccurrenceRecord, noise: NoiseThreshold) -> RecordedOccurrence:
-    occurrence = record.occurrence
-    issue, created = Issue.objects.select_for_update().get_or_create(
-        project_id=occurrence.project_id,
-        fingerprint_hash=record.fingerprint_hash,
-        defaults={
-            "fingerprint": occurrence.fingerprint,
-            "type": record.issue_type,
-            "title": occurrence.issue_title[:200],
-            "subtitle": occurrence.subtitle[:1024],
-            "culprit": occurrence.culprit[:200],
-            "level": occurrence.level,
-            "selector": record.metadata["selector"],
-            "metadata": record.metadata,
-            "first_seen": record.timestamp,
-            "last_seen": record.timestamp,
-            "is_visible": False,
-        },
-    )
-    if Occurrence.objects.filter(occurrence_id=occurrence.id).exists():
-        raise _AlreadyRecorded
-    _create_occurrence(issue, record)
-    new_user = bool(record.user_key) and _add_user(issue, record.user_key, record.timestamp)
+def issue_record_occurrences(
+    records: Sequence[OccurrenceRecord], noise: Mapping[int, NoiseThreshold] | None = None
+) -> list[RecordedOccurrence | None]:
+    """Group a batch of occurrences in one transaction, as ``issue_record_occurrence`` groups
+    each; one result per record, None for one recorded before (also earlier in the batch).
 
+    ``noise`` holds each project's noise threshold (SHOW_AT_ONCE when it has none there).
+    """
+    with transaction.atomic():
+        return _record(records, noise or {})
+
+
+def _record(
+    records: Sequence[OccurrenceRecord], noise: Mapping[int, NoiseThreshold]
+) -> list[RecordedOccurrence | None]:
+    first_of: dict[str, int] = {}  # occurrence id -> the position of its first delivery
+    for position, record in enumerate(records):
+        first_of.setdefault(record.occurrence.id, position)
+    issues = _lock_issues(records[position] for position in first_of.values())
+    # Only under the locks: a consumer that recorded one of these a moment ago has committed.
+    recorded_before = set(
+        Occurrence.objects.filter(occurrence_id__in=first_of).values_list(
+            "occurrence_id", flat=True
+        )
+    )
+    new = [
+        position
+        for occurrence_id, position in first_of.items()
+        if occurrence_id not in recorded_before
+    ]
+    users = _known_users(issues, (records[position] for position in new))
+
+    results: list[RecordedOccurrence | None] = [None] * len(records)
+    occurrences: list[Occurrence] = []
+    new_users: list[IssueUser] = []
+    counted: dict[int, Issue] = {}
+    for position in new:
+        record = records[position]
+        issue = issues[_key(record)]
+        created = issue.times_seen == 0 and issue.pk not in counted
+        occurrences.append(_occurrence(issue, record))
+        new_user = bool(record.user_key) and (issue.pk, record.user_key) not in users
+        if new_user:
+            users.add((issue.pk, record.user_key))
+            new_users.append(
+                IssueUser(issue=issue, user_key=record.user_key, first_seen=record.timestamp)
+            )
+        regressed = _count(
+            issue, record, new_user, noise.get(record.occurrence.project_id, SHOW_AT_ONCE)
+        )
+        counted[issue.pk] = issue
+        results[position] = RecordedOccurrence(issue.pk, created, regressed)
+
+    _insert(occurrences)
+    _insert(new_users)
+    _save_counts(counted.values())
+    # An issue made for occurrences that all turned out to be recorded before (under another
+    # fingerprint) stays unmade, as if the transaction had not made it.
+    unused = [issue.pk for issue in issues.values() if issue.times_seen == 0]
+    if unused:
+        Issue.objects.filter(pk__in=unused).delete()
+    return results
+
+
+def _insert(rows: Sequence[Model]) -> None:
+    """Insert ``rows`` of one model: one INSERT statement run with each row's values
+    (``executemany``), where ``bulk_create`` compiles a statement per few dozen rows on SQLite,
+    each value through the SQL compiler. No primary keys come back."""
+    if not rows:
+        return
+    meta = rows[0]._meta
+    quote = connection.ops.quote_name
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    statement = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    values = [
+        [field.get_db_prep_save(field.pre_save(row, add=True), connection) for field in fields]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(statement, values)
+
+
+def _save_counts(issues: Iterable[Issue]) -> None:
+    """Write the counted fields of ``issues``: one UPDATE statement run with each issue's values
+    (``executemany``), where ``QuerySet.update`` would build and compile a statement per issue."""
+    quote = connection.ops.quote_name
+    fields = [Issue._meta.get_field(name) for name in COUNTED_FIELDS]
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    statement = (
+        f"UPDATE {quote(Issue._meta.db_table)} SET {assignments} "
+        f"WHERE {quote(Issue._meta.pk.column)} = %s"
+    )
+    rows = [
+        [field.get_db_prep_save(getattr(issue, field.attname), connection) for field in fields]
+        + [issue.pk]
+        for issue in issues
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(statement, rows)
+
+
+def _lock_issues(records: Iterable[OccurrenceRecord]) -> dict[IssueKey, Issue]:
+    """The issues of ``records``, made when new and locked until the transaction ends.
+
+    The missing ones are inserted first (a consumer that inserts one at the same moment makes the
+    other wait, then the other's insert does nothing), then all are locked in primary key order,
+    so two consumers never wait for each other in a circle.
+    """
+    firsts: dict[IssueKey, OccurrenceRecord] = {}
+    for record in records:
+        firsts.setdefault(_key(record), record)
+    if not firsts:
+        return {}
+    known = set(
+        Issue.objects.filter(_issues_where(firsts)).values_list("project_id", "fingerprint_hash")
+    )
+    issues: dict[IssueKey, Issue] = {}
+    for _attempt in range(3):
+        wanted = [key for key in firsts if key not in issues]
+        missing = sorted(set(wanted) - known)
+        if missing:
+            Issue.objects.bulk_create(
+                [_new_issue(firsts[key]) for key in missing], ignore_conflicts=True
+            )
+        locked = (
+            Issue.objects.select_for_update()
+            .filter(_issues_where(wanted))
+            .only("project_id", "fingerprint_hash", *COUNTED_FIELDS)
+            .order_by("pk")
+        )
+        issues.update({(issue.project_id, issue.fingerprint_hash): issue for issue in locked})
+        if len(issues) == len(firsts):
+            return issues
+        known = set()  # one still missing was deleted (in the admin) since it was read: again
+    # Deleted again and again (in the admin) while being made: the consumer tries again later.
+    raise OperationalError("issues were deleted while occurrences were grouped into them")
+
+
+def _issues_where(keys: Iterable[IssueKey]) -> Q:
+    hashes: dict[int, list[str]] = {}
+    for project_id, fingerprint_hash in keys:
+        hashes.setdefault(project_id, []).append(fingerprint_hash)
+    return reduce(
+        or_,
+        (
+            Q(project_id=project_id, fingerprint_hash__in=in_project)
+            for project_id, in_project in hashes.items()
+        ),
+    )
+
+
+def _known_users(
+    issues: Mapping[IssueKey, Issue], records: Iterable[OccurrenceRecord]
+) -> set[tuple[int, str]]:
+    """The (issue id, user key) pairs of ``records`` that their issues have counted before.
+
+    One lookup of each pair in the unique index, joined against the pairs as a VALUES list:
+    ``issue_id__in=... AND user_key__in=...`` would probe every issue with every user, and a
+    ``Q`` per issue costs more to compile than to run."""
+    pairs = {(issues[_key(record)].pk, record.user_key) for record in records if record.user_key}
+    if not pairs:
+        return set()
+    quote = connection.ops.quote_name
+    meta = IssueUser._meta
+    issue, user_key = (quote(meta.get_field(name).column) for name in ("issue", "user_key"))
+    statement = (
+        f"SELECT known.{issue}, known.{user_key} FROM {quote(meta.db_table)} known "
+        f"JOIN (VALUES {', '.join(['(%s, %s)'] * len(pairs))}) batch "
+        f"ON known.{issue} = batch.column1 AND known.{user_key} = batch.column2"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [value for pair in pairs for value in pair])
+        return {(issue_id, key) for issue_id, key in cursor.fetchall()}
+
+
+def _count(issue: Issue, record: OccurrenceRecord, new_user: bool, noise: NoiseThreshold) -> bool:
+    """Count the occurrence on its issue (in memory); True when it reopens the issue."""
     issue.times_seen += 1
     issue.users_seen += int(new_user)
     issue.first_seen = min(issue.first_seen, record.timestamp)
@@ -97,19 +267,7 @@ def _record(record: OccurrenceRecord, noise: NoiseThreshold) -> RecordedOccurren
         issue.status = IssueStatus.UNRESOLVED
         issue.resolved_at = None
         issue.regressed_at = timezone.now()
-    issue.save(
-        update_fields=[
-            "times_seen",
-            "users_seen",
-            "first_seen",
-            "last_seen",
-            "is_visible",
-            "status",
-            "resolved_at",
-            "regressed_at",
-        ]
-    )
-    return RecordedOccurrence(issue.pk, created, regressed)
+    return regressed
 
 
 def _regressed(issue: Issue, timestamp: datetime) -> bool:
@@ -119,11 +277,35 @@ def _regressed(issue: Issue, timestamp: datetime) -> bool:
     return issue.resolved_at is None or timestamp > issue.resolved_at
 
 
-def _create_occurrence(issue: Issue, record: OccurrenceRecord) -> Occurrence:
+def _key(record: OccurrenceRecord) -> IssueKey:
+    return (record.occurrence.project_id, record.fingerprint_hash)
+
+
+def _new_issue(record: OccurrenceRecord) -> Issue:
+    """An issue as its first occurrence makes it, not yet counted nor shown."""
+    occurrence = record.occurrence
+    return Issue(
+        project_id=occurrence.project_id,
+        fingerprint_hash=record.fingerprint_hash,
+        fingerprint=occurrence.fingerprint,
+        type=record.issue_type,
+        title=occurrence.issue_title[:200],
+        subtitle=occurrence.subtitle[:1024],
+        culprit=occurrence.culprit[:200],
+        level=occurrence.level,
+        selector=record.metadata["selector"],
+        metadata=record.metadata,
+        first_seen=record.timestamp,
+        last_seen=record.timestamp,
+        is_visible=False,
+    )
+
+
+def _occurrence(issue: Issue, record: OccurrenceRecord) -> Occurrence:
     occurrence = record.occurrence
     event = occurrence.event if isinstance(occurrence.event, dict) else {}
     user = record.user
-    return Occurrence.objects.create(
+    return Occurrence(
         occurrence_id=occurrence.id,
         issue=issue,
         project_id=occurrence.project_id,
@@ -148,13 +330,6 @@ def _create_occurrence(issue: Issue, record: OccurrenceRecord) -> Occurrence:
         evidence_display=occurrence.evidence_display,
         tags=event.get("tags") if isinstance(event.get("tags"), dict) else {},
     )
-
-
-def _add_user(issue: Issue, user_key: str, timestamp: datetime) -> bool:
-    _, created = IssueUser.objects.get_or_create(
-        issue=issue, user_key=user_key, defaults={"first_seen": timestamp}
-    )
-    return created
 
 
 def issue_set_status(issue: Issue, status: str) -> Issue:
