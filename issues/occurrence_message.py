@@ -2,10 +2,12 @@
 
 The issue platform is generic: it trusts the schema (sentry-kafka-schemas validates the JSON) and
 its own registry of issue types, not the producer. What the schema leaves open (a type we do not
-know, a timestamp that is not a date, strings longer than our columns) is checked here, so a bad
-message becomes an ``InvalidOccurrence`` for the dead-letter topic instead of a database error.
+know, a timestamp that is not a date, strings longer than our columns, values that a database
+cannot store) is checked here, so a bad message becomes an ``InvalidOccurrence`` for the
+dead-letter topic instead of a database error.
 """
 
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +28,10 @@ LEVELS = {"debug", "info", "warning", "error", "fatal"}
 # Timestamps outside these years are not clicks (and do not fit every database's datetime).
 MIN_TIMESTAMP = datetime(2000, 1, 1, tzinfo=UTC).timestamp()
 MAX_TIMESTAMP = datetime(2200, 1, 1, tzinfo=UTC).timestamp()
+# The JSON the codec reads may hold what no database here stores: NUL characters (PostgreSQL's text
+# and jsonb refuse them), NaN and infinities (not JSON: PostgreSQL's jsonb and SQLite's JSON_VALID
+# check refuse them). Only a message with one of these byte strings can: the others skip the walk.
+UNSTORABLE_HINTS = (b"\\u0000", b"NaN", b"Infinity")
 
 
 class InvalidOccurrence(ValueError):
@@ -63,6 +69,8 @@ def decode_occurrence(raw: bytes) -> OccurrenceRecord:
         raise InvalidOccurrence(f"not a valid occurrence: {_first_line(exc)}") from None
     if not isinstance(value, dict):
         raise InvalidOccurrence("not a valid occurrence: not a JSON object")
+    if any(hint in raw for hint in UNSTORABLE_HINTS) and (problem := _unstorable(value)):
+        raise InvalidOccurrence(problem)
     if value.get("payload_type", "occurrence") != "occurrence":
         raise InvalidOccurrence(f"payload_type {value.get('payload_type')!r} is not grouped here")
     type_id = value.get("type")
@@ -165,6 +173,23 @@ def _timestamp(*candidates: Any) -> datetime:
             if MIN_TIMESTAMP <= parsed.timestamp() < MAX_TIMESTAMP:
                 return parsed
     raise InvalidOccurrence("no usable timestamp in evidence_data or event")
+
+
+def _unstorable(value: Any) -> str | None:
+    """Why the database could not store ``value`` (a decoded JSON document), or None."""
+    pending = [value]
+    while pending:  # not recursive: a deeply nested document must not exhaust the stack
+        item = pending.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return "a string holds a NUL character (\\u0000), which the database cannot store"
+        if isinstance(item, float) and not math.isfinite(item):
+            return f"a number is {item!r}, which JSON columns cannot store"
+        if isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return None
 
 
 def _is_hex_id(value: Any) -> bool:

@@ -143,3 +143,38 @@ def test_nested_fields_replaced_by_any_json_only_ever_raise_invalid_occurrence(p
     with contextlib.suppress(InvalidOccurrence):
         # The standard library writes what orjson refuses: big integers, NaN.
         decode_occurrence(json.dumps(occurrence).encode())
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda o: o["event"].update(release="shop\x00"), "NUL character"),
+        (lambda o: o["evidence_data"]["node"].update(textContent="Buy\x00"), "NUL character"),
+        (lambda o: o["event"].update(tags={"k\x00": "v"}), "NUL character"),
+        (lambda o: o["event"].update(tags={"k": float("nan")}), "nan"),
+        (lambda o: o["evidence_data"].update(extra=[1, float("-inf")]), "-inf"),
+    ],
+)
+def test_values_no_database_stores_are_refused_before_the_database_sees_them(change, reason):
+    """PostgreSQL refuses NUL characters in text and jsonb; NaN and infinities are not JSON
+    (PostgreSQL's jsonb and SQLite's JSON_VALID check refuse them). The codec reads them all."""
+    occurrence = fixture()
+    change(occurrence)
+    with pytest.raises(InvalidOccurrence, match=reason):
+        # The standard library writes what orjson refuses: NaN, infinities.
+        decode_occurrence(json.dumps(occurrence).encode())
+
+
+def test_a_backslash_before_u0000_is_text_like_any_other():
+    occurrence = another_click(fixture(), release="shop\\u0000", environment="NaN Infinity")
+    record = decode_occurrence(orjson.dumps(occurrence))
+    assert (record.release, record.environment) == ("shop\\u0000", "NaN Infinity")
+
+
+def test_a_deeply_nested_value_is_walked_without_exhausting_the_stack():
+    occurrence = fixture()
+    occurrence["evidence_data"]["deep"] = "here"
+    deep = b"[" * 990 + b"NaN" + b"]" * 990  # about the deepest the codec reads: 1000
+    raw = occurrence_message(occurrence).replace(b'"here"', deep)
+    with pytest.raises(InvalidOccurrence, match="nan"):
+        decode_occurrence(raw)
