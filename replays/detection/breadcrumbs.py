@@ -18,7 +18,8 @@ from replays.detection.errors import InvalidSegment
 SLOW_CLICK = "ui.slowClickDetected"
 MULTI_CLICK = "ui.multiClick"
 CLICK_CATEGORIES = frozenset({SLOW_CLICK, MULTI_CLICK})
-_CATEGORY_MARKERS = tuple(category.encode() for category in CLICK_CATEGORIES)
+_SLOW_CLICK_MARKER = SLOW_CLICK.encode()
+_MULTI_CLICK_MARKER = MULTI_CLICK.encode()
 
 RRWEB_CUSTOM_EVENT = 5
 MAX_SELECTOR_CHARS = 1024
@@ -28,8 +29,7 @@ MAX_ATTRIBUTES = 32
 MAX_ATTRIBUTE_CHARS = 256
 
 # A type selector (element name) where a compound starts: at the start or after a combinator.
-_TYPE_SELECTOR = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
-_COMBINATORS = " \t\n>+~"
+_COMPOUND_TYPE_SELECTOR = re.compile(r"(?:^|(?<=[ \t\n>+~]))[A-Za-z][A-Za-z0-9-]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,7 @@ class ClickBreadcrumb:
 
 def may_have_clicks(events: bytes) -> bool:
     """Whether the events may hold a click breadcrumb (no false negatives for SDK output)."""
-    return any(marker in events for marker in _CATEGORY_MARKERS)
+    return _SLOW_CLICK_MARKER in events or _MULTI_CLICK_MARKER in events
 
 
 def find_click_breadcrumbs(events: bytes) -> list[ClickBreadcrumb]:
@@ -75,17 +75,17 @@ def find_click_breadcrumbs(events: bytes) -> list[ClickBreadcrumb]:
         raise InvalidSegment(f"the recording is not valid JSON: {exc}") from None
     if not isinstance(parsed, list):
         raise InvalidSegment("the recording is not a JSON array of rrweb events")
-    found = []
-    for event in parsed:
-        breadcrumb = _click_payload(event)
-        if breadcrumb is not None:
-            found.append(parse_click_breadcrumb(event, breadcrumb))
-    return found
+    # Most events are DOM mutations and mouse moves: only custom events (type 5) go further.
+    return [
+        parse_click_breadcrumb(event, payload)
+        for event in parsed
+        if isinstance(event, dict)
+        and event.get("type") == RRWEB_CUSTOM_EVENT
+        and (payload := _click_payload(event)) is not None
+    ]
 
 
-def _click_payload(event: Any) -> dict[str, Any] | None:
-    if not isinstance(event, dict) or event.get("type") != RRWEB_CUSTOM_EVENT:
-        return None
+def _click_payload(event: dict[str, Any]) -> dict[str, Any] | None:
     data = event.get("data")
     if not isinstance(data, dict) or data.get("tag") != "breadcrumb":
         return None
@@ -146,6 +146,8 @@ def mask_brackets(selector: str) -> str:
     """``selector`` with what lies inside ``[...]`` (quoted values too) replaced by ``_``. As long
     as ``selector``: what a search finds in it is at the same place in ``selector``, and never
     inside an attribute's value (which may hold spaces, ``>`` or commas)."""
+    if "[" not in selector:
+        return selector
     out, bracket, quote = [], False, ""
     for char in selector:
         if quote:
@@ -166,19 +168,14 @@ def normalize_selector(selector: str) -> str:
     """Element names in lower case, outer whitespace trimmed: ``BODY > BUTTON#Buy`` and
     ``body > button#Buy`` are one element. Ids, classes and attribute values keep their case."""
     selector = selector.strip()
-    masked = mask_brackets(selector)
-    out: list[str] = []
-    index, at_compound_start = 0, True
-    while index < len(selector):
-        if at_compound_start and (match := _TYPE_SELECTOR.match(masked, index)):
-            out.append(selector[index : match.end()].lower())
-            index = match.end()
-            at_compound_start = False
-            continue
-        at_compound_start = masked[index] in _COMBINATORS
-        out.append(selector[index])
-        index += 1
-    return "".join(out)
+    if selector.lower() == selector:
+        return selector
+    pieces, start = [], 0
+    for match in _COMPOUND_TYPE_SELECTOR.finditer(mask_brackets(selector)):
+        pieces += (selector[start : match.start()], match.group().lower())
+        start = match.end()
+    pieces.append(selector[start:])
+    return "".join(pieces)
 
 
 def _text(value: Any, limit: int) -> str:

@@ -4,6 +4,7 @@
 as well, which the consumer looks up between the two. Neither reads a clock, a database or a topic.
 """
 
+import re
 from dataclasses import dataclass, field
 
 from replays.detection.breadcrumbs import MULTI_CLICK, ClickBreadcrumb, find_click_breadcrumbs
@@ -145,9 +146,12 @@ def detect_clicks(segment: Segment, settings: DetectionSettings, now: float) -> 
     return Detection(tuple(clicks), multi_clicks)
 
 
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+
+
 def _replay_id(value: str) -> str:
     """32 lower-case hex digits, as ingest writes it; dashes and upper case are tolerated."""
     compact = value.replace("-", "").lower()
-    if len(compact) != 32 or any(char not in "0123456789abcdef" for char in compact):
+    if not _HEX32.fullmatch(compact):
         raise InvalidSegment(f"the replay_id is not a UUID: {value[:100]!r}")
     return compact

@@ -176,6 +176,8 @@ def _chain_matches(
 
 def is_ignored(breadcrumb: ClickBreadcrumb, rules: tuple[IgnoreRule, ...]) -> bool:
     """Whether any rule mutes this click."""
+    if not rules:
+        return False
     selector = " ".join(breadcrumb.selector.split())
     path = parse_chain(selector) or ()
     for rule in rules:

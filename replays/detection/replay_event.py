@@ -11,6 +11,7 @@ from replays.detection.user_agent import Client, parse_user_agent
 MAX_TAG_CHARS = 200
 MAX_URL_CHARS = 2048
 MAX_LIST_ITEMS = 100
+_NUMBER = (int, float)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +91,15 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 def _text(value: Any, limit: int = MAX_TAG_CHARS) -> str | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = str(value)
-    return value[:limit] if isinstance(value, str) and value else None
+    if isinstance(value, str):
+        return value[:limit] or None
+    if isinstance(value, _NUMBER) and not isinstance(value, bool):
+        return str(value)[:limit]
+    return None
 
 
 def _seconds(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1e11:
+    if isinstance(value, _NUMBER) and not isinstance(value, bool) and 0 < value < 1e11:
         return float(value)
     return None
 
