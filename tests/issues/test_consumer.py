@@ -1,18 +1,30 @@
 """The issues consumer on the real broker and database: occurrences in, issues counted once each,
-bad messages to the dead-letter topic, resolved issues reopened by a new click."""
+bad messages to the dead-letter topic, resolved issues reopened by a new click; batches with
+duplicates, an occurrence the database refuses, database outages, consumers side by side."""
 
+import threading
 import time
 import uuid
 from datetime import timedelta
 
 import orjson
 import pytest
+from arroyo.backends.kafka import KafkaProducer
+from confluent_kafka import Consumer, TopicPartition
+from django.conf import settings
+from django.db import OperationalError
 from django.utils import timezone
 
+from issues import consumer as consumer_module
+from issues import services
+from issues.consumer import OccurrencesStrategyFactory
 from issues.models import Issue, IssueStatus, IssueUser, Occurrence
 from issues.services import issue_set_status
+from pipeline.consumers import build_processor, consumer_producer_config
+from pipeline.kafka import client_config
+from pipeline.steps import Backoff
 from replays.models import DetectionSettings
-from tests.consumers import produce, start_occurrences_consumer, wait_until
+from tests.consumers import ConsumerThread, produce, start_occurrences_consumer, wait_until
 from tests.issues.builders import another_click, fixture_occurrences, occurrence_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -187,3 +199,240 @@ def test_the_noise_threshold_holds_an_issue_back_until_it_is_reached(
     finally:
         consumer.stop()
     assert Issue.objects.get().is_visible
+
+
+# --- batches ----------------------------------------------------------------------------------
+
+
+def start_consumer(factory: OccurrencesStrategyFactory, group_id: str | None = None):
+    """A ``consume_occurrences`` as the command builds it, with ``factory``'s batch sizes."""
+    producer = KafkaProducer(consumer_producer_config())
+    group_id = group_id or f"test-issues-{uuid.uuid4().hex[:8]}"
+    processor = build_processor(
+        topic=settings.TOPIC_OCCURRENCES,
+        group_id=group_id,
+        factory=factory,
+        dlq_topic=settings.TOPIC_OCCURRENCES_DLQ,
+        dlq_producer=producer,
+    )
+    return ConsumerThread(processor, producer, group_id).start()
+
+
+def one_batch_of(size: int) -> OccurrencesStrategyFactory:
+    """A factory whose first batch is the first ``size`` messages: it waits for them all."""
+    factory = OccurrencesStrategyFactory(max_batch_size=size, max_batch_time_s=60)
+    grouped = factory.group_batch
+    factory.batch_sizes = []
+
+    def group_batch(batch):
+        factory.batch_sizes.append(len(batch))
+        return grouped(batch)
+
+    factory.group_batch = group_batch
+    return factory
+
+
+def committed(consumer: ConsumerThread) -> int:
+    """The offsets the consumer's group committed, summed over the topic's partitions."""
+    topic = settings.TOPIC_OCCURRENCES
+    reader = Consumer(client_config(**{"group.id": consumer.group_id, "enable.auto.commit": False}))
+    try:
+        partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
+        offsets = reader.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
+        return sum(max(tp.offset, 0) for tp in offsets)
+    finally:
+        reader.close()
+
+
+def test_an_occurrence_delivered_twice_in_one_batch_counts_once(
+    sdk_project, occurrences_topic, occurrences_dlq_topic, topic_reader
+):
+    first = fixture_occurrences()[0]
+    clicks = [another_click(first, user={"id": f"user-{n % 3}"}) for n in range(6)]
+    values = [occurrence_message(c) for c in [*clicks, clicks[0], clicks[4], clicks[0]]]
+    produce(occurrences_topic, values)
+    factory = one_batch_of(len(values))
+    consumer = start_consumer(factory)
+    try:
+        wait_until(lambda: committed(consumer) == len(values), what="the batch committed")
+    finally:
+        consumer.stop()
+
+    assert factory.batch_sizes == [len(values)]
+    issue = Issue.objects.get()
+    assert (issue.times_seen, issue.users_seen) == (6, 3)
+    assert Occurrence.objects.count() == 6
+    assert topic_reader(occurrences_dlq_topic, 1, timeout_s=1) == []
+
+
+def poison(monkeypatch, occurrence_ids: set[str]) -> None:
+    """The database refuses these occurrences (a segment id below 0 fails its CHECK constraint,
+    on SQLite and PostgreSQL), as it would a value that decoding let through."""
+    make_row = services._occurrence
+
+    def refused_row(issue, record):
+        row = make_row(issue, record)
+        if record.occurrence.id in occurrence_ids:
+            row.segment_id = -1
+        return row
+
+    monkeypatch.setattr(services, "_occurrence", refused_row)
+
+
+def test_an_occurrence_the_database_refuses_goes_to_the_dlq_and_its_batch_is_kept(
+    sdk_project, occurrences_topic, occurrences_dlq_topic, topic_reader, monkeypatch
+):
+    first = fixture_occurrences()[0]
+    clicks = [another_click(first, user={"id": f"user-{n}"}) for n in range(5)]
+    poison(monkeypatch, {clicks[2]["id"]})
+    values = [occurrence_message(c) for c in clicks]
+    values.insert(4, b"\xff not json")
+    produce(occurrences_topic, values)
+    factory = one_batch_of(len(values))
+    consumer = start_consumer(factory)
+    try:
+        wait_until(lambda: committed(consumer) == len(values), what="the batch committed")
+        dead_letters = topic_reader(occurrences_dlq_topic, 2, timeout_s=10)
+        # The partition goes on: the next batch.
+        markers = [another_click(first, user={"id": "marker"}) for _ in values]
+        produce(occurrences_topic, [occurrence_message(m) for m in markers])
+        wait_until(lambda: committed(consumer) == 2 * len(values), what="the next batch")
+    finally:
+        consumer.stop()
+
+    assert factory.batch_sizes == [len(values)] * 2
+    assert [m.value() for m in dead_letters] == [values[2], values[4]]
+    reasons = [dict(m.headers())["reason"].decode() for m in dead_letters]
+    assert reasons[0].startswith("the database refused the occurrence")
+    assert "not a valid occurrence" in reasons[1]
+    assert [dict(m.headers())["original_offset"] for m in dead_letters] == [b"2", b"4"]
+    kept = {o["id"] for o in clicks + markers} - {clicks[2]["id"]}
+    assert set(Occurrence.objects.values_list("occurrence_id", flat=True)) == kept
+    issue = Issue.objects.get()
+    assert (issue.times_seen, issue.users_seen) == (4 + len(markers), 5)
+    assert len(topic_reader(occurrences_dlq_topic, 3, timeout_s=1)) == 2
+
+
+def test_a_database_outage_in_a_batch_commits_nothing_and_counts_each_once_after(
+    sdk_project, occurrences_topic, occurrences_dlq_topic, topic_reader, monkeypatch
+):
+    """The outage strikes inside the batch's transaction, after its occurrences were written."""
+    database_back = threading.Event()
+    attempts = []
+    save_counts = services._save_counts
+
+    def save_counts_when_the_database_is_back(issues):
+        attempts.append(1)
+        if not database_back.is_set():
+            raise OperationalError("server closed the connection unexpectedly (simulated)")
+        save_counts(issues)
+
+    monkeypatch.setattr(services, "_save_counts", save_counts_when_the_database_is_back)
+    first = fixture_occurrences()[0]
+    clicks = [another_click(first, user={"id": f"user-{n % 2}"}) for n in range(4)]
+    produce(occurrences_topic, [occurrence_message(c) for c in clicks])
+    consumer = start_consumer(OccurrencesStrategyFactory(Backoff(0.01, 0.05)))
+    try:
+        wait_until(lambda: len(attempts) >= 4, what="retries during the outage")
+        assert committed(consumer) == 0
+        assert not Occurrence.objects.exists()
+        assert not Issue.objects.exists()
+        database_back.set()
+        wait_until(lambda: committed(consumer) == 4, what="the commit after the outage")
+    finally:
+        consumer.stop()
+
+    issue = Issue.objects.get()
+    assert (issue.times_seen, issue.users_seen) == (4, 2)
+    assert Occurrence.objects.count() == 4
+    assert topic_reader(occurrences_dlq_topic, 1, timeout_s=1) == []
+
+
+def test_an_outage_while_a_batch_is_grouped_one_by_one_keeps_what_was_stored_and_counts_once(
+    sdk_project, occurrences_topic, occurrences_dlq_topic, topic_reader, monkeypatch
+):
+    """A poisoned occurrence makes the batch go one occurrence at a time; the database goes away
+    after two were stored on their own; the batch is grouped again: each counts once, and the
+    poisoned one reaches the DLQ once."""
+    first = fixture_occurrences()[0]
+    clicks = [another_click(first, user={"id": f"user-{n}"}) for n in range(5)]
+    poison(monkeypatch, {clicks[3]["id"]})
+    stored_alone = []
+    record_one = consumer_module.issue_record_occurrence
+
+    def record_one_then_fail(record, noise):
+        if len(stored_alone) == 2:
+            stored_alone.append("outage")
+            raise OperationalError("the database system is shutting down (simulated)")
+        result = record_one(record, noise)
+        stored_alone.append(record.occurrence.id)
+        return result
+
+    monkeypatch.setattr(consumer_module, "issue_record_occurrence", record_one_then_fail)
+    values = [occurrence_message(c) for c in clicks]
+    produce(occurrences_topic, values)
+    factory = one_batch_of(len(values))
+    factory.backoff = Backoff(0.01, 0.05)
+    consumer = start_consumer(factory)
+    try:
+        wait_until(lambda: committed(consumer) == len(values), what="the batch committed")
+        dead_letters = topic_reader(occurrences_dlq_topic, 2, timeout_s=2)
+    finally:
+        consumer.stop()
+
+    assert stored_alone[:3] == [clicks[0]["id"], clicks[1]["id"], "outage"]
+    assert [m.value() for m in dead_letters] == [values[3]]
+    issue = Issue.objects.get()
+    assert (issue.times_seen, issue.users_seen) == (4, 4)
+    assert Occurrence.objects.count() == 4
+
+
+def test_a_message_with_a_nul_character_goes_to_the_dlq_before_the_database(
+    sdk_project, occurrences_topic, occurrences_dlq_topic, topic_reader
+):
+    good = fixture_occurrences()[0]
+    with_nul = another_click(good, release="shop\x00")
+    bad = orjson.dumps(with_nul)
+    produce(occurrences_topic, [bad, occurrence_message(good)])
+    consumer = start_occurrences_consumer()
+    try:
+        wait_until(lambda: Occurrence.objects.count() == 1, what="the good occurrence")
+        dead_letters = topic_reader(occurrences_dlq_topic, 1, timeout_s=10)
+    finally:
+        consumer.stop()
+
+    assert [m.value() for m in dead_letters] == [bad]
+    assert "NUL character" in dict(dead_letters[0].headers())["reason"].decode()
+
+
+def test_two_consumers_with_small_batches_count_every_occurrence_once(
+    sdk_project, occurrences_topic, occurrences_dlq_topic, topic_reader
+):
+    """Each click published twice in a row (so often twice in one batch) and again later, over
+    every partition, to two consumers of one group grouping batches of at most 7."""
+    base = fixture_occurrences()
+    clicks = [
+        another_click(base[index % len(base)], user={"id": f"user-{index % 4}"})
+        for index in range(120)
+    ]
+    values = [occurrence_message(click) for click in clicks for _ in range(2)]
+    values += [occurrence_message(click) for click in clicks[::3]]
+    group = f"test-issues-{uuid.uuid4().hex[:8]}"
+    first = start_consumer(OccurrencesStrategyFactory(max_batch_size=7), group)
+    second = start_consumer(OccurrencesStrategyFactory(max_batch_size=7), group)
+    try:
+        produce(occurrences_topic, values, key=lambda: uuid.uuid4().bytes)
+        wait_until(lambda: Occurrence.objects.count() == 120, timeout_s=60, what="occurrences")
+        wait_until(lambda: committed(first) == len(values), timeout_s=30, what="all committed")
+    finally:
+        first.stop()
+        second.stop()
+
+    assert Occurrence.objects.count() == 120
+    for index, occurrence in enumerate(base):
+        issue = Issue.objects.get(fingerprint=occurrence["fingerprint"])
+        mine = clicks[index :: len(base)]
+        users = {c["event"]["user"]["id"] for c in mine}
+        assert (issue.times_seen, issue.users_seen) == (len(mine), len(users))
+        assert IssueUser.objects.filter(issue=issue).count() == len(users)
+    assert topic_reader(occurrences_dlq_topic, 1, timeout_s=1) == []
