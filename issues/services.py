@@ -238,20 +238,26 @@ def _known_users(
     One lookup of each pair in the unique index, joined against the pairs as a VALUES list:
     ``issue_id__in=... AND user_key__in=...`` would probe every issue with every user, and a
     ``Q`` per issue costs more to compile than to run."""
-    pairs = {(issues[_key(record)].pk, record.user_key) for record in records if record.user_key}
-    if not pairs:
-        return set()
+    pairs = list(
+        {(issues[_key(record)].pk, record.user_key) for record in records if record.user_key}
+    )
     quote = connection.ops.quote_name
     meta = IssueUser._meta
     issue, user_key = (quote(meta.get_field(name).column) for name in ("issue", "user_key"))
-    statement = (
-        f"SELECT known.{issue}, known.{user_key} FROM {quote(meta.db_table)} known "
-        f"JOIN (VALUES {', '.join(['(%s, %s)'] * len(pairs))}) batch "
-        f"ON known.{issue} = batch.column1 AND known.{user_key} = batch.column2"
-    )
+    # Within the backend's limit of parameters per statement (999 on SQLite, for Django).
+    chunk = (connection.features.max_query_params or 2000) // 2
+    known: set[tuple[int, str]] = set()
     with connection.cursor() as cursor:
-        cursor.execute(statement, [value for pair in pairs for value in pair])
-        return {(issue_id, key) for issue_id, key in cursor.fetchall()}
+        for start in range(0, len(pairs), chunk):
+            some = pairs[start : start + chunk]
+            cursor.execute(
+                f"SELECT known.{issue}, known.{user_key} FROM {quote(meta.db_table)} known "
+                f"JOIN (VALUES {', '.join(['(%s, %s)'] * len(some))}) batch "
+                f"ON known.{issue} = batch.column1 AND known.{user_key} = batch.column2",
+                [value for pair in some for value in pair],
+            )
+            known.update((issue_id, key) for issue_id, key in cursor.fetchall())
+    return known
 
 
 def _count(issue: Issue, record: OccurrenceRecord, new_user: bool, noise: NoiseThreshold) -> bool:

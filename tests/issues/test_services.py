@@ -250,6 +250,17 @@ def test_an_occurrence_recorded_before_under_another_fingerprint_makes_no_issue(
     assert Issue.objects.get().times_seen == 1
 
 
+def test_more_users_in_a_batch_than_one_statement_may_look_up_count_once_each(dead_click):
+    """SQLite takes 999 parameters a statement (as Django counts): 1,200 users are looked up in
+    more than one."""
+    users = [{"id": f"user-{n}"} for n in range(1200)]
+    issue_record_occurrences(records([another_click(dead_click, user=user) for user in users]))
+    issue_record_occurrences(records([another_click(dead_click, user=user) for user in users]))
+    issue = Issue.objects.get()
+    assert (issue.times_seen, issue.users_seen) == (2400, 1200)
+    assert IssueUser.objects.count() == 1200
+
+
 def test_an_empty_batch_changes_nothing(sdk_project):
     assert issue_record_occurrences([]) == []
     assert not Issue.objects.exists()
