@@ -1,7 +1,8 @@
-"""GroupInBatches on its own (no broker, no database): when a batch is grouped, the order of dead
-letters and commits, retries while the database is unavailable, push-back, and the end of an
-assignment. The grouping function is a stand-in; tests/issues/test_consumer.py runs the real one on
-the real broker and database."""
+"""ProcessInBatches on its own (no broker, no database): when a batch is processed, the order of
+dead letters and commits, retries while the database is unavailable, push-back, and the end of an
+assignment. The batch function is a stand-in (named for the issues consumer's grouping, its first
+user); tests/issues/test_consumer.py and tests/replays/test_consumer.py run the real ones on the
+real broker and database."""
 
 import threading
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from arroyo.processing.strategies.abstract import MessageRejected
 from arroyo.types import BrokerValue, FilteredPayload, Message, Partition, Topic, Value
 from django.db import OperationalError
 
-from issues.consumer import GroupInBatches
+from pipeline.batches import ProcessInBatches
 from pipeline.steps import Backoff
 from tests.consumers import wait_until
 
@@ -64,13 +65,13 @@ def message(offset: int, partition: Partition = FIRST) -> Message[str]:
     return Message(BrokerValue(f"occurrence {offset}", partition, offset, datetime.now(UTC)))
 
 
-def strategy(group, size: int = 100, time_s: float = 60.0) -> tuple[GroupInBatches, Commits]:
+def strategy(group, size: int = 100, time_s: float = 60.0) -> tuple[ProcessInBatches, Commits]:
     commits = Commits()
     backoff = Backoff(first_s=0.001, max_s=0.001)
-    return GroupInBatches(group, commits, backoff, size, time_s), commits
+    return ProcessInBatches(group, commits, backoff, size, time_s, (OperationalError,)), commits
 
 
-def poll_until(step: GroupInBatches, predicate, what: str) -> list[InvalidMessage]:
+def poll_until(step: ProcessInBatches, predicate, what: str) -> list[InvalidMessage]:
     """Poll as arroyo's processor does, collecting the dead letters raised, until ``predicate``."""
     raised: list[InvalidMessage] = []
 
@@ -190,11 +191,11 @@ def test_a_batch_of_filtered_messages_only_is_committed_without_grouping():
     step.join()
 
 
-def test_a_crash_of_the_grouping_thread_stops_the_consumer():
+def test_a_crash_of_the_batch_thread_stops_the_consumer():
     def group(batch) -> list[InvalidMessage]:
         raise KeyError("a bug")
 
     step, _commits = strategy(group, time_s=0.01)
     step.submit(message(0))
-    with pytest.raises(RuntimeError, match="grouping thread crashed"):
+    with pytest.raises(RuntimeError, match="batch thread crashed"):
         wait_until(lambda: step.poll(), timeout_s=10, what="the crash")
