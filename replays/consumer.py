@@ -1,46 +1,73 @@
-"""The replays consumer's strategy: decode and detect (compute), then store and publish (I/O),
-then commit.
+"""The replays consumer's strategy: decode and detect (compute), then store and publish in
+batches (I/O), then commit.
 
-``RunTask(process_segment)`` → ``RunTask(store_segment)`` → ``CommitOffsets``. An offset is
-committed only after its segment's rows are in the database and its occurrences on the broker.
-A message that can never be processed becomes an ``InvalidMessage``: arroyo puts it on the
-dead-letter topic and the consumer carries on. When the database or the broker is unavailable,
-the step raises ``MessageRejected``: arroyo pauses the partitions and submits the same message
-again later, so nothing is skipped and nothing is committed meanwhile.
+``RunTask(process_segment)`` → ``ProcessInBatches(store_batch)`` → ``CommitOffsets``. Detection
+runs on the consumer's thread, one segment at a time; a worker thread stores a batch of segments
+in one transaction (``replay_record_segments``), publishes their occurrences and waits for the
+broker's acknowledgements, while the next batch is detected. An offset is committed only after its
+segment's rows are in the database and its occurrences on the broker.
+
+A message that can never be processed becomes a ``Refused`` with the reason, and goes to the
+dead-letter topic in its place in its batch; the consumer carries on. When the database, the
+recordings storage or the broker is unavailable, the batch is tried again after a back-off and
+nothing is committed meanwhile; once the next batch is full too, the consumer is pushed back
+(``MessageRejected``) and arroyo pauses the partitions.
 """
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 from arroyo.backends.kafka import KafkaPayload
+from arroyo.dlq import InvalidMessage
 from arroyo.processing.strategies import CommitOffsets, ProcessingStrategy, RunTask
 from arroyo.processing.strategies.abstract import MessageRejected, ProcessingStrategyFactory
-from arroyo.types import Commit, Message, Partition
+from arroyo.types import BrokerValue, Commit, Message, Partition
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection
 
+from pipeline.batches import ProcessInBatches, Refused, dead_letter
 from pipeline.metrics import OCCURRENCES, SEGMENT_SECONDS, SEGMENTS
-from pipeline.steps import Backoff, invalid_message
+from pipeline.steps import Backoff
 from replays.detection.detect import Detection, Segment, decode_segment, detect_clicks
 from replays.detection.errors import InvalidSegment
+from replays.models import ReplaySegment
 from replays.occurrences import OccurrencePublisher
 from replays.selectors import detection_settings_for
 from replays.services import (
     RecordingStorageUnavailable,
     replay_mark_published,
     replay_record_segment,
+    replay_record_segments,
 )
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-# Errors after which the same message is tried again: the database went away or was busy,
-# another consumer stored the same segment at the same moment (a rebalance), or the recordings
-# storage could not write (a full disk). Any other error is this message's own: to the DLQ.
-RETRIED_ERRORS = (OperationalError, InterfaceError, IntegrityError, RecordingStorageUnavailable)
+
+
+class OccurrencesNotPublished(Exception):
+    """The broker did not take a batch's occurrences in time: the batch is tried again."""
+
+
+# Errors after which the same batch is tried again: the database went away or was busy, another
+# consumer stored the same segment at the same moment (a rebalance), the recordings storage could
+# not write (a full disk, an unreachable bucket), the broker did not take the occurrences. Any
+# other error is a segment's own: the batch is stored one segment at a time, and the segments that
+# fail go to the DLQ.
+RETRIED_ERRORS = (
+    OperationalError,
+    InterfaceError,
+    IntegrityError,
+    RecordingStorageUnavailable,
+    OccurrencesNotPublished,
+)
+
+# Segments in one transaction, at most; and how long the first of a batch waits for others.
+MAX_BATCH_SIZE = 200
+MAX_BATCH_TIME_S = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,91 +76,151 @@ class ProcessedSegment:
     detection: Detection
 
 
+Processed = ProcessedSegment | Refused
+
+
 class RecordingsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
     def __init__(
         self,
         publisher: OccurrencePublisher,
         clock: Callable[[], float] = time.time,
         backoff: Backoff | None = None,
+        max_batch_size: int = MAX_BATCH_SIZE,
+        max_batch_time_s: float = MAX_BATCH_TIME_S,
     ) -> None:
         self.publisher = publisher
         self.clock = clock
         self.backoff = backoff or Backoff()
+        self.max_batch_size = max_batch_size
+        self.max_batch_time_s = max_batch_time_s
         self.max_inflated_bytes = settings.REPLAYS_MAX_RECORDING_INFLATED_BYTES
 
     def create_with_partitions(
         self, commit: Commit, partitions: Mapping[Partition, int]
     ) -> ProcessingStrategy[KafkaPayload]:
-        return RunTask(self.process_segment, RunTask(self.store_segment, CommitOffsets(commit)))
+        return RunTask(
+            self.process_segment,
+            ProcessInBatches(
+                self.store_batch,
+                CommitOffsets(commit),
+                Backoff(self.backoff.first_s, self.backoff.max_s),
+                self.max_batch_size,
+                self.max_batch_time_s,
+                RETRIED_ERRORS,
+                thread_name="store-segments",
+            ),
+        )
 
     # --- compute ---------------------------------------------------------------------------
-    def process_segment(self, message: Message[KafkaPayload]) -> ProcessedSegment:
+    def process_segment(self, message: Message[KafkaPayload]) -> Processed:
         """Decode the message and find its clicks, with the project's current settings."""
         with SEGMENT_SECONDS.labels("detect").time():
             return self._process_segment(message)
 
-    def _process_segment(self, message: Message[KafkaPayload]) -> ProcessedSegment:
+    def _process_segment(self, message: Message[KafkaPayload]) -> Processed:
         try:
             segment = decode_segment(message.payload.value, self.max_inflated_bytes)
         except InvalidSegment as exc:
-            raise invalid_message(message, str(exc)) from None
+            return Refused(str(exc))
         try:
             project_settings = self._retrying(detection_settings_for, segment.project_id)
         except DatabaseError as exc:
-            raise invalid_message(
-                message, f"the database refused the project lookup: {exc}"
-            ) from None
+            return Refused(f"the database refused the project lookup: {exc}")
         if project_settings is None:
-            raise invalid_message(message, f"project {segment.project_id} does not exist")
+            return Refused(f"project {segment.project_id} does not exist")
         try:
             detection = detect_clicks(segment, project_settings, self.clock())
         except InvalidSegment as exc:
-            raise invalid_message(message, str(exc)) from None
+            return Refused(str(exc))
         except Exception as exc:  # a recording that trips a bug must not stop the partition
             logger.exception("detection failed")
-            raise invalid_message(
-                message, f"detection failed: {type(exc).__name__}: {exc}"
-            ) from None
+            return Refused(f"detection failed: {type(exc).__name__}: {exc}")
         return ProcessedSegment(segment, detection)
-
-    # --- I/O -------------------------------------------------------------------------------
-    def store_segment(self, message: Message[ProcessedSegment]) -> None:
-        """Store the segment, then publish its occurrences unless a previous delivery did."""
-        with SEGMENT_SECONDS.labels("store").time():
-            self._store_segment(message)
-        SEGMENTS.inc()
-
-    def _store_segment(self, message: Message[ProcessedSegment]) -> None:
-        processed = message.payload
-        segment = processed.segment
-        try:
-            stored = self._retrying(replay_record_segment, segment, processed.detection)
-        except MessageRejected:
-            raise
-        except DatabaseError as exc:  # DataError and the like: this segment's values, not the DB
-            raise invalid_message(message, f"the database refused the segment: {exc}") from None
-        except Exception as exc:  # a segment that trips a bug must not block its partition
-            logger.exception("storing the segment failed")
-            raise invalid_message(message, f"storing failed: {type(exc).__name__}: {exc}") from None
-        if not stored.occurrences_published:
-            occurrences = processed.detection.occurrences
-            try:
-                self.publisher.publish(occurrences)
-            except Exception as exc:
-                logger.warning("occurrences not published, will retry: %s", exc)
-                self.backoff.wait()
-                raise MessageRejected from exc
-            for occurrence in occurrences:
-                OCCURRENCES.labels(occurrence.click_type.value).inc()
-            self._retrying(replay_mark_published, stored)
-        self.backoff.reset()
 
     def _retrying(self, function: Callable[..., T], *args: object) -> T:
         """Call ``function``; if the database is unavailable, wait and ask for a retry."""
         try:
             return function(*args)
         except RETRIED_ERRORS as exc:
-            logger.warning("database or storage unavailable, will retry: %s", exc)
+            logger.warning("database unavailable, will retry: %s", exc)
             connection.close()
             self.backoff.wait()
             raise MessageRejected from exc
+
+    # --- I/O (the batch thread) ----------------------------------------------------------------
+    def store_batch(self, batch: Sequence[BrokerValue[Processed]]) -> list[InvalidMessage]:
+        """Store the batch's segments, publish the occurrences that no earlier delivery
+        published, and return the messages for the dead-letter topic."""
+        started = time.perf_counter()
+        dead_letters = [
+            dead_letter(value, value.payload.reason)
+            for value in batch
+            if isinstance(value.payload, Refused)
+        ]
+        processed: list[BrokerValue[ProcessedSegment]] = [
+            value for value in batch if not isinstance(value.payload, Refused)
+        ]
+        try:
+            rows = replay_record_segments(
+                [(value.payload.segment, value.payload.detection) for value in processed]
+            )
+        except RETRIED_ERRORS:
+            raise
+        except Exception as exc:  # one segment's values, or a bug: find which, keep the rest
+            logger.warning(
+                "storing a batch of %d failed (%s: %s); storing it one segment at a time",
+                len(processed),
+                type(exc).__name__,
+                exc,
+            )
+            processed, rows, refused = self._store_one_by_one(processed)
+            dead_letters += refused
+        self._publish(processed, rows)
+        if processed:
+            per_segment = (time.perf_counter() - started) / len(processed)
+            for _ in processed:
+                SEGMENT_SECONDS.labels("store").observe(per_segment)
+            SEGMENTS.inc(len(processed))
+        return sorted(dead_letters, key=lambda each: (each.partition.index, each.offset))
+
+    def _store_one_by_one(
+        self, batch: Sequence[BrokerValue[ProcessedSegment]]
+    ) -> tuple[list[BrokerValue[ProcessedSegment]], list[ReplaySegment], list[InvalidMessage]]:
+        """Store each segment in its own transaction; those that fail are dead letters."""
+        stored, rows, refused = [], [], []
+        for value in batch:
+            try:
+                row = replay_record_segment(value.payload.segment, value.payload.detection)
+            except RETRIED_ERRORS:
+                raise
+            except DatabaseError as exc:  # DataError and the like: this segment's values
+                refused.append(dead_letter(value, f"the database refused the segment: {exc}"))
+            except Exception as exc:  # a segment that trips a bug must not block its partition
+                logger.exception("storing the segment failed")
+                refused.append(dead_letter(value, f"storing failed: {type(exc).__name__}: {exc}"))
+            else:
+                stored.append(value)
+                rows.append(row)
+        return stored, rows, refused
+
+    def _publish(
+        self, batch: Sequence[BrokerValue[ProcessedSegment]], rows: Sequence[ReplaySegment]
+    ) -> None:
+        """Publish the occurrences of the segments whose rows say they are not out yet (each
+        row once: a segment twice in the batch has one row), then mark those rows."""
+        pending = {row.pk: (row, value) for value, row in zip(batch, rows, strict=True)}
+        pending = {pk: each for pk, each in pending.items() if not each[0].occurrences_published}
+        if not pending:
+            return
+        occurrences = [
+            occurrence
+            for _, value in pending.values()
+            for occurrence in value.payload.detection.occurrences
+        ]
+        try:
+            self.publisher.publish(occurrences)
+        except Exception as exc:
+            raise OccurrencesNotPublished(f"occurrences not published: {exc}") from exc
+        replay_mark_published(*(row for row, _ in pending.values()))
+        for occurrence in occurrences:
+            OCCURRENCES.labels(occurrence.click_type.value).inc()

@@ -88,7 +88,9 @@ def _write_recording(segment: Segment) -> str:
     try:
         storages["recordings"].save(name, ContentFile(segment.stored_recording))
     except STORAGE_ERRORS as exc:
-        raise RecordingStorageUnavailable(f"cannot write {name}: {exc}") from exc
+        raise RecordingStorageUnavailable(
+            f"recordings storage unavailable: cannot write {name}: {exc}"
+        ) from exc
     return name
 
 
@@ -292,7 +294,9 @@ def replay_purge_expired(now: datetime, batch_size: int = 500) -> Purged:
                 try:
                     storage.delete(name)
                 except STORAGE_ERRORS as exc:
-                    raise RecordingStorageUnavailable(f"cannot delete {name}: {exc}") from exc
+                    raise RecordingStorageUnavailable(
+                        f"recordings storage unavailable: cannot delete {name}: {exc}"
+                    ) from exc
             _, per_model = Replay.objects.filter(pk__in=batch).delete()
             replays += per_model.get(Replay._meta.label, 0)
             segments += per_model.get(ReplaySegment._meta.label, 0)

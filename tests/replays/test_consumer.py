@@ -17,10 +17,16 @@ from sentry_kafka_schemas import get_codec
 from ingest.envelope import parse_envelope
 from pipeline.kafka import client_config
 from replays import consumer as consumer_module
+from replays import services
 from replays.detection.occurrence import TYPES_BY_ID
 from replays.models import DetectionSettings, Replay, ReplaySegment
 from tests.consumers import produce, start_recordings_consumer, wait_until
-from tests.replays.messages import decompression_bomb, fixture_message, with_fields
+from tests.replays.messages import (
+    decompression_bomb,
+    fixture_message,
+    fixture_messages,
+    with_fields,
+)
 from tests.sdk_fixtures import replay_requests
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -210,7 +216,7 @@ def test_a_database_outage_pauses_the_consumer_without_committing_and_loses_noth
 ):
     database_back = threading.Event()
     attempts = []
-    real_record = consumer_module.replay_record_segment
+    real_record = consumer_module.replay_record_segments
 
     def record_when_the_database_is_back(*args):
         attempts.append(1)
@@ -218,7 +224,7 @@ def test_a_database_outage_pauses_the_consumer_without_committing_and_loses_noth
             raise OperationalError("connection refused (simulated outage)")
         return real_record(*args)
 
-    monkeypatch.setattr(consumer_module, "replay_record_segment", record_when_the_database_is_back)
+    monkeypatch.setattr(consumer_module, "replay_record_segments", record_when_the_database_is_back)
     produce(
         recordings_topic, [fixture_message(replay_requests()[1], project_id=sdk_project.project_id)]
     )
@@ -277,3 +283,47 @@ def test_a_recordings_storage_that_cannot_write_pauses_the_consumer_until_it_can
     finally:
         consumer.stop()
     assert not topic_reader(recordings_dlq_topic, 1, timeout_s=1)
+
+
+def test_a_segment_the_database_refuses_goes_to_the_dlq_and_its_batch_is_kept(
+    sdk_project,
+    recordings_topic,
+    occurrences_topic,
+    recordings_dlq_topic,
+    topic_reader,
+    monkeypatch,
+):
+    """One segment of a batch that the database cannot store (a size past any integer column)
+    sends the batch one segment at a time: that one goes to the DLQ, in its place beside an
+    undecodable message of the same batch, and the others are stored and published."""
+    make_row = services._segment_row
+
+    def refused_row(replay, segment, detection):
+        row = make_row(replay, segment, detection)
+        if segment.segment_id == 2:
+            row.size = 2**70
+        return row
+
+    monkeypatch.setattr(services, "_segment_row", refused_row)
+    messages = fixture_messages(project_id=sdk_project.project_id)[:5]
+    values = [*messages[:4], b"\xc1 not msgpack", messages[4]]
+    produce(recordings_topic, values)
+
+    def one_batch(factory):
+        factory.max_batch_size, factory.max_batch_time_s = len(values), 5.0
+        return factory
+
+    consumer = start_recordings_consumer(factory_wrapper=one_batch)
+    try:
+        wait_until(lambda: _committed(consumer) == len(values), what="the batch committed")
+        dead_letters = topic_reader(recordings_dlq_topic, 2, timeout_s=10)
+    finally:
+        consumer.stop()
+
+    assert [m.value() for m in dead_letters] == [values[2], values[4]]
+    assert [dict(m.headers())["original_offset"] for m in dead_letters] == [b"2", b"4"]
+    reason = dict(dead_letters[0].headers())["reason"].decode()
+    assert reason.startswith(("the database refused the segment", "storing failed"))
+    assert sorted(ReplaySegment.objects.values_list("segment_id", flat=True)) == [0, 1, 3, 4]
+    assert Replay.objects.get().segment_count == 4
+    assert not ReplaySegment.objects.filter(occurrences_published=False).exists()
