@@ -81,7 +81,10 @@ def page(
             failed_responses.append(f"{response.status} {response.url}")
 
     def check_request(failed: Request) -> None:
-        if ours(failed.url):
+        # net::ERR_ABORTED is the browser cancelling a request itself (the favicon of a page the
+        # test already left, say): nothing the server did. A missing asset answers 404 (above),
+        # a broken server fails with a connection error.
+        if ours(failed.url) and failed.failure != "net::ERR_ABORTED":
             failed_responses.append(f"{failed.failure} {failed.url}")
 
     page.on("pageerror", lambda error: page_errors.append(f"{page.url}: {error}"))
