@@ -131,7 +131,8 @@ if RECORDINGS_STORAGE == "s3":
     }
 elif RECORDINGS_STORAGE == "filesystem":
     RECORDINGS_STORAGE_ALIAS = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # FileSystemStorage with a leaner write (replays/storage.py).
+        "BACKEND": "replays.storage.RecordingFileStorage",
         # A segment processed again overwrites its own file instead of adding a copy.
         "OPTIONS": {"location": str(RECORDINGS_ROOT), "allow_overwrite": True},
     }
