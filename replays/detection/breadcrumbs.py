@@ -18,8 +18,9 @@ from replays.detection.errors import InvalidSegment
 SLOW_CLICK = "ui.slowClickDetected"
 MULTI_CLICK = "ui.multiClick"
 CLICK_CATEGORIES = frozenset({SLOW_CLICK, MULTI_CLICK})
-_SLOW_CLICK_MARKER = SLOW_CLICK.encode()
-_MULTI_CLICK_MARKER = MULTI_CLICK.encode()
+# Both categories in one pass over the bytes: faster than two substring searches on megabytes of
+# DOM (the regex engine searches for the categories' common prefix, then tries each).
+_CATEGORY_MARKERS = re.compile(b"|".join(re.escape(c.encode()) for c in sorted(CLICK_CATEGORIES)))
 
 RRWEB_CUSTOM_EVENT = 5
 MAX_SELECTOR_CHARS = 1024
@@ -62,7 +63,7 @@ class ClickBreadcrumb:
 
 def may_have_clicks(events: bytes) -> bool:
     """Whether the events may hold a click breadcrumb (no false negatives for SDK output)."""
-    return _SLOW_CLICK_MARKER in events or _MULTI_CLICK_MARKER in events
+    return _CATEGORY_MARKERS.search(events) is not None
 
 
 def find_click_breadcrumbs(events: bytes) -> list[ClickBreadcrumb]:

@@ -12,6 +12,7 @@ from replays.detection.breadcrumbs import (
     MULTI_CLICK,
     SLOW_CLICK,
     find_click_breadcrumbs,
+    may_have_clicks,
     normalize_selector,
     parse_node,
     selector_from_node,
@@ -392,3 +393,18 @@ def test_arbitrary_json_documents_only_ever_raise_invalid_segment(value):
         find_click_breadcrumbs(raw)
     except InvalidSegment:
         pass
+
+
+@pytest.mark.parametrize(
+    ("events", "expected"),
+    [
+        (b'[{"data":{"payload":{"category":"ui.slowClickDetected"}}}]', True),
+        (b'[{"data":{"payload":{"category":"ui.multiClick"}}}]', True),
+        (b'[{"type":2,"data":{"node":{"text":"x"}}},' + b" " * 100_000 + b'"ui.multiClick"]', True),
+        (b'[{"data":{"payload":{"category":"ui.click"}}}]', False),
+        (b'[{"data":{"payload":{"category":"ui.slowClick"}}}]', False),
+        (b"[]", False),
+    ],
+)
+def test_the_byte_search_finds_either_click_category_anywhere(events, expected):
+    assert may_have_clicks(events) is expected
