@@ -27,12 +27,12 @@ from arroyo.dlq import InvalidMessage
 from arroyo.processing.strategies import CommitOffsets, ProcessingStrategy, RunTask
 from arroyo.processing.strategies.abstract import ProcessingStrategyFactory
 from arroyo.types import BrokerValue, Commit, Message, Partition
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError
 
 from issues.occurrence_message import InvalidOccurrence, OccurrenceRecord, decode_occurrence
 from issues.selectors import noise_threshold_for
 from issues.services import NoiseThreshold, issue_record_occurrence, issue_record_occurrences
-from pipeline.batches import ProcessInBatches, Refused, dead_letter
+from pipeline.batches import ProcessInBatches, Refused, batch_else_one_by_one, dead_letter
 from pipeline.steps import Backoff
 
 logger = logging.getLogger(__name__)
@@ -106,34 +106,16 @@ class OccurrencesStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
             else:
                 groupable.append(value)
         thresholds = {project_id: each for project_id, each in noise.items() if each is not None}
-        try:
-            issue_record_occurrences([value.payload for value in groupable], thresholds)
-        except RETRIED_ERRORS:
-            raise
-        except Exception as exc:  # one occurrence's values, or a bug: find which, keep the rest
-            logger.warning(
-                "grouping a batch of %d failed (%s: %s); grouping it one occurrence at a time",
-                len(groupable),
-                type(exc).__name__,
-                exc,
-            )
-            invalid.extend(self.group_one_by_one(groupable, thresholds))
-        return sorted(invalid, key=lambda each: (each.partition.index, each.offset))
 
-    def group_one_by_one(
-        self, batch: Sequence[BrokerValue[OccurrenceRecord]], noise: Mapping[int, NoiseThreshold]
-    ) -> list[InvalidMessage]:
-        """Group each occurrence in its own transaction; those that fail are dead letters."""
-        invalid = []
-        for value in batch:
-            record = value.payload
-            try:
-                issue_record_occurrence(record, noise[record.occurrence.project_id])
-            except RETRIED_ERRORS:
-                raise
-            except DatabaseError as exc:  # DataError and the like: this message's values
-                invalid.append(dead_letter(value, f"the database refused the occurrence: {exc}"))
-            except Exception as exc:  # an occurrence that trips a bug must not block its partition
-                logger.exception("grouping the occurrence failed")
-                invalid.append(dead_letter(value, f"grouping failed: {type(exc).__name__}: {exc}"))
-        return invalid
+        def group(values: Sequence[BrokerValue[OccurrenceRecord]]) -> list[None]:
+            issue_record_occurrences([value.payload for value in values], thresholds)
+            return [None] * len(values)
+
+        def group_one(value: BrokerValue[OccurrenceRecord]) -> None:
+            issue_record_occurrence(value.payload, thresholds[value.payload.occurrence.project_id])
+
+        _, refused = batch_else_one_by_one(
+            groupable, group, group_one, RETRIED_ERRORS, "grouping", "occurrence"
+        )
+        invalid.extend(refused)
+        return sorted(invalid, key=lambda each: (each.partition.index, each.offset))

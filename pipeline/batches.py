@@ -23,13 +23,14 @@ from arroyo.dlq import InvalidMessage
 from arroyo.processing.strategies import ProcessingStrategy
 from arroyo.processing.strategies.abstract import MessageRejected
 from arroyo.types import BrokerValue, FilteredPayload, Message, Partition, Value
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from pipeline.steps import Backoff, invalid_message
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,3 +244,46 @@ class ProcessInBatches(ProcessingStrategy[FilteredPayload | T | Refused], Generi
             self.backoff.reset()
             return dead_letters
         return None
+
+
+def batch_else_one_by_one(
+    values: Sequence[BrokerValue[T]],
+    process_batch: Callable[[Sequence[BrokerValue[T]]], Sequence[R]],
+    process_one: Callable[[BrokerValue[T]], R],
+    retried_errors: tuple[type[Exception], ...],
+    action: str,
+    thing: str,
+) -> tuple[list[tuple[BrokerValue[T], R]], list[InvalidMessage]]:
+    """Process the values as one batch; if that fails on anything but an outage (one value the
+    database refuses, or a bug), process them one at a time instead, so that only the values that
+    fail again become dead letters. Returns each kept value with its result, and the dead letters.
+
+    ``action`` and ``thing`` name the work in logs and reasons ("storing", "segment")."""
+    try:
+        return list(zip(values, process_batch(values), strict=True)), []
+    except retried_errors:
+        raise
+    except Exception as exc:
+        logger.warning(
+            "%s a batch of %d failed (%s: %s); %s it one %s at a time",
+            action,
+            len(values),
+            type(exc).__name__,
+            exc,
+            action,
+            thing,
+        )
+    kept, dead_letters = [], []
+    for value in values:
+        try:
+            result = process_one(value)
+        except retried_errors:
+            raise
+        except DatabaseError as exc:  # DataError and the like: this message's values
+            dead_letters.append(dead_letter(value, f"the database refused the {thing}: {exc}"))
+        except Exception as exc:  # a message that trips a bug must not block its partition
+            logger.exception("%s the %s failed", action, thing)
+            dead_letters.append(dead_letter(value, f"{action} failed: {type(exc).__name__}: {exc}"))
+        else:
+            kept.append((value, result))
+    return kept, dead_letters

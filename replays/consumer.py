@@ -28,7 +28,7 @@ from arroyo.types import BrokerValue, Commit, Message, Partition
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection
 
-from pipeline.batches import ProcessInBatches, Refused, dead_letter
+from pipeline.batches import ProcessInBatches, Refused, batch_else_one_by_one, dead_letter
 from pipeline.metrics import OCCURRENCES, SEGMENT_SECONDS, SEGMENTS
 from pipeline.steps import Backoff
 from replays.detection.detect import Detection, Segment, decode_segment, detect_clicks
@@ -160,21 +160,19 @@ class RecordingsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
         processed: list[BrokerValue[ProcessedSegment]] = [
             value for value in batch if not isinstance(value.payload, Refused)
         ]
-        try:
-            rows = replay_record_segments(
-                [(value.payload.segment, value.payload.detection) for value in processed]
-            )
-        except RETRIED_ERRORS:
-            raise
-        except Exception as exc:  # one segment's values, or a bug: find which, keep the rest
-            logger.warning(
-                "storing a batch of %d failed (%s: %s); storing it one segment at a time",
-                len(processed),
-                type(exc).__name__,
-                exc,
-            )
-            processed, rows, refused = self._store_one_by_one(processed)
-            dead_letters += refused
+        kept, refused = batch_else_one_by_one(
+            processed,
+            lambda values: replay_record_segments(
+                [(value.payload.segment, value.payload.detection) for value in values]
+            ),
+            lambda value: replay_record_segment(value.payload.segment, value.payload.detection),
+            RETRIED_ERRORS,
+            "storing",
+            "segment",
+        )
+        dead_letters += refused
+        processed = [value for value, _ in kept]
+        rows = [row for _, row in kept]
         self._publish(processed, rows)
         if processed:
             per_segment = (time.perf_counter() - started) / len(processed)
@@ -182,26 +180,6 @@ class RecordingsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
                 SEGMENT_SECONDS.labels("store").observe(per_segment)
             SEGMENTS.inc(len(processed))
         return sorted(dead_letters, key=lambda each: (each.partition.index, each.offset))
-
-    def _store_one_by_one(
-        self, batch: Sequence[BrokerValue[ProcessedSegment]]
-    ) -> tuple[list[BrokerValue[ProcessedSegment]], list[ReplaySegment], list[InvalidMessage]]:
-        """Store each segment in its own transaction; those that fail are dead letters."""
-        stored, rows, refused = [], [], []
-        for value in batch:
-            try:
-                row = replay_record_segment(value.payload.segment, value.payload.detection)
-            except RETRIED_ERRORS:
-                raise
-            except DatabaseError as exc:  # DataError and the like: this segment's values
-                refused.append(dead_letter(value, f"the database refused the segment: {exc}"))
-            except Exception as exc:  # a segment that trips a bug must not block its partition
-                logger.exception("storing the segment failed")
-                refused.append(dead_letter(value, f"storing failed: {type(exc).__name__}: {exc}"))
-            else:
-                stored.append(value)
-                rows.append(row)
-        return stored, rows, refused
 
     def _publish(
         self, batch: Sequence[BrokerValue[ProcessedSegment]], rows: Sequence[ReplaySegment]
