@@ -70,14 +70,17 @@ def start_recordings_consumer(
     return ConsumerThread(processor, producer, group_id).start()
 
 
-def start_occurrences_consumer(group_id: str | None = None) -> ConsumerThread:
-    """A ``consume_occurrences`` as the command builds it, on the topics the settings name."""
+def start_occurrences_consumer(
+    group_id: str | None = None, factory: OccurrencesStrategyFactory | None = None
+) -> ConsumerThread:
+    """A ``consume_occurrences`` as the command builds it, on the topics the settings name
+    (``factory``: one with batch sizes or a back-off of the test's own)."""
     producer = KafkaProducer(consumer_producer_config())
     group_id = group_id or f"test-issues-{uuid.uuid4().hex[:8]}"
     processor = build_processor(
         topic=settings.TOPIC_OCCURRENCES,
         group_id=group_id,
-        factory=OccurrencesStrategyFactory(),
+        factory=factory or OccurrencesStrategyFactory(),
         dlq_topic=settings.TOPIC_OCCURRENCES_DLQ,
         dlq_producer=producer,
     )

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import orjson
 import pytest
-from arroyo.backends.kafka import KafkaProducer
 from confluent_kafka import Consumer, TopicPartition
 from django.conf import settings
 from django.db import OperationalError
@@ -20,7 +19,6 @@ from issues import services
 from issues.consumer import OccurrencesStrategyFactory
 from issues.models import Issue, IssueStatus, IssueUser, Occurrence
 from issues.services import issue_set_status
-from pipeline.consumers import build_processor, consumer_producer_config
 from pipeline.kafka import client_config
 from pipeline.steps import Backoff
 from replays.models import DetectionSettings
@@ -206,16 +204,7 @@ def test_the_noise_threshold_holds_an_issue_back_until_it_is_reached(
 
 def start_consumer(factory: OccurrencesStrategyFactory, group_id: str | None = None):
     """A ``consume_occurrences`` as the command builds it, with ``factory``'s batch sizes."""
-    producer = KafkaProducer(consumer_producer_config())
-    group_id = group_id or f"test-issues-{uuid.uuid4().hex[:8]}"
-    processor = build_processor(
-        topic=settings.TOPIC_OCCURRENCES,
-        group_id=group_id,
-        factory=factory,
-        dlq_topic=settings.TOPIC_OCCURRENCES_DLQ,
-        dlq_producer=producer,
-    )
-    return ConsumerThread(processor, producer, group_id).start()
+    return start_occurrences_consumer(group_id, factory)
 
 
 def one_batch_of(size: int) -> OccurrencesStrategyFactory:
