@@ -10,8 +10,6 @@ read from the ``Occurrence`` rows it commits, from the first row to the last.
 
 import os
 import random
-import time
-import uuid
 from pathlib import Path
 
 import orjson
@@ -74,24 +72,22 @@ def measure(work_dir: Path) -> dict[str, float]:
         stack.Processes(work_dir) as processes,
     ):
         stack.publish(settings.TOPIC_OCCURRENCES, messages)
-        baseline, issues_before = Occurrence.objects.count(), Issue.objects.count()
-        started = time.monotonic()
-        consumer = processes.manage(
+        issues_before = Issue.objects.count()
+        consumed = stack.run_consumer(
+            processes,
+            broker,
             "consume_occurrences",
-            "consume_occurrences",
-            *("--group", f"bench-issues-{uuid.uuid4().hex[:8]}"),
-            env={"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers},
+            Occurrence.objects.count,
+            len(messages),
+            TIMEOUT_S,
         )
-        clocks = (stack.CpuClock(consumer.pid), stack.CpuClock(broker.process.pid))
-        samples = stack.watch_count(
-            Occurrence.objects.count, baseline + len(messages), TIMEOUT_S, processes, clocks
+    result = consumed.result
+    if consumed.failures or result.done < len(messages):
+        print(
+            f"  e: {result.done} of {len(messages)} occurrences stored; "
+            + " ".join(consumed.failures)
         )
-        failures = processes.exited()
-    result = stack.throughput(samples, baseline)
-    if failures or result.done < len(messages):
-        print(f"  e: {result.done} of {len(messages)} occurrences stored; {' '.join(failures)}")
-    first_row = next((s.at for s in samples if s.done > baseline), samples[-1].at) - started
-    consumer_cpu, broker_cpu = result.cpu_shares or (0.0, 0.0)
+    consumer_cpu, broker_cpu = consumed.cpu_shares
     return {
         "occurrences_per_s": result.per_s,
         "occurrences": len(messages),
@@ -101,5 +97,5 @@ def measure(work_dir: Path) -> dict[str, float]:
         "occurrences_cpu_share": consumer_cpu,
         "occurrences_broker_cpu_share": broker_cpu,
         "occurrences_machine_busy": result.machine_busy,
-        "occurrences_first_row_after_s": first_row,
+        "occurrences_first_row_after_s": consumed.first_row_s,
     }

@@ -9,7 +9,6 @@ not the consumer's speed). Tansu's lag figures are wrong (ARCHITECTURE.md), so r
 
 import os
 import time
-import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -34,24 +33,20 @@ def measure(work_dir: Path, sessions: list[corpus.Session]) -> dict[str, float]:
             [(message.replay_id.encode(), message.value) for message in messages],
         )
         publish_s = time.monotonic() - published_at
-        baseline = ReplaySegment.objects.count()
-        started = time.monotonic()
-        consumer = processes.manage(
+        consumed = stack.run_consumer(
+            processes,
+            broker,
             "consume_recordings",
-            "consume_recordings",
-            *("--group", f"bench-replays-{uuid.uuid4().hex[:8]}"),
-            env={"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers},
+            ReplaySegment.objects.count,
+            len(messages),
+            TIMEOUT_S,
         )
-        clocks = (stack.CpuClock(consumer.pid), stack.CpuClock(broker.process.pid))
-        samples = stack.watch_count(
-            ReplaySegment.objects.count, baseline + len(messages), TIMEOUT_S, processes, clocks
+    result = consumed.result
+    if consumed.failures or result.done < len(messages):
+        print(
+            f"  b: {result.done} of {len(messages)} segments stored; {' '.join(consumed.failures)}"
         )
-        failures = processes.exited()
-    result = stack.throughput(samples, baseline)
-    first_row = next((s.at for s in samples if s.done > baseline), samples[-1].at) - started
-    if failures or result.done < len(messages):
-        print(f"  b: {result.done} of {len(messages)} segments stored; {' '.join(failures)}")
-    consumer_cpu, broker_cpu = result.cpu_shares or (0.0, 0.0)
+    consumer_cpu, broker_cpu = consumed.cpu_shares
     return {
         "consumer_segments_per_s": result.per_s,
         "consumer_segments": len(messages),
@@ -61,6 +56,6 @@ def measure(work_dir: Path, sessions: list[corpus.Session]) -> dict[str, float]:
         "consumer_cpu_share": consumer_cpu,
         "consumer_broker_cpu_share": broker_cpu,
         "consumer_machine_busy": result.machine_busy,
-        "consumer_first_row_after_s": first_row,
+        "consumer_first_row_after_s": consumed.first_row_s,
         "consumer_publish_s": publish_s,
     }

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -295,6 +296,46 @@ def throughput(samples: list[Sample], baseline: int = 0) -> Throughput:
         ),
         machine_busy=busy_share(first.machine, last.machine),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Consumed:
+    """A consumer run over what was published: its throughput, when its first row came (from
+    its start), and the children that died."""
+
+    result: Throughput
+    first_row_s: float
+    failures: list[str]
+
+    @property
+    def cpu_shares(self) -> tuple[float, float]:
+        """The consumer's and the broker's, each 1.0 for one core busy all along."""
+        consumer, broker = self.result.cpu_shares or (0.0, 0.0)
+        return consumer, broker
+
+
+def run_consumer(
+    processes: Processes,
+    broker: EmbeddedBroker,
+    command: str,
+    count: Callable[[], int],
+    target: int,
+    timeout_s: float,
+) -> Consumed:
+    """Start ``manage.py <command>`` in a group of its own on what the topic holds, and count
+    its rows (``count``) until ``target`` more are there."""
+    baseline = count()
+    started = time.monotonic()
+    consumer = processes.manage(
+        command,
+        command,
+        *("--group", f"bench-{command}-{uuid.uuid4().hex[:8]}"),
+        env={"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers},
+    )
+    clocks = (CpuClock(consumer.pid), CpuClock(broker.process.pid))
+    samples = watch_count(count, baseline + target, timeout_s, processes, clocks)
+    first_row = next((s.at for s in samples if s.done > baseline), samples[-1].at) - started
+    return Consumed(throughput(samples, baseline), first_row, processes.exited())
 
 
 def remove_tree(path: Path) -> None:
