@@ -12,41 +12,11 @@ from django.db import transaction
 
 from replays.detection.classify import ClickType
 from replays.detection.detect import Detection, Segment
+from replays.detection.replay_event import ReplayEvent
 from replays.models import DetectionSettings, Replay, ReplaySegment
 
 MAX_URLS = 100
 MAX_IDS = 100
-# What merging a segment into its replay may change (``_merge_into_replay``).
-DESCRIPTIVE_FIELDS = (
-    "user_id",
-    "user_email",
-    "user_name",
-    "user_ip",
-    "browser",
-    "browser_version",
-    "os",
-    "os_version",
-    "device",
-    "release",
-    "environment",
-    "platform",
-    "sdk_name",
-    "sdk_version",
-    "replay_type",
-)
-MERGED_FIELDS = (
-    "started_at",
-    "last_seen_at",
-    "segment_count",
-    "urls",
-    "error_ids",
-    "trace_ids",
-    "dead_clicks",
-    "rage_clicks",
-    "slow_clicks",
-    "multi_clicks",
-    *DESCRIPTIVE_FIELDS,
-)
 
 
 class RecordingStorageUnavailable(Exception):
@@ -82,8 +52,8 @@ def _merged(existing: list[str], new: tuple[str, ...], limit: int) -> list[str]:
     return merged
 
 
-def _write_recording(segment: Segment) -> str:
-    """Write the segment's recording file (over an earlier copy); return its name."""
+def _write_recording(segment: Segment) -> None:
+    """Write the segment's recording file (over an earlier copy)."""
     name = recording_name(segment)
     try:
         storages["recordings"].save(name, ContentFile(segment.stored_recording))
@@ -91,7 +61,6 @@ def _write_recording(segment: Segment) -> str:
         raise RecordingStorageUnavailable(
             f"recordings storage unavailable: cannot write {name}: {exc}"
         ) from exc
-    return name
 
 
 def _write_recordings(segments: Sequence[Segment]) -> None:
@@ -127,33 +96,12 @@ def _segment_row(replay: Replay, segment: Segment, detection: Detection) -> Repl
 
 
 def replay_record_segment(segment: Segment, detection: Detection) -> ReplaySegment:
-    """Store the segment's recording and row, and merge it into its replay.
+    """Store the segment's recording and row, and merge it into its replay: a batch of one.
 
     A segment stored before (a re-delivered message) is returned as it is and the replay is left
     alone, so processing a segment twice changes nothing.
     """
-    _write_recording(segment)
-    with transaction.atomic():
-        replay, _ = Replay.objects.select_for_update().get_or_create(
-            project_id=segment.project_id,
-            replay_id=segment.replay_id,
-            defaults={"retention_days": segment.retention_days},
-        )
-        row = _segment_row(replay, segment, detection)
-        stored, created = ReplaySegment.objects.get_or_create(
-            replay=replay,
-            segment_id=segment.segment_id,
-            defaults={
-                field.attname: getattr(row, field.attname)
-                for field in ReplaySegment._meta.concrete_fields
-                if field.attname not in ("id", "replay_id", "segment_id", "created_at")
-            },
-        )
-        if not created:
-            return stored
-        _merge_into_replay(replay, segment, detection, row.received_at)
-        replay.save()
-    return stored
+    return replay_record_segments([(segment, detection)])[0]
 
 
 def replay_record_segments(batch: Sequence[tuple[Segment, Detection]]) -> list[ReplaySegment]:
@@ -246,8 +194,15 @@ def _merge_into_replay(
     replay.rage_clicks += detection.count(ClickType.RAGE)
     replay.slow_clicks += detection.count(ClickType.SLOW)
     replay.multi_clicks += detection.multi_clicks
+    for field, value in _descriptive_fields(event).items():
+        if value and not getattr(replay, field):
+            setattr(replay, field, value[: Replay._meta.get_field(field).max_length])
+
+
+def _descriptive_fields(event: ReplayEvent) -> dict[str, str | None]:
+    """The replay's descriptive fields as this segment's replay_event gives them."""
     client, user = event.client, event.user
-    known = {
+    return {
         "user_id": user.id,
         "user_email": user.email,
         "user_name": user.username,
@@ -264,9 +219,22 @@ def _merge_into_replay(
         "sdk_version": event.sdk_version,
         "replay_type": event.replay_type,
     }
-    for field, value in known.items():
-        if value and not getattr(replay, field):
-            setattr(replay, field, value[: Replay._meta.get_field(field).max_length])
+
+
+# What merging a segment into its replay may change (``_merge_into_replay``).
+MERGED_FIELDS = (
+    "started_at",
+    "last_seen_at",
+    "segment_count",
+    "urls",
+    "error_ids",
+    "trace_ids",
+    "dead_clicks",
+    "rage_clicks",
+    "slow_clicks",
+    "multi_clicks",
+    *_descriptive_fields(ReplayEvent()),
+)
 
 
 @dataclass(frozen=True, slots=True)
