@@ -32,10 +32,24 @@ class ProjectKey(models.Model):
     public_key = models.CharField(max_length=32, unique=True, default=new_public_key)
     label = models.CharField(max_length=200, blank=True, default="Default")
     is_active = models.BooleanField(default=True)
+    rate_limit_count = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Envelopes this key may send per window; empty for no limit. Over it, the SDK "
+        "is answered 429 and waits as long as Retry-After says.",
+    )
+    rate_limit_window_s = models.PositiveIntegerField(
+        default=60, help_text="The window of the rate limit, in seconds."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(rate_limit_window_s__gte=1), name="rate_limit_window_positive"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.public_key} ({self.project_id})"
@@ -44,3 +58,20 @@ class ProjectKey(models.Model):
         """The DSN to paste into ``Sentry.init``: ``http://<key>@<host>/<project id>``."""
         scheme, _, host = (base_url or settings.PUBLIC_BASE_URL).rstrip("/").partition("://")
         return f"{scheme}://{self.public_key}@{host}/{self.project_id}"
+
+
+class KeyRateWindow(models.Model):
+    """How many envelopes a rate-limited key sent in one fixed window (shared by all web processes).
+
+    ``window`` is the window's number: seconds since the epoch divided by the key's window length.
+    A key's older windows are deleted when it starts a new one.
+    """
+
+    key = models.ForeignKey(ProjectKey, on_delete=models.CASCADE, related_name="+")
+    window = models.BigIntegerField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window"], name="one_count_per_window")
+        ]
