@@ -8,7 +8,15 @@ from ingest.models import Project, ProjectKey
 class ProjectKeyInline(admin.TabularInline):
     model = ProjectKey
     extra = 0
-    fields = ("public_key", "label", "is_active", "dsn", "created_at")
+    fields = (
+        "public_key",
+        "label",
+        "is_active",
+        "rate_limit_count",
+        "rate_limit_window_s",
+        "dsn",
+        "created_at",
+    )
     readonly_fields = ("dsn", "created_at")
 
     @admin.display(description="DSN")
@@ -34,9 +42,17 @@ class ProjectAdmin(admin.ModelAdmin):
 
 @admin.register(ProjectKey)
 class ProjectKeyAdmin(admin.ModelAdmin):
-    list_display = ("public_key", "project", "label", "is_active", "created_at")
+    list_display = (
+        "public_key",
+        "project",
+        "label",
+        "is_active",
+        "rate_limit_count",
+        "rate_limit_window_s",
+        "created_at",
+    )
     list_filter = ("is_active",)
-    list_editable = ("is_active",)
+    list_editable = ("is_active", "rate_limit_count", "rate_limit_window_s")
     search_fields = ("public_key", "label", "project__name")
     autocomplete_fields = ("project",)
     readonly_fields = ("created_at",)
