@@ -5,7 +5,7 @@
 FROM node:20-bookworm-slim AS player
 WORKDIR /build
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --loglevel=error
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
 
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -21,6 +21,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY settings settings
 COPY pipeline pipeline
+COPY organizations organizations
 COPY ingest ingest
 COPY replays replays
 COPY issues issues

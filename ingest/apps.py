@@ -10,8 +10,11 @@ class IngestConfig(AppConfig):
 
     def ready(self) -> None:
         from ingest.models import Project, ProjectKey
+        from ingest.rate_limits import forget_exceeded
         from ingest.selectors import forget_cached_keys
 
         for model in (Project, ProjectKey):
             post_save.connect(forget_cached_keys, sender=model, dispatch_uid=f"keys-{model}-save")
             post_delete.connect(forget_cached_keys, sender=model, dispatch_uid=f"keys-{model}-del")
+        # A limit changed here applies at once in this process (others: within the key cache's TTL).
+        post_save.connect(forget_exceeded, sender=ProjectKey, dispatch_uid="rate-limits-save")

@@ -75,3 +75,6 @@ class KeyRateWindow(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["key", "window"], name="one_count_per_window")
         ]
+
+    def __str__(self) -> str:
+        return f"key {self.key_id}, window {self.window}: {self.count}"

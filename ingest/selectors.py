@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from ingest.auth import PUBLIC_KEY
 from ingest.errors import Forbidden
 from ingest.models import Project, ProjectKey
+from ingest.rate_limits import RateLimit
 from pipeline.ttl_cache import TtlCache
 
 MAX_PROJECT_ID = 2**31 - 1
@@ -23,6 +24,7 @@ class KeyGrant:
     project_id: int
     org_id: int
     is_active: bool
+    rate_limit: RateLimit | None = None
 
 
 # A key not found is asked for again each time: one made in another process works at once.
@@ -33,10 +35,21 @@ forget_cached_keys = _grants.clear
 def _load_grant(public_key: str) -> KeyGrant | None:
     row = (
         ProjectKey.objects.filter(public_key=public_key)
-        .values_list("id", "project_id", "project__org_id", "is_active")
+        .values_list(
+            "id",
+            "project_id",
+            "project__org_id",
+            "is_active",
+            "rate_limit_count",
+            "rate_limit_window_s",
+        )
         .first()
     )
-    return KeyGrant(*row) if row is not None else None
+    if row is None:
+        return None
+    key_id, project_id, org_id, is_active, limit_count, window_s = row
+    limit = RateLimit(limit_count, window_s) if limit_count is not None else None
+    return KeyGrant(key_id, project_id, org_id, is_active, limit)
 
 
 def key_grant(public_key: str) -> KeyGrant | None:

@@ -19,6 +19,7 @@ from ingest.envelope import parse_envelope
 from ingest.errors import EnvelopeRejected, PayloadTooLarge
 from ingest.inflate import decode_content
 from ingest.producer import get_producer
+from ingest.rate_limits import enforce as enforce_rate_limit
 from ingest.recording_message import encode_recording_message
 from ingest.replay_segment import RecordingLimits, extract_replay_segment
 from ingest.selectors import KeyGrant, authorize_key
@@ -50,6 +51,8 @@ def rejection(exc: EnvelopeRejected) -> JsonResponse:
     response = JsonResponse({"detail": exc.detail}, status=exc.status)
     # Header values must be one printable line; the detail may quote what the sender sent.
     response["X-Sentry-Error"] = "".join(c if " " <= c <= "~" else "?" for c in exc.detail[:500])
+    for name, value in exc.headers.items():
+        response[name] = value
     return response
 
 
@@ -59,8 +62,10 @@ def accept_envelope(request: HttpRequest, project_id: int) -> dict[str, str]:
     from_request = request_key(request.GET, request.headers)
     grant: KeyGrant | None = None
     if from_request:
-        # Authenticate before inflating or parsing anything a stranger sent.
+        # Authenticate (and count against the key's rate limit) before inflating or parsing
+        # anything a stranger sent.
         grant = authorize_key(project_id, from_request)
+        enforce_rate_limit(grant.key_id, grant.rate_limit)
     body = read_body(request, limit)
     encoding = request.headers.get("Content-Encoding", "")
     if encoding:
@@ -69,6 +74,7 @@ def accept_envelope(request: HttpRequest, project_id: int) -> dict[str, str]:
     public_key = resolve_key(from_request, dsn_key(envelope.headers.get("dsn"), project_id))
     if grant is None:
         grant = authorize_key(project_id, public_key)
+        enforce_rate_limit(grant.key_id, grant.rate_limit)
 
     limits = RecordingLimits(
         max_bytes=settings.INGEST_MAX_RECORDING_BYTES,

@@ -11,6 +11,7 @@ from django.conf import settings as django_settings
 
 from ingest.models import Project, ProjectKey
 from ingest.producer import reset_producer
+from ingest.rate_limits import forget_exceeded
 from ingest.selectors import forget_cached_keys
 from issues.selectors import forget_cached_noise_thresholds
 from pipeline.broker import EmbeddedBroker, free_port
@@ -24,6 +25,7 @@ from tests.sdk_fixtures import sdk_requests
 def _fresh_caches() -> None:
     """Each test starts with nothing cached from another test's database."""
     forget_cached_keys()
+    forget_exceeded()
     forget_cached_settings()
     forget_cached_noise_thresholds()
 

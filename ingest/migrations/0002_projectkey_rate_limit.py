@@ -5,41 +5,60 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ingest', '0001_initial'),
+        ("ingest", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='KeyRateWindow',
+            name="KeyRateWindow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('window', models.BigIntegerField()),
-                ('count', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("window", models.BigIntegerField()),
+                ("count", models.PositiveIntegerField(default=0)),
             ],
         ),
         migrations.AddField(
-            model_name='projectkey',
-            name='rate_limit_count',
-            field=models.PositiveIntegerField(blank=True, help_text='Envelopes this key may send per window; empty for no limit. Over it, the SDK is answered 429 and waits as long as Retry-After says.', null=True),
+            model_name="projectkey",
+            name="rate_limit_count",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="Envelopes this key may send per window; empty for no limit. Over it, the SDK is answered 429 and waits as long as Retry-After says.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='projectkey',
-            name='rate_limit_window_s',
-            field=models.PositiveIntegerField(default=60, help_text='The window of the rate limit, in seconds.'),
+            model_name="projectkey",
+            name="rate_limit_window_s",
+            field=models.PositiveIntegerField(
+                default=60, help_text="The window of the rate limit, in seconds."
+            ),
         ),
         migrations.AddConstraint(
-            model_name='projectkey',
-            constraint=models.CheckConstraint(condition=models.Q(('rate_limit_window_s__gte', 1)), name='rate_limit_window_positive'),
+            model_name="projectkey",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("rate_limit_window_s__gte", 1)),
+                name="rate_limit_window_positive",
+            ),
         ),
         migrations.AddField(
-            model_name='keyratewindow',
-            name='key',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='ingest.projectkey'),
+            model_name="keyratewindow",
+            name="key",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="ingest.projectkey",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='keyratewindow',
-            constraint=models.UniqueConstraint(fields=('key', 'window'), name='one_count_per_window'),
+            model_name="keyratewindow",
+            constraint=models.UniqueConstraint(
+                fields=("key", "window"), name="one_count_per_window"
+            ),
         ),
     ]
