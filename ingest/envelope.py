@@ -4,6 +4,11 @@ An envelope is a JSON header line, then items: each a JSON header line followed 
 A payload is ``length`` bytes when the item header says so, else everything up to the next newline.
 The final newline is optional and blank lines between items are skipped, as Relay does.
 See https://develop.sentry.dev/sdk/data-model/envelopes/.
+
+JSON costs far more as Python objects than as bytes: ``{},`` is 3 bytes and a 64-byte dict, so a
+20 MiB body of empty objects, or of one-line items, parses into more than 500 MiB. The header lines
+together and the number of items are therefore capped well below what any SDK sends, and a line is
+measured before it is parsed or copied.
 """
 
 from dataclasses import dataclass
@@ -11,7 +16,12 @@ from typing import Any
 
 import orjson
 
-from ingest.errors import MalformedEnvelope
+from ingest.errors import MalformedEnvelope, PayloadTooLarge
+
+# An SDK's envelope header is a few hundred bytes (event_id, sent_at, sdk, dsn, trace) and an item
+# header a few dozen; SDKs send a handful of items per envelope.
+MAX_HEADER_BYTES = 256 * 1024  # all header lines of one envelope together
+MAX_ITEMS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +48,20 @@ def _read_line(body: bytes, start: int) -> tuple[bytes, int]:
     return body[start:end], end + 1
 
 
+def _read_header_line(body: bytes, start: int, budget: int, what: str) -> tuple[bytes, int]:
+    """``_read_line`` for a header line, refused before it is copied when it is longer than what
+    is left of the envelope's ``budget`` of header bytes."""
+    end = body.find(b"\n", start)
+    if end == -1:
+        end = len(body)
+    if end - start > budget:
+        raise PayloadTooLarge(
+            f"{what} is {end - start} bytes: the header lines of an envelope may have "
+            f"{MAX_HEADER_BYTES} bytes together"
+        )
+    return body[start:end], end + 1
+
+
 def _json_object(line: bytes, what: str) -> dict[str, Any]:
     try:
         value = orjson.loads(line)
@@ -52,21 +76,29 @@ def parse_envelope_headers(body: bytes) -> tuple[dict[str, Any], int]:
     """The envelope's header object and the offset where its first item begins."""
     if not body.strip():
         raise MalformedEnvelope("the envelope is empty")
-    line, position = _read_line(body, 0)
+    line, position = _read_header_line(body, 0, MAX_HEADER_BYTES, "the envelope header")
     return _json_object(line, "the envelope header"), position
 
 
 def parse_envelope(body: bytes) -> Envelope:
-    """Split ``body`` into the envelope header and its items, or raise ``MalformedEnvelope``."""
+    """Split ``body`` into the envelope header and its items; ``MalformedEnvelope`` if it is not
+    an envelope, ``PayloadTooLarge`` past ``MAX_HEADER_BYTES`` or ``MAX_ITEMS``."""
     headers, position = parse_envelope_headers(body)
+    budget = MAX_HEADER_BYTES - position
     items = []
     size = len(body)
     while position < size:
-        line, position = _read_line(body, position)
+        start = position
+        number = len(items) + 1
+        what = f"the header of item {number}"
+        line, position = _read_header_line(body, start, budget, what)
+        # Blank lines count too: 20 MiB of newlines must not cost 20 million turns of this loop.
+        budget -= position - start
         if not line.strip():
             continue
-        number = len(items) + 1
-        item_headers = _json_object(line, f"the header of item {number}")
+        if number > MAX_ITEMS:
+            raise PayloadTooLarge(f"the envelope has more than {MAX_ITEMS} items")
+        item_headers = _json_object(line, what)
         item_type = item_headers.get("type")
         if not isinstance(item_type, str) or not item_type:
             raise MalformedEnvelope(f"item {number} has no string 'type' in its header")

@@ -18,6 +18,11 @@ from ingest.inflate import is_zlib_header, zlib_inflated_size
 
 REPLAY_EVENT = "replay_event"
 REPLAY_RECORDING = "replay_recording"
+# The SDK's replay_event is about 1 KB and its recording header line (``{"segment_id": N}``) a few
+# bytes. Both are parsed here, and JSON can cost 20 times its size as Python objects: bytes past
+# these caps are refused before they are parsed.
+MAX_REPLAY_EVENT_BYTES = 1024 * 1024
+MAX_RECORDING_HEADER_BYTES = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +63,11 @@ def _single(envelope: Envelope, item_type: str) -> EnvelopeItem | None:
 
 
 def parse_replay_event(payload: bytes) -> dict[str, Any]:
+    if len(payload) > MAX_REPLAY_EVENT_BYTES:
+        raise PayloadTooLarge(
+            f"the replay_event item is {len(payload)} bytes, over the limit of "
+            f"{MAX_REPLAY_EVENT_BYTES}"
+        )
     try:
         event = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
@@ -74,11 +84,13 @@ def check_recording(recording: bytes, limits: RecordingLimits) -> int:
             f"the replay_recording item is {len(recording)} bytes, over the limit of "
             f"{limits.max_bytes}"
         )
-    header_line, newline, body = recording.partition(b"\n")
-    if not newline:
+    end = recording.find(b"\n", 0, MAX_RECORDING_HEADER_BYTES + 1)
+    if end == -1:
         raise MalformedEnvelope(
-            'the replay_recording item must be a {"segment_id": N} line, a newline, then the events'
+            'the replay_recording item must be a {"segment_id": N} line, a newline, then the '
+            f"events (that line at most {MAX_RECORDING_HEADER_BYTES} bytes)"
         )
+    header_line, body = recording[:end], recording[end + 1 :]
     try:
         header = orjson.loads(header_line)
     except orjson.JSONDecodeError as exc:

@@ -1,0 +1,160 @@
+"""Hostile inputs shared by the hostile tests and the fuzz harnesses: what a stranger holding a
+project's public DSN (or anyone who can reach the endpoint) may send.
+
+Each builder returns bytes or JSON-ready values; none needs Django or a broker.
+"""
+
+from typing import Any
+
+import orjson
+from hypothesis import strategies as st
+
+from replays.detection.breadcrumbs import MULTI_CLICK, SLOW_CLICK
+
+MiB = 1024 * 1024
+
+# Markup that runs script if a page ever renders it as HTML (or as a link's href). Each sets
+# window.__xss, so a browser test can tell whether any of them ran.
+XSS_PAYLOADS = (
+    '<img src=x onerror="window.__xss=1">',
+    "<script>window.__xss=1</script>",
+    '"><svg onload=window.__xss=1>',
+    '\'><iframe srcdoc="<script>parent.__xss=1</script>">',
+    "</textarea></code><script>window.__xss=1</script>",
+)
+XSS_URL = "javascript:window.__xss=1//https://shop.example.com/"
+
+
+def deep_json(depth: int, opener: bytes = b"[", closer: bytes = b"]") -> bytes:
+    """JSON nested ``depth`` deep: ``[[[...]]]`` (orjson refuses past 1024 levels)."""
+    return opener * depth + closer * depth
+
+
+def deep_object(depth: int) -> bytes:
+    """``{"a":{"a":...}}`` nested ``depth`` deep."""
+    return b'{"a":' * depth + b"{}" + b"}" * depth
+
+
+NON_UTF8 = (b"\xff\xfe", b"\xc0\xaf", b"\xed\xa0\x80", b"\x80", b"\xf8\x88\x80\x80\x80")
+
+
+def json_values(max_leaves: int = 12) -> st.SearchStrategy[Any]:
+    """Any JSON value orjson can write: wrong types for every field of a hostile document."""
+    scalars = (
+        st.none()
+        | st.booleans()
+        | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.sampled_from([0, -1, 2**31, 2**53 + 1, 1e308, -1e308, 5e-324])
+        | st.text(max_size=20)
+        | st.sampled_from(["", "\x00", "\ud7ff", "NaN", "timeout", *XSS_PAYLOADS])
+    )
+    return st.recursive(
+        scalars,
+        lambda children: (
+            st.lists(children, max_size=4)
+            | st.dictionaries(st.text(max_size=8), children, max_size=4)
+        ),
+        max_leaves=max_leaves,
+    )
+
+
+def maybe(sensible: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """A field's sensible value most of the time, else any JSON value (a wrong type)."""
+    return st.one_of(sensible, sensible, json_values(6))
+
+
+@st.composite
+def hostile_click_events(draw: st.DrawFn) -> dict[str, Any]:
+    """An rrweb custom event shaped like the SDK's click breadcrumb, any field of it wrong."""
+    node = draw(
+        maybe(
+            st.fixed_dictionaries(
+                {
+                    "id": maybe(st.integers(0, 10_000)),
+                    "tagName": maybe(st.sampled_from(["button", "A", "INPUT", ""])),
+                    "textContent": maybe(st.text(max_size=300)),
+                    "attributes": maybe(
+                        st.dictionaries(
+                            st.sampled_from(["id", "class", "data-sentry-component", "href"])
+                            | st.text(max_size=300),
+                            maybe(st.text(max_size=300)),
+                            max_size=40,
+                        )
+                    ),
+                }
+            )
+        )
+    )
+    data = {
+        "node": node,
+        "url": maybe(
+            st.sampled_from(["https://shop.example.com/cart/12", XSS_URL, "http://[::1/x"])
+        ),
+        "route": maybe(st.sampled_from(["/cart/:id", "", None])),
+        "timeAfterClickMs": maybe(st.sampled_from([7000, 3500.5, 0, -1, 1e300])),
+        "endReason": maybe(st.sampled_from(["timeout", "mutation", ""])),
+        "clickCount": maybe(st.integers(-5, 2**40)),
+    }
+    payload = {
+        "category": draw(maybe(st.sampled_from([SLOW_CLICK, MULTI_CLICK]))),
+        "message": draw(maybe(st.text(max_size=50) | st.sampled_from(XSS_PAYLOADS))),
+        "timestamp": draw(maybe(st.floats(1.7e9, 1.9e9))),
+        "data": draw(maybe(st.fixed_dictionaries({k: st.just(v) for k, v in data.items()}))),
+    }
+    return {
+        "type": draw(maybe(st.just(5))),
+        "timestamp": draw(maybe(st.integers(1_700_000_000_000, 1_900_000_000_000))),
+        "data": draw(maybe(st.just({"tag": "breadcrumb", "payload": payload}))),
+    }
+
+
+@st.composite
+def hostile_replay_events(draw: st.DrawFn) -> dict[str, Any]:
+    """A replay_event whose every field may be of a wrong type."""
+    return draw(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "replay_id": json_values(4),
+                "timestamp": maybe(st.floats(0, 2e9)),
+                "replay_start_timestamp": maybe(st.floats(0, 2e9)),
+                "urls": maybe(st.lists(st.text(max_size=50), max_size=5)),
+                "error_ids": json_values(4),
+                "trace_ids": json_values(4),
+                "environment": maybe(st.text(max_size=300) | st.sampled_from(XSS_PAYLOADS)),
+                "release": maybe(st.text(max_size=300) | st.sampled_from(XSS_PAYLOADS)),
+                "dist": json_values(4),
+                "platform": json_values(4),
+                "sdk": json_values(4),
+                "request": maybe(
+                    st.fixed_dictionaries(
+                        {"url": json_values(2), "headers": json_values(6)},
+                    )
+                ),
+                "user": maybe(
+                    st.dictionaries(
+                        st.sampled_from(["id", "email", "username", "ip_address"]),
+                        json_values(2),
+                    )
+                ),
+            },
+        )
+    )
+
+
+def hostile_click(text: str) -> dict[str, Any]:
+    """A dead click whose every rendered string carries ``text`` (markup, say)."""
+    return {
+        "selector": f"body > button.{text}",
+        "node": {
+            "id": 7,
+            "tagName": "button",
+            "textContent": f"Pay {text}",
+            "attributes": {"id": text, "class": "btn", "data-sentry-component": f"Pay{text}"},
+        },
+    }
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value)
