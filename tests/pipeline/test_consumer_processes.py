@@ -3,94 +3,20 @@ the test database, split the partitions and together process every segment exact
 no segment lost, none stored twice, no occurrence published twice. Each serves its own metrics
 (``--metrics-port``) and touches its healthcheck file."""
 
-import os
-import re
-import signal
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import orjson
 import pytest
-import requests
-from django.conf import settings
-from django.db import connection
-from prometheus_client.parser import text_string_to_metric_families
 
-from pipeline.broker import free_port
-from pipeline.children import spawn
 from replays.models import Replay, ReplaySegment
+from tests.consumer_processes import ConsumerProcess
 from tests.consumers import produce, wait_until
 from tests.replays.messages import click_event, recording_message, snapshot_events
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SEGMENTS = 60
-ASSIGNED = re.compile(r"New partitions assigned: (\{.*\})")
-
-
-def database_url() -> str:
-    """The test database, for processes of their own."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
-class ConsumerProcess:
-    def __init__(self, name: str, group: str, directory: Path) -> None:
-        self.log = directory / f"{name}.log"
-        self.health = directory / f"{name}.health"
-        self.metrics_port = free_port()
-        env = {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
-        env.update(
-            DJANGO_SETTINGS_MODULE="settings.base",
-            DATABASE_URL=database_url(),
-            KAFKA_BOOTSTRAP_SERVERS=settings.KAFKA_BOOTSTRAP_SERVERS,
-            TOPIC_REPLAY_RECORDINGS=settings.TOPIC_REPLAY_RECORDINGS,
-            TOPIC_REPLAY_RECORDINGS_DLQ=settings.TOPIC_REPLAY_RECORDINGS_DLQ,
-            TOPIC_OCCURRENCES=settings.TOPIC_OCCURRENCES,
-            RECORDINGS_ROOT=str(directory / "recordings"),
-            PYTHONUNBUFFERED="1",
-        )
-        with self.log.open("wb") as log:
-            self.process = spawn(
-                [
-                    *(sys.executable, str(settings.BASE_DIR / "manage.py"), "consume_recordings"),
-                    *("--group", group, "--metrics-port", str(self.metrics_port)),
-                    *("--healthcheck-file", str(self.health)),
-                ],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def assigned(self) -> bool:
-        """Its latest assignment holds partitions."""
-        assignments = ASSIGNED.findall(self.output())
-        return bool(assignments) and "Partition(" in assignments[-1]
-
-    def segments_processed(self) -> float:
-        text = requests.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).text
-        for family in text_string_to_metric_families(text):
-            if family.name == "replay_issues_segments_processed":
-                return sum(s.value for s in family.samples if s.name.endswith("_total"))
-        return 0.0
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            return self.process.wait()
 
 
 def test_two_consumer_processes_in_one_group_split_the_work_and_process_it_exactly_once(

@@ -1,0 +1,343 @@
+"""Faults under real consumer processes (``manage.py consume_recordings``) on the real broker and
+the test database (SQLite, or PostgreSQL in CI's second pass): a consumer killed with work it has
+not committed, and a database that becomes unavailable under a consumer. Nothing is lost, nothing
+is counted twice, nothing is committed that was not stored."""
+
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import boto3
+import orjson
+import pytest
+import requests
+from confluent_kafka import Consumer, TopicPartition
+from django.conf import settings
+from django.db import connection
+from moto.server import ThreadedMotoServer
+
+from ingest.producer import reset_producer
+from issues.models import Issue, Occurrence
+from pipeline.broker import EmbeddedBroker, free_port
+from pipeline.kafka import client_config
+from pipeline.topics import ensure_topics
+from replays.models import Replay, ReplaySegment
+from tests.consumer_processes import ConsumerProcess, database_url
+from tests.consumers import produce, start_occurrences_consumer, wait_until
+from tests.ingest.builders import build_envelope, replay_parts
+from tests.replays.messages import click_event, recording_message, snapshot_events
+from tests.sdk_fixtures import replay_requests
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SELECTOR = "body > main > button#pay.btn"
+
+
+def committed(group: str, topic: str | None = None) -> int:
+    """The offsets ``group`` committed on ``topic``, summed over its partitions."""
+    topic = topic or settings.TOPIC_REPLAY_RECORDINGS
+    reader = Consumer(client_config(**{"group.id": group, "enable.auto.commit": False}))
+    try:
+        partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
+        offsets = reader.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
+        return sum(max(tp.offset, 0) for tp in offsets)
+    finally:
+        reader.close()
+
+
+def publish_clicks(project_id: int, count: int) -> list[str]:
+    """``count`` replays of one segment each, each with the same slow click on the same button
+    (one issue), keyed by replay id as ingest keys them; returns the replay ids."""
+    replay_ids = [uuid.uuid4().hex for _ in range(count)]
+    messages = [
+        recording_message(
+            [*snapshot_events(), click_event(SELECTOR)], replay_id=replay_id, project_id=project_id
+        )
+        for replay_id in replay_ids
+    ]
+    keys = iter(replay_id.encode() for replay_id in replay_ids)
+    produce(settings.TOPIC_REPLAY_RECORDINGS, messages, key=lambda: next(keys))
+    return replay_ids
+
+
+def published_segments() -> int:
+    return ReplaySegment.objects.filter(occurrences_published=True).count()
+
+
+def test_a_consumer_killed_with_uncommitted_work_loses_nothing_and_counts_nothing_twice(
+    tmp_path,
+    sdk_project,
+    recordings_topic,
+    recordings_dlq_topic,
+    occurrences_topic,
+    occurrences_dlq_topic,
+    topic_reader,
+):
+    segments = 150
+    group = f"test-sigkill-{uuid.uuid4().hex[:8]}"
+    # The first consumer commits at most once an hour, so everything it does is uncommitted
+    # (with the default of once a second, the last second's work is).
+    first = ConsumerProcess("first", group, tmp_path, KAFKA_COMMIT_INTERVAL_S="3600")
+    try:
+        wait_until(first.assigned, timeout_s=60, what="the first consumer's partitions")
+        replay_ids = publish_clicks(sdk_project.project_id, segments)
+        wait_until(
+            lambda: published_segments() >= segments // 3,
+            timeout_s=60,
+            what="the first consumer to store and publish some segments",
+        )
+        first.kill()
+    finally:
+        first.stop()
+    stored_before_kill = ReplaySegment.objects.count()
+    assert committed(group) == 0, "the killed consumer should not have committed anything"
+
+    second = ConsumerProcess("second", group, tmp_path)
+    try:
+        wait_until(
+            lambda: published_segments() == segments,
+            timeout_s=90,
+            what="the second consumer to process every segment:\n" + second.output(),
+        )
+        wait_until(lambda: committed(group) == segments, what="the second consumer's commit")
+        redone = second.segments_processed()
+    finally:
+        code = second.stop()
+    assert code == 0, second.output()
+    # The second consumer went through every message again: the ones the first had stored changed
+    # nothing (one replay, one segment each).
+    assert redone == segments
+    assert 0 < stored_before_kill <= segments
+    assert Replay.objects.count() == segments
+    assert set(Replay.objects.values_list("segment_count", flat=True)) == {1}
+    assert not topic_reader(recordings_dlq_topic, 1, timeout_s=1)
+
+    # An occurrence whose publication the kill cut short may be on the topic twice (same id);
+    # every click is there at least once.
+    occurrences = [orjson.loads(m.value()) for m in topic_reader(occurrences_topic, 2 * segments)]
+    ids = {occurrence["id"] for occurrence in occurrences}
+    assert len(ids) == segments
+    assert {occurrence["resource_id"] for occurrence in occurrences} == set(replay_ids)
+
+    # The issues stage counts each click once: one issue seen `segments` times.
+    issues_consumer = start_occurrences_consumer()
+    try:
+        wait_until(lambda: Occurrence.objects.count() >= segments, what="every occurrence grouped")
+        wait_until(
+            lambda: (
+                committed(issues_consumer.group_id, settings.TOPIC_OCCURRENCES) == len(occurrences)
+            ),
+            what="the issues consumer's commit",
+        )
+    finally:
+        issues_consumer.stop()
+    assert Occurrence.objects.count() == segments
+    issue = Issue.objects.get()
+    assert issue.times_seen == segments
+    assert issue.occurrences.values("replay_id").distinct().count() == segments
+
+
+@contextlib.contextmanager
+def database_unavailable() -> Iterator[None]:
+    """Make the test database unavailable to every connection but this process's own.
+
+    PostgreSQL: new connections are refused and the open ones are terminated, as when the server
+    restarts or the network drops. SQLite: another connection holds the write lock, so every
+    write fails with "database is locked" once the busy timeout passes.
+    """
+    name = connection.settings_dict["NAME"]
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            (own_pid,) = cursor.fetchone()
+        params = connection.get_connection_params()
+        params["dbname"] = "postgres"  # a database cannot refuse connections to itself
+        admin = psycopg.connect(**params, autocommit=True)
+        try:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> %s",
+                [name, own_pid],
+            )
+            yield
+        finally:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+            admin.close()
+    else:
+        holder = sqlite3.connect(name, isolation_level=None)
+        try:
+            holder.execute("BEGIN EXCLUSIVE")
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+
+
+def test_a_database_that_goes_away_under_a_consumer_is_retried_and_nothing_is_committed(
+    tmp_path, sdk_project, recordings_topic, recordings_dlq_topic, occurrences_topic, topic_reader
+):
+    segments = 5
+    group = f"test-db-down-{uuid.uuid4().hex[:8]}"
+    url = database_url()
+    if connection.vendor == "sqlite":
+        url += "?timeout=1"  # the busy timeout: how long a write waits for the lock
+    consumer = ConsumerProcess("consumer", group, tmp_path, DATABASE_URL=url)
+    try:
+        wait_until(consumer.assigned, timeout_s=60, what="the consumer's partitions")
+        # It works before the outage.
+        publish_clicks(sdk_project.project_id, 1)
+        wait_until(lambda: published_segments() == 1, what="the first segment")
+        wait_until(lambda: committed(group) == 1, what="the first commit")
+
+        with database_unavailable():
+            publish_clicks(sdk_project.project_id, segments)
+            wait_until(
+                lambda: consumer.output().count("will retry") >= 3,
+                timeout_s=60,
+                what="retries during the outage:\n" + consumer.output(),
+            )
+            time.sleep(1)
+            assert committed(group) == 1, "nothing may be committed while the database is down"
+            assert consumer.process.poll() is None, "the consumer should wait, not exit"
+
+        wait_until(
+            lambda: published_segments() == 1 + segments,
+            timeout_s=60,
+            what="every segment once the database is back:\n" + consumer.output(),
+        )
+        wait_until(lambda: committed(group) == 1 + segments, what="the commit after the outage")
+    finally:
+        code = consumer.stop()
+    assert code == 0, consumer.output()
+    assert Replay.objects.count() == 1 + segments
+    assert len(topic_reader(occurrences_topic, 2 + segments, timeout_s=3)) == 1 + segments
+    assert not topic_reader(recordings_dlq_topic, 1, timeout_s=1)
+
+
+# --- The broker stopped during ingest ------------------------------------------------------------
+
+
+@pytest.fixture
+def durable_broker(settings, tmp_path) -> Iterator[EmbeddedBroker]:
+    """A broker of this test's own that keeps its topics in object storage (moto's S3 server), so
+    that it can be killed and started again without losing what it acknowledged, as Kafka does."""
+    s3 = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    s3.start()
+    host, port = s3.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    credentials = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    ).create_bucket(Bucket="tansu")
+    env = {
+        **os.environ,
+        **credentials,
+        "AWS_ENDPOINT": endpoint,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ALLOW_HTTP": "true",
+    }
+    broker = EmbeddedBroker(
+        free_port(), log_path=tmp_path / "broker.log", storage_engine="s3://tansu/", env=env
+    )
+    broker.start()
+    settings.KAFKA_BOOTSTRAP_SERVERS = broker.bootstrap_servers
+    settings.KAFKA_PRODUCE_TIMEOUT_S = 1.5
+    reset_producer()
+    ensure_topics()
+    try:
+        yield broker
+    finally:
+        reset_producer()
+        broker.stop()
+        s3.stop()
+
+
+def envelope_of_a_new_replay() -> tuple[str, bytes]:
+    """A captured SDK envelope (a segment with clicks), as segment 0 of a replay of its own."""
+    headers, event, recording = replay_parts(replay_requests()[3])
+    replay_id = uuid.uuid4().hex
+    event = {**event, "replay_id": replay_id, "event_id": replay_id, "segment_id": 0}
+    recording = b'{"segment_id":0}' + recording[recording.index(b"\n") :]
+    return replay_id, build_envelope(
+        {**headers, "event_id": replay_id},
+        [
+            ({"type": "replay_event"}, orjson.dumps(event)),
+            ({"type": "replay_recording"}, recording),
+        ],
+    )
+
+
+class Sender(threading.Thread):
+    """Posts envelopes of new replays to the live server, one after another, until stopped."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(name="sender", daemon=True)
+        self.url = url
+        self.answers: list[tuple[str, int]] = []
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        with requests.Session() as session:
+            while not self.stopping.is_set():
+                replay_id, body = envelope_of_a_new_replay()
+                response = session.post(
+                    self.url, data=body, headers={"Content-Type": "text/plain"}, timeout=30
+                )
+                self.answers.append((replay_id, response.status_code))
+
+    def count(self, status: int) -> int:
+        return sum(1 for _, code in self.answers if code == status)
+
+
+def test_the_broker_killed_during_ingest_gives_503s_then_200s_and_every_200_is_processed(
+    tmp_path, live_server, durable_broker, sdk_project
+):
+    sender = Sender(live_server.url + replay_requests()[3].path)
+    consumer = ConsumerProcess("consumer", f"test-broker-{uuid.uuid4().hex[:8]}", tmp_path)
+    try:
+        wait_until(consumer.assigned, timeout_s=60, what="the consumer's partitions")
+        sender.start()
+        wait_until(lambda: sender.count(200) >= 20, what="envelopes accepted")
+
+        durable_broker.stop()
+        wait_until(lambda: sender.count(503) >= 3, what="503s while the broker is down")
+        durable_broker.start()
+        accepted_before = sender.count(200)
+        wait_until(lambda: sender.count(200) >= accepted_before + 20, what="200s once it is back")
+        sender.stopping.set()
+        sender.join(30)
+
+        accepted = {replay_id for replay_id, status in sender.answers if status == 200}
+        wait_until(
+            lambda: (
+                set(
+                    Replay.objects.filter(replay_id__in=accepted).values_list(
+                        "replay_id", flat=True
+                    )
+                )
+                >= {uuid.UUID(r) for r in accepted}
+            ),
+            timeout_s=60,
+            what="every accepted segment processed:\n" + consumer.output(),
+        )
+    finally:
+        sender.stopping.set()
+        code = consumer.stop()
+    assert code == 0, consumer.output()
+    statuses = {status for _, status in sender.answers}
+    print(f"broker outage: {sender.count(200)} accepted, {sender.count(503)} answered 503")
+    assert statuses == {200, 503}, statuses
+    # A 503 means "maybe not": the broker may still have taken a message whose answer timed out.
+    # Nothing that got a 200 is missing, and nothing is stored twice.
+    assert ReplaySegment.objects.filter(replay__replay_id__in=accepted).count() == len(accepted)
