@@ -26,9 +26,11 @@ class ProjectKeyInline(admin.TabularInline):
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "org_id", "active_keys", "created_at")
-    list_filter = ("org_id",)
-    search_fields = ("name", "=id", "keys__public_key")
+    list_display = ("id", "name", "org", "active_keys", "created_at")
+    list_filter = ("org",)
+    list_select_related = ("org",)
+    search_fields = ("name", "=id", "keys__public_key", "org__name")
+    autocomplete_fields = ("org",)
     inlines = [ProjectKeyInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Project]:

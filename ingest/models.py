@@ -5,6 +5,8 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+from organizations.models import Organization
+
 
 def new_public_key() -> str:
     return secrets.token_hex(16)
@@ -15,7 +17,15 @@ class Project(models.Model):
 
     id = models.PositiveIntegerField(primary_key=True)
     name = models.CharField(max_length=200)
-    org_id = models.PositiveIntegerField(default=1, help_text="The organization that owns it.")
+    # Named ``org`` so that its column and attribute are ``org_id``, the name the pipeline's
+    # messages use; members of the organization see the project (issues.selectors.projects_for).
+    org = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="projects",
+        verbose_name="organization",
+        help_text="The organization that owns it; its members see the project's issues.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

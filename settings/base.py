@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "pipeline",
+    "organizations",
     "ingest",
     "replays",
     "issues",

@@ -14,6 +14,7 @@ from ingest.producer import reset_producer
 from ingest.rate_limits import forget_exceeded
 from ingest.selectors import forget_cached_keys
 from issues.selectors import forget_cached_noise_thresholds
+from organizations.models import Organization
 from pipeline.broker import EmbeddedBroker, free_port
 from pipeline.kafka import client_config
 from pipeline.topics import TopicSpec, ensure_topics, schema_topic_config
@@ -109,8 +110,15 @@ def topic_reader() -> Callable[..., list]:
 
 
 @pytest.fixture
-def sdk_project(db) -> ProjectKey:
+def organization(db) -> Organization:
+    """The organization (org_id 7) that owns the SDK fixtures' project; add a user to its
+    ``members`` to let them see it."""
+    return Organization.objects.create(id=7, name="Acme", slug="acme")
+
+
+@pytest.fixture
+def sdk_project(organization) -> ProjectKey:
     """The project and key that the captured SDK requests were sent to."""
     first = sdk_requests()[0]
-    project = Project.objects.create(id=first.project_id, name="shop", org_id=7)
+    project = Project.objects.create(id=first.project_id, name="shop", org=organization)
     return ProjectKey.objects.create(project=project, public_key=first.public_key)

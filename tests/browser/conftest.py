@@ -105,8 +105,11 @@ def fixture_issues(live_server, transactional_db, sdk_project) -> list[Issue]:
 
 
 @pytest.fixture
-def ui_user(transactional_db, django_user_model) -> User:
-    return django_user_model.objects.create_user("ui-tester", password=PASSWORD)
+def ui_user(transactional_db, django_user_model, organization) -> User:
+    """A member of the organization that owns the fixture's project."""
+    user = django_user_model.objects.create_user("ui-tester", password=PASSWORD)
+    organization.members.add(user)
+    return user
 
 
 @pytest.fixture

@@ -136,8 +136,8 @@ def test_key_from_headers_and_from_the_envelope_dsn(client, recordings_topic):
 
 
 @pytest.fixture
-def other_project(db) -> ProjectKey:
-    project = Project.objects.create(id=999, name="other")
+def other_project(organization) -> ProjectKey:
+    project = Project.objects.create(id=999, name="other", org=organization)
     return ProjectKey.objects.create(project=project, public_key="f" * 32)
 
 

@@ -27,8 +27,11 @@ ISSUES = "/api/0/projects/42/issues/"
 
 
 @pytest.fixture
-def operator(django_user_model):
-    return django_user_model.objects.create_user("operator", password="not-a-secret")
+def operator(django_user_model, organization):
+    """A member of the organization that owns project 42."""
+    user = django_user_model.objects.create_user("operator", password="not-a-secret")
+    organization.members.add(user)
+    return user
 
 
 @pytest.fixture
@@ -132,7 +135,7 @@ def test_issue_list_leaves_out_issues_held_back_by_the_noise_threshold(api, clic
 
 
 def test_issue_list_of_a_project_without_issues_is_empty(api, clicks):
-    Project.objects.create(id=43, name="blog")
+    Project.objects.create(id=43, name="blog", org_id=7)
 
     response = api.get("/api/0/projects/43/issues/")
 
@@ -505,7 +508,7 @@ def test_replay_with_its_segments_and_clicks(api, clicks, replay_id):
     ids=["unknown", "malformed", "other-project", "unknown-project"],
 )
 def test_unknown_replay_is_404(api, clicks, url):
-    Project.objects.create(id=43, name="blog")
+    Project.objects.create(id=43, name="blog", org_id=7)
 
     assert api.get(url).status_code == 404
 

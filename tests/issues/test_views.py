@@ -31,8 +31,11 @@ BUY = "body > button#buy.btn.primary"
 
 
 @pytest.fixture
-def user(django_user_model):
-    return django_user_model.objects.create_user("dev", "dev@example.com", "secret-pass")
+def user(django_user_model, organization):
+    """A member of the organization that owns project 42."""
+    user = django_user_model.objects.create_user("dev", "dev@example.com", "secret-pass")
+    organization.members.add(user)
+    return user
 
 
 @pytest.fixture
@@ -153,7 +156,7 @@ def test_home_goes_to_the_only_projects_issues(signed_in, stored):
 def test_home_lists_projects_when_there_are_several(signed_in, stored):
     from ingest.models import Project
 
-    Project.objects.create(id=43, name="checkout")
+    Project.objects.create(id=43, name="checkout", org_id=7)
     response = signed_in.get("/")
     assert response.status_code == 200
     page = response.content.decode()

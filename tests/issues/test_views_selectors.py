@@ -25,8 +25,11 @@ BUY = "body > button#buy.btn.primary"
 
 
 @pytest.fixture
-def user(django_user_model):
-    return django_user_model.objects.create_user("dev")
+def user(django_user_model, organization):
+    """A member of the organization that owns project 42."""
+    user = django_user_model.objects.create_user("dev")
+    organization.members.add(user)
+    return user
 
 
 @pytest.fixture

@@ -11,10 +11,12 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from ingest.models import Project, ProjectKey
+from organizations.models import Organization
 from pipeline.broker import EmbeddedBroker
 from pipeline.devstack import Supervisor
 from pipeline.topics import ensure_topics
 
+DEMO_ORG_ID = 1
 DEMO_PROJECT_ID = 42
 # The key that the captured SDK fixtures were sent with: they replay against the demo project.
 DEMO_PUBLIC_KEY = "0123456789abcdef0123456789abcdef"
@@ -41,7 +43,7 @@ class Command(BaseCommand):
 
         call_command("migrate", interactive=False, verbosity=0)
         admin_user, admin_password = self.ensure_admin()
-        key = self.ensure_demo_project()
+        key = self.ensure_demo_project(admin_user)
 
         broker.start()
         env = {
@@ -89,8 +91,16 @@ class Command(BaseCommand):
             user_model.objects.create_superuser(username, f"{username}@localhost", password)
         return username, password
 
-    def ensure_demo_project(self) -> ProjectKey:
-        project, _ = Project.objects.get_or_create(id=DEMO_PROJECT_ID, defaults={"name": "demo"})
+    def ensure_demo_project(self, member: str) -> ProjectKey:
+        """The demo project, in the demo organization, of which ``member`` is a member (as a
+        superuser the admin sees every organization anyway; the membership shows the model)."""
+        organization, _ = Organization.objects.get_or_create(
+            id=DEMO_ORG_ID, defaults={"name": "Demo", "slug": "demo"}
+        )
+        organization.members.add(get_user_model().objects.get(username=member))
+        project, _ = Project.objects.get_or_create(
+            id=DEMO_PROJECT_ID, defaults={"name": "demo", "org": organization}
+        )
         key, _ = ProjectKey.objects.get_or_create(
             public_key=DEMO_PUBLIC_KEY, defaults={"project": project, "label": "Demo"}
         )
