@@ -46,10 +46,17 @@ def _load_noise_threshold(project_id: int) -> NoiseThreshold | None:
 
 
 def projects_for(user) -> QuerySet[Project]:
-    """The projects a signed-in user may see. Every project, until organizations have members."""
-    if not user.is_authenticated:
+    """The projects a user may see: every project for a superuser (the operators), the projects
+    of the organizations the user is a member of for anyone else, none when signed out.
+
+    This is the one place of that rule: every read of the web UI and the API starts here (or at
+    ``issues_for``, ``replay_for``), so another organization's project, issue or replay is not
+    found (404), never forbidden, and its existence is not told."""
+    if not user.is_authenticated or not user.is_active:
         return Project.objects.none()
-    return Project.objects.all()
+    if user.is_superuser:
+        return Project.objects.all()
+    return Project.objects.filter(org__members=user)
 
 
 def issues_for(user, project_id: int | None = None) -> QuerySet[Issue]:
