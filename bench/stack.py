@@ -7,6 +7,7 @@ file per child. With ``BENCH_PROFILE=<dir>`` every Python child runs under ``py-
 """
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -39,6 +40,10 @@ def configure_environment(work_dir: Path) -> None:
         BENCH_VAR_DIR=str(work_dir),
         PYTHONUNBUFFERED="1",
         DEBUG="false",
+        # DEBUG off wants a secret key of the environment's (settings/base.py); the run's own.
+        SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
+        # The parts speak plain http to 127.0.0.1: no redirect to https, no secure-only cookies.
+        HTTPS_ONLY="false",
         LOG_FORMAT="json",
         PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
     )

@@ -17,7 +17,18 @@ VAR_DIR = BASE_DIR / "var"
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-replay-issues-development-only")
+# Secrets come only from the environment. The development key below is used only with DEBUG on:
+# with DEBUG off, a missing key (or that one) stops the process instead of signing sessions and
+# tokens with a key that is in the source.
+DEVELOPMENT_SECRET_KEY = "django-insecure-replay-issues-development-only"
+SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY if DEBUG else "")
+if not DEBUG and SECRET_KEY in ("", DEVELOPMENT_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set in the environment when DEBUG is false: 50 or more random "
+        "characters, e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
+# Earlier keys, still accepted for sessions and signatures while a new SECRET_KEY rolls out.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 # Origins allowed to POST forms (login, issue actions) when served behind a proxy or on a domain.
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -230,6 +241,31 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# --- HTTPS and browser security headers (what `manage.py check --deploy` asks for) -------------
+# HTTPS_ONLY: the service is reached over HTTPS (its own, or a TLS-terminating proxy's). On by
+# default when DEBUG is off; it sets the defaults of the settings below, each of which can still be
+# set on its own. docker-compose.yml turns it off to serve plain http on localhost.
+HTTPS_ONLY = env.bool("HTTPS_ONLY", default=not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS_ONLY)
+# Never redirected to https: the probes and the scrape come from inside the network over plain
+# http, and a redirected POST loses its envelope (SDKs do not follow it), so the envelope endpoint
+# answers on whatever scheme the DSN says.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$", r"^api/\d+/envelope/?$"]
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=HTTPS_ONLY)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=HTTPS_ONLY)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if HTTPS_ONLY else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+# Behind a proxy that terminates TLS, Django sees plain http; TRUST_X_FORWARDED_PROTO=true makes it
+# believe the proxy's X-Forwarded-Proto. Only safe when the proxy sets that header on every request
+# (overwriting what the client sent): anyone could claim https otherwise.
+if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
 
 # --- CORS: only the envelope endpoint is open to other origins --------------------------------
 CORS_URLS_REGEX = r"^/api/\d+/envelope/?$"
