@@ -91,9 +91,11 @@ def _click_payload(event: dict[str, Any]) -> dict[str, Any] | None:
     if not isinstance(data, dict) or data.get("tag") != "breadcrumb":
         return None
     payload = data.get("payload")
-    if isinstance(payload, dict) and payload.get("category") in CLICK_CATEGORIES:
-        return payload
-    return None
+    if not isinstance(payload, dict):
+        return None
+    # Not ``in CLICK_CATEGORIES`` first: a list or an object there is unhashable.
+    category = payload.get("category")
+    return payload if isinstance(category, str) and category in CLICK_CATEGORIES else None
 
 
 def parse_click_breadcrumb(event: dict[str, Any], payload: dict[str, Any]) -> ClickBreadcrumb:
@@ -123,7 +125,7 @@ def parse_node(value: Any) -> Node:
     if isinstance(attributes, dict):
         for name, attribute in list(attributes.items())[:MAX_ATTRIBUTES]:
             if isinstance(name, str) and isinstance(attribute, str | int | float | bool):
-                kept[name[:MAX_ATTRIBUTE_CHARS]] = str(attribute)[:MAX_ATTRIBUTE_CHARS]
+                kept[_text(name, MAX_ATTRIBUTE_CHARS)] = _text(str(attribute), MAX_ATTRIBUTE_CHARS)
     node_id = node.get("id")
     return Node(
         id=node_id if isinstance(node_id, int) and not isinstance(node_id, bool) else None,
@@ -180,7 +182,12 @@ def normalize_selector(selector: str) -> str:
 
 
 def _text(value: Any, limit: int) -> str:
-    return value[:limit] if isinstance(value, str) else ""
+    """At most ``limit`` characters of a string, without NUL characters (PostgreSQL's text and
+    jsonb cannot store them, and the issues stage refuses an occurrence that holds one)."""
+    if not isinstance(value, str):
+        return ""
+    value = value[:limit]
+    return value.replace("\x00", "") if "\x00" in value else value
 
 
 def _number(value: Any, default: float = 0.0) -> float:

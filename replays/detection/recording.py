@@ -15,6 +15,9 @@ from replays.detection.errors import InvalidSegment
 
 # Bytes that may open a plain JSON array, after optional whitespace.
 _JSON_WHITESPACE = b" \t\r\n"
+# The header line is ``{"segment_id": N}``; a longer one is not parsed (JSON costs up to 20 times
+# its size as Python objects, and the line may be as long as the whole payload).
+MAX_HEADER_BYTES = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +29,12 @@ class Recording:
 
 def split_recording(payload: bytes) -> Recording:
     """The header's segment id and the body, as sent."""
-    header, newline, body = payload.partition(b"\n")
-    if not newline:
-        raise InvalidSegment("the recording has no header line")
+    end = payload.find(b"\n", 0, MAX_HEADER_BYTES + 1)
+    if end == -1:
+        raise InvalidSegment(
+            f"the recording has no header line of at most {MAX_HEADER_BYTES} bytes"
+        )
+    header, body = payload[:end], payload[end + 1 :]
     try:
         parsed = orjson.loads(header)
     except orjson.JSONDecodeError:

@@ -11,6 +11,9 @@ from replays.detection.user_agent import Client, parse_user_agent
 MAX_TAG_CHARS = 200
 MAX_URL_CHARS = 2048
 MAX_LIST_ITEMS = 100
+# The SDK's replay_event is about 1 KB; ingest refuses one over 1 MiB. A longer one from another
+# producer is not parsed: JSON costs up to 20 times its size as Python objects.
+MAX_REPLAY_EVENT_BYTES = 1024 * 1024
 _NUMBER = (int, float)
 
 
@@ -56,6 +59,8 @@ def parse_replay_event(raw: bytes | None) -> ReplayEvent:
     """The replay_event's fields; an absent replay_event gives an empty one (older producers)."""
     if not raw:
         return ReplayEvent()
+    if len(raw) > MAX_REPLAY_EVENT_BYTES:
+        raise InvalidSegment(f"the replay_event is larger than {MAX_REPLAY_EVENT_BYTES} bytes")
     try:
         event = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -90,9 +95,15 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _clean(text: str) -> str:
+    """``text`` without NUL characters: PostgreSQL's text and jsonb cannot store them, and the
+    issues stage refuses an occurrence that holds one."""
+    return text.replace("\x00", "") if "\x00" in text else text
+
+
 def _text(value: Any, limit: int = MAX_TAG_CHARS) -> str | None:
     if isinstance(value, str):
-        return value[:limit] or None
+        return _clean(value[:limit]) or None
     if isinstance(value, _NUMBER) and not isinstance(value, bool):
         return str(value)[:limit]
     return None
@@ -107,7 +118,8 @@ def _seconds(value: Any) -> float | None:
 def _strings(value: Any, limit: int) -> tuple[str, ...]:
     if not isinstance(value, list):
         return ()
-    return tuple(item[:limit] for item in value[:MAX_LIST_ITEMS] if isinstance(item, str) and item)
+    items = (_clean(item[:limit]) for item in value[:MAX_LIST_ITEMS] if isinstance(item, str))
+    return tuple(item for item in items if item)
 
 
 def _header(headers: Any, name: str) -> str | None:
@@ -115,7 +127,7 @@ def _header(headers: Any, name: str) -> str | None:
     if isinstance(headers, dict):
         for key, value in headers.items():
             if isinstance(key, str) and key.lower() == name and isinstance(value, str):
-                return value[:512]
+                return _clean(value[:512])
     elif isinstance(headers, list):  # Relay's normalized form: [[name, value], ...]
         for pair in headers:
             if isinstance(pair, list) and len(pair) == 2 and str(pair[0]).lower() == name:

@@ -40,17 +40,8 @@ NON_UTF8 = (b"\xff\xfe", b"\xc0\xaf", b"\xed\xa0\x80", b"\x80", b"\xf8\x88\x80\x
 
 def json_values(max_leaves: int = 12) -> st.SearchStrategy[Any]:
     """Any JSON value orjson can write: wrong types for every field of a hostile document."""
-    scalars = (
-        st.none()
-        | st.booleans()
-        | st.integers(min_value=-(2**63), max_value=2**64 - 1)
-        | st.floats(allow_nan=False, allow_infinity=False)
-        | st.sampled_from([0, -1, 2**31, 2**53 + 1, 1e308, -1e308, 5e-324])
-        | st.text(max_size=20)
-        | st.sampled_from(["", "\x00", "\ud7ff", "NaN", "timeout", *XSS_PAYLOADS])
-    )
     return st.recursive(
-        scalars,
+        SCALARS,
         lambda children: (
             st.lists(children, max_size=4)
             | st.dictionaries(st.text(max_size=8), children, max_size=4)
@@ -59,88 +50,94 @@ def json_values(max_leaves: int = 12) -> st.SearchStrategy[Any]:
     )
 
 
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from([0, -1, 2**31, 2**53 + 1, 1e308, -1e308, 5e-324])
+    | st.text(max_size=20)
+    | st.sampled_from(["", "\x00", "NaN", "timeout", "ui.slowClickDetected", *XSS_PAYLOADS])
+)
+WRONG = json_values(6)
+
+
 def maybe(sensible: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     """A field's sensible value most of the time, else any JSON value (a wrong type)."""
-    return st.one_of(sensible, sensible, json_values(6))
+    return st.one_of(sensible, sensible, sensible, sensible, WRONG)
 
 
-@st.composite
-def hostile_click_events(draw: st.DrawFn) -> dict[str, Any]:
-    """An rrweb custom event shaped like the SDK's click breadcrumb, any field of it wrong."""
-    node = draw(
-        maybe(
-            st.fixed_dictionaries(
-                {
-                    "id": maybe(st.integers(0, 10_000)),
-                    "tagName": maybe(st.sampled_from(["button", "A", "INPUT", ""])),
-                    "textContent": maybe(st.text(max_size=300)),
-                    "attributes": maybe(
-                        st.dictionaries(
-                            st.sampled_from(["id", "class", "data-sentry-component", "href"])
-                            | st.text(max_size=300),
-                            maybe(st.text(max_size=300)),
-                            max_size=40,
-                        )
-                    ),
-                }
-            )
-        )
+_NODE = maybe(
+    st.fixed_dictionaries(
+        {
+            "id": maybe(st.integers(0, 10_000)),
+            "tagName": maybe(st.sampled_from(["button", "A", "INPUT", ""])),
+            "textContent": maybe(st.text(max_size=300)),
+            "attributes": maybe(
+                st.dictionaries(
+                    st.sampled_from(["id", "class", "data-sentry-component", "href"])
+                    | st.text(max_size=300),
+                    maybe(st.text(max_size=300)),
+                    max_size=40,
+                )
+            ),
+        }
     )
-    data = {
-        "node": node,
-        "url": maybe(
-            st.sampled_from(["https://shop.example.com/cart/12", XSS_URL, "http://[::1/x"])
+)
+_CLICK_DATA = maybe(
+    st.fixed_dictionaries(
+        {
+            "node": _NODE,
+            "url": maybe(
+                st.sampled_from(["https://shop.example.com/cart/12", XSS_URL, "http://[::1/x"])
+            ),
+            "route": maybe(st.sampled_from(["/cart/:id", "", None])),
+            "timeAfterClickMs": maybe(st.sampled_from([7000, 3500.5, 0, -1, 1e300])),
+            "endReason": maybe(st.sampled_from(["timeout", "mutation", ""])),
+            "clickCount": maybe(st.integers(-5, 2**40)),
+        }
+    )
+)
+_CLICK_PAYLOAD = st.fixed_dictionaries(
+    {
+        "category": maybe(st.sampled_from([SLOW_CLICK, MULTI_CLICK])),
+        "message": maybe(st.text(max_size=50) | st.sampled_from(XSS_PAYLOADS)),
+        "timestamp": maybe(st.floats(1.7e9, 1.9e9)),
+        "data": _CLICK_DATA,
+    }
+)
+# An rrweb custom event shaped like the SDK's click breadcrumb, any field of it wrong.
+HOSTILE_CLICK_EVENTS = st.fixed_dictionaries(
+    {
+        "type": maybe(st.just(5)),
+        "timestamp": maybe(st.integers(1_700_000_000_000, 1_900_000_000_000)),
+        "data": maybe(
+            st.fixed_dictionaries({"tag": st.just("breadcrumb"), "payload": _CLICK_PAYLOAD})
         ),
-        "route": maybe(st.sampled_from(["/cart/:id", "", None])),
-        "timeAfterClickMs": maybe(st.sampled_from([7000, 3500.5, 0, -1, 1e300])),
-        "endReason": maybe(st.sampled_from(["timeout", "mutation", ""])),
-        "clickCount": maybe(st.integers(-5, 2**40)),
     }
-    payload = {
-        "category": draw(maybe(st.sampled_from([SLOW_CLICK, MULTI_CLICK]))),
-        "message": draw(maybe(st.text(max_size=50) | st.sampled_from(XSS_PAYLOADS))),
-        "timestamp": draw(maybe(st.floats(1.7e9, 1.9e9))),
-        "data": draw(maybe(st.fixed_dictionaries({k: st.just(v) for k, v in data.items()}))),
-    }
-    return {
-        "type": draw(maybe(st.just(5))),
-        "timestamp": draw(maybe(st.integers(1_700_000_000_000, 1_900_000_000_000))),
-        "data": draw(maybe(st.just({"tag": "breadcrumb", "payload": payload}))),
-    }
-
-
-@st.composite
-def hostile_replay_events(draw: st.DrawFn) -> dict[str, Any]:
-    """A replay_event whose every field may be of a wrong type."""
-    return draw(
-        st.fixed_dictionaries(
-            {},
-            optional={
-                "replay_id": json_values(4),
-                "timestamp": maybe(st.floats(0, 2e9)),
-                "replay_start_timestamp": maybe(st.floats(0, 2e9)),
-                "urls": maybe(st.lists(st.text(max_size=50), max_size=5)),
-                "error_ids": json_values(4),
-                "trace_ids": json_values(4),
-                "environment": maybe(st.text(max_size=300) | st.sampled_from(XSS_PAYLOADS)),
-                "release": maybe(st.text(max_size=300) | st.sampled_from(XSS_PAYLOADS)),
-                "dist": json_values(4),
-                "platform": json_values(4),
-                "sdk": json_values(4),
-                "request": maybe(
-                    st.fixed_dictionaries(
-                        {"url": json_values(2), "headers": json_values(6)},
-                    )
-                ),
-                "user": maybe(
-                    st.dictionaries(
-                        st.sampled_from(["id", "email", "username", "ip_address"]),
-                        json_values(2),
-                    )
-                ),
-            },
-        )
-    )
+)
+_TEXT = maybe(st.text(max_size=300) | st.sampled_from(XSS_PAYLOADS))
+# A replay_event whose every field may be of a wrong type.
+HOSTILE_REPLAY_EVENTS = st.fixed_dictionaries(
+    {},
+    optional={
+        "replay_id": WRONG,
+        "timestamp": maybe(st.floats(0, 2e9)),
+        "replay_start_timestamp": maybe(st.floats(0, 2e9)),
+        "urls": maybe(st.lists(st.text(max_size=50), max_size=5)),
+        "error_ids": WRONG,
+        "trace_ids": WRONG,
+        "environment": _TEXT,
+        "release": _TEXT,
+        "dist": WRONG,
+        "platform": WRONG,
+        "sdk": WRONG,
+        "request": maybe(st.fixed_dictionaries({"url": WRONG, "headers": WRONG})),
+        "user": maybe(
+            st.dictionaries(st.sampled_from(["id", "email", "username", "ip_address"]), _TEXT)
+        ),
+    },
+)
 
 
 def hostile_click(text: str) -> dict[str, Any]:
