@@ -74,7 +74,7 @@ def _json_object(line: bytes, what: str) -> dict[str, Any]:
 
 def parse_envelope_headers(body: bytes) -> tuple[dict[str, Any], int]:
     """The envelope's header object and the offset where its first item begins."""
-    if not body.strip():
+    if not body or body.isspace():  # not strip(): that copies the whole body
         raise MalformedEnvelope("the envelope is empty")
     line, position = _read_header_line(body, 0, MAX_HEADER_BYTES, "the envelope header")
     return _json_object(line, "the envelope header"), position

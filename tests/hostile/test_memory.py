@@ -1,0 +1,145 @@
+"""Bounded memory: the worst inputs cost a small multiple of the limits, measured in a process of
+its own (tests/hostile/memory_probe.py) so that what zlib, brotli, zstd and orjson allocate in C
+counts too. Each bomb inflates to 1 GiB.
+
+The bounds, from the default limits (settings/base.py), and what this machine measured:
+- a compressed body: inflated a chunk at a time up to the 20 MiB body limit, then joined once (a
+  second copy): at most 2 x 20 MiB plus the decoder's window (``BODY_BOUND``; measured 24-27 MiB
+  for gzip, deflate, brotli and zstd bombs, refused as soon as they pass the limit);
+- a compressed recording in an envelope: ingest only counts its inflated size, a chunk at a time,
+  so the cost is a few copies of the body (at most 20 MiB), never the 100 MiB inflated limit
+  (measured 22 MiB for a 4.6 MiB recording that inflates to 1 GiB);
+- deep JSON, 1.5 million items, an 18 MiB header line: refused before they are parsed (under
+  1 MiB; before the caps of ingest/envelope.py, 480 MiB and 1 GiB);
+- in the replays consumer, a recording inflates into one buffer of at most 32 MiB, which CPython's
+  zlib builds in blocks and then joins (2 x 32 MiB), plus about 27 MiB that the message schema's
+  validator takes on first use (measured 92 MiB for a recording bomb).
+"""
+
+import json
+import subprocess
+import sys
+import zlib
+from collections.abc import Callable, Iterator
+
+import brotli
+import msgpack
+import orjson
+import pytest
+import zstandard
+from django.conf import settings
+
+from tests.hostile.inputs import MiB, deep_json
+from tests.ingest.builders import build_envelope, replay_parts
+from tests.replays.messages import click_event, fixture_messages
+
+BODY_BOUND = 2 * 20 * MiB + 8 * MiB
+RECORDING_BOUND = BODY_BOUND
+CONSUMER_BOUND = 3 * 32 * MiB + 16 * MiB
+BOMB_BYTES = 1024 * MiB  # what every bomb inflates to: 1 GiB of zeros
+
+
+def _stream(compress: Callable[[bytes], bytes], flush: Callable[[], bytes]) -> bytes:
+    zeros = b"\0" * MiB
+    parts = [compress(zeros) for _ in range(BOMB_BYTES // MiB)]
+    return b"".join(parts) + flush()
+
+
+def bomb(encoding: str) -> bytes:
+    """1 GiB of zeros, compressed as ``encoding`` without ever holding the 1 GiB."""
+    if encoding in ("gzip", "deflate"):
+        compressor = zlib.compressobj(1, wbits=31 if encoding == "gzip" else 15)
+        return _stream(compressor.compress, compressor.flush)
+    if encoding == "br":
+        compressor = brotli.Compressor(quality=5)
+        return _stream(compressor.process, compressor.finish)
+    compressor = zstandard.ZstdCompressor(level=3).compressobj()
+    return _stream(compressor.compress, compressor.flush)
+
+
+def probe(tmp_path, step: str, data: bytes, encoding: str = "") -> dict:
+    path = tmp_path / "input"
+    path.write_bytes(data)
+    finished = subprocess.run(
+        [sys.executable, "-m", "tests.hostile.memory_probe", step, str(path), encoding],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(finished.stdout)
+
+
+def many_items() -> bytes:
+    return b"{}\n" + b'{"type":"a"}\n\n' * ((20 * MiB) // 14)
+
+
+def huge_header() -> bytes:
+    return b'{"a":[' + b"{}," * (6 * MiB) + b"{}]}\n"
+
+
+def recording_bomb() -> bytes:
+    headers, event, _ = replay_parts()
+    compressor = zlib.compressobj(1)
+    body = _stream(compressor.compress, compressor.flush)
+    recording = b'{"segment_id":0}\n' + body
+    return build_envelope(
+        headers,
+        [
+            ({"type": "replay_event"}, orjson.dumps(event)),
+            ({"type": "replay_recording"}, recording),
+        ],
+    )
+
+
+INGEST_CASES: dict[str, tuple[Callable[[], bytes], str, str, int]] = {
+    # name: (input, Content-Encoding, expected outcome, bound)
+    "gzip bomb": (lambda: bomb("gzip"), "gzip", "PayloadTooLarge", BODY_BOUND),
+    "deflate bomb": (lambda: bomb("deflate"), "deflate", "PayloadTooLarge", BODY_BOUND),
+    "brotli bomb": (lambda: bomb("br"), "br", "PayloadTooLarge", BODY_BOUND),
+    "zstd bomb": (lambda: bomb("zstd"), "zstd", "PayloadTooLarge", BODY_BOUND),
+    "recording bomb in an envelope": (recording_bomb, "", "PayloadTooLarge", RECORDING_BOUND),
+    "envelope header 100k deep": (
+        lambda: deep_json(100_000) + b"\n",
+        "",
+        "MalformedEnvelope",
+        4 * MiB,
+    ),
+    "1.5 million items": (many_items, "", "PayloadTooLarge", 4 * MiB),
+    "18 MiB header line": (huge_header, "", "PayloadTooLarge", 4 * MiB),
+}
+
+
+@pytest.mark.parametrize("name", INGEST_CASES)
+def test_ingest_memory_stays_bounded(tmp_path, name):
+    build, encoding, outcome, bound = INGEST_CASES[name]
+    measured = probe(tmp_path, "ingest", build(), encoding)
+    assert measured["outcome"] == outcome
+    assert measured["peak_above_input"] < bound, (
+        f"{name}: {measured['peak_above_input'] / MiB:.0f} MiB"
+    )
+
+
+def consumer_messages() -> Iterator[tuple[str, bytes, str]]:
+    good = fixture_messages()[1]
+    header = msgpack.unpackb(good)["payload"].partition(b"\n")[0]
+    compressor = zlib.compressobj(1)
+    zeros = header + b"\n" + _stream(compressor.compress, compressor.flush)
+    message = msgpack.unpackb(good)
+    yield "recording bomb", msgpack.packb({**message, "payload": zeros}), "InvalidSegment"
+    deep = header + b"\n" + zlib.compress(b"[" + deep_json(100_000) + b',"ui.multiClick"]')
+    yield "recording 100k deep", msgpack.packb({**message, "payload": deep}), "InvalidSegment"
+    clicks = orjson.dumps([click_event(timestamp=1_795_537_770.0 + n) for n in range(2000)])
+    many = header + b"\n" + zlib.compress(clicks)
+    yield "2,000 clicks in a segment", msgpack.packb({**message, "payload": many}), "ok"
+
+
+@pytest.mark.parametrize("case", list(consumer_messages()), ids=lambda case: case[0])
+def test_consumer_memory_stays_bounded(tmp_path, case):
+    name, message, outcome = case
+    measured = probe(tmp_path, "consume", message)
+    assert measured["outcome"] == outcome
+    assert measured["peak_above_input"] < CONSUMER_BOUND, (
+        f"{name}: {measured['peak_above_input'] / MiB:.0f} MiB"
+    )
