@@ -21,6 +21,7 @@ import subprocess
 import sys
 import zlib
 from collections.abc import Callable, Iterator
+from functools import cache
 
 import brotli
 import msgpack
@@ -45,6 +46,7 @@ def _stream(compress: Callable[[bytes], bytes], flush: Callable[[], bytes]) -> b
     return b"".join(parts) + flush()
 
 
+@cache
 def bomb(encoding: str) -> bytes:
     """1 GiB of zeros, compressed as ``encoding`` without ever holding the 1 GiB."""
     if encoding in ("gzip", "deflate"):
@@ -79,6 +81,7 @@ def huge_header() -> bytes:
     return b'{"a":[' + b"{}," * (6 * MiB) + b"{}]}\n"
 
 
+@cache
 def recording_bomb() -> bytes:
     headers, event, _ = replay_parts()
     compressor = zlib.compressobj(1)
