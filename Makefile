@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-postgres lint format clean bench
+.PHONY: setup run test test-postgres lint format clean bench soak
 
 # The replay player of the web UI (rrweb-player), served as a static file; reinstalled only when
 # the lock file changes.
@@ -35,6 +35,12 @@ test: setup
 # The benchmark (bench/): prints one table and writes bench/results.json; figures, not asserts.
 bench: setup
 	$(BIN)/python -m bench
+
+# The soak (bench/soak.py): envelopes through the whole embedded stack, then the count check and
+# each process's memory; exits 1 when a check fails. The test suite runs it with 3,000.
+SOAK_ENVELOPES ?= 100000
+soak: setup
+	$(BIN)/python -m bench.soak --envelopes $(SOAK_ENVELOPES)
 
 test-postgres:
 	bash .ci/with-postgres $(MAKE) test

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import sentry_sdk
-from arroyo.backends.kafka import KafkaConsumer, KafkaPayload, KafkaProducer
+from arroyo.backends.kafka import KafkaPayload, KafkaProducer
 from arroyo.backends.kafka.configuration import build_kafka_consumer_configuration
 from arroyo.commit import CommitPolicy
 from arroyo.dlq import DlqLimit, DlqPolicy
@@ -22,6 +22,7 @@ from django.conf import settings
 
 from pipeline.dlq import ReasonedDlqProducer
 from pipeline.kafka import MAX_MESSAGE_BYTES, client_config, producer_config
+from pipeline.offset_gaps import GapRefetchingConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ def build_processor(
     if healthcheck_file is not None:
         factory = HealthcheckedFactory(factory, healthcheck_file)
     return StreamProcessor(
-        consumer=KafkaConsumer(consumer_config(group_id)),
+        consumer=GapRefetchingConsumer(consumer_config(group_id), settings.KAFKA_OFFSET_GAP_WAIT_S),
         topic=Topic(topic),
         processor_factory=factory,
         dlq_policy=DlqPolicy(ReasonedDlqProducer(dlq_producer, Topic(dlq_topic)), DlqLimit()),

@@ -79,3 +79,11 @@ def process_exited(pid: int) -> None:
     """Drop a dead process's live gauges (gunicorn's ``child_exit`` hook calls this)."""
     if multiprocess_dir() is not None:
         multiprocess.mark_process_dead(pid)
+
+
+OFFSET_GAPS = Counter(
+    "replay_issues_offset_gaps",
+    "Times a partition's offsets skipped under a consumer (pipeline/offset_gaps.py): 'refetched' "
+    "when the missing records came at the next fetch, 'skipped' when they never came.",
+    ["outcome"],
+)

@@ -185,6 +185,9 @@ KAFKA_FETCH_WAIT_MAX_MS = env.int("KAFKA_FETCH_WAIT_MAX_MS", default=50)
 # dies did after its last commit is done again by the next one (idempotently); a longer interval
 # means fewer commits and more work done again.
 KAFKA_COMMIT_INTERVAL_S = env.float("KAFKA_COMMIT_INTERVAL_S", default=1.0)
+# How long a consumer fetches again when a partition's offsets skip, before going on without
+# the missing ones (pipeline/offset_gaps.py: the embedded broker can show a record late).
+KAFKA_OFFSET_GAP_WAIT_S = env.float("KAFKA_OFFSET_GAP_WAIT_S", default=1.0)
 REPLAYS_CONSUMER_GROUP = env.str("REPLAYS_CONSUMER_GROUP", default="replays-recordings")
 ISSUES_CONSUMER_GROUP = env.str("ISSUES_CONSUMER_GROUP", default="issues-occurrences")
 
