@@ -45,7 +45,10 @@ def hostile_recording_events() -> list[dict[str, Any]]:
     must rebuild it without running them (they would set the page's ``__xss``)."""
     start_ms = int(BASE_SECONDS * 1000) - 5000
     script = _element(6, "script", {}, [{"type": 3, "textContent": "parent.__xss=1", "id": 7}])
-    image = _element(5, "img", {"src": "x", "onerror": "parent.__xss=1"}, [])
+    # A broken image that needs no network (the SDK records absolute URLs; a relative one
+    # would be asked of this server).
+    broken = "data:image/png;base64,AAAA"
+    image = _element(5, "img", {"src": broken, "onerror": "parent.__xss=1"}, [])
     button = _element(
         8,
         "button",
