@@ -9,8 +9,8 @@ captures' dead, rage and slow clicks. The loop is bounded and stops by itself. T
 - the count check: every envelope answered 200 is a stored segment, the consumers' metrics count
   each once, every occurrence they published is in the issues database, and nothing went to a
   dead-letter topic;
-- memory: the resident set of each process once warm (after a tenth of the envelopes) and at the
-  end, once the consumers have caught up.
+- memory: the resident set of each process once warm (after a tenth of the envelopes), halfway,
+  and at the end, once the consumers have caught up.
 
 Prints a table and exits 1 when a check fails. ``make soak`` runs 100,000 envelopes; the test suite
 (tests/e2e/test_soak.py) runs a small count through the same function.
@@ -334,6 +334,7 @@ class Result:
     counts: dict[str, int]
     metrics: dict[str, float]
     warm: dict[str, list[float]]
+    middle: dict[str, list[float]]
     end: dict[str, list[float]]
     failures: list[str]
 
@@ -350,14 +351,13 @@ class Result:
             f"{self.counts['occurrences']:,} in {self.counts['issues']:,} issues",
             "  offset gaps the consumers fetched again: "
             f"{self.metrics.get('replay_issues_offset_gaps_total', 0):.0f}",
-            "  resident set (MB), warm -> end:",
+            "  resident set (MB), warm -> halfway -> end:",
         ]
         for role in sorted(self.end):
-            warm = self.warm.get(role, [])
-            end = self.end[role]
-            pairs = ", ".join(
-                f"{w:.0f} -> {e:.0f}" for w, e in itertools.zip_longest(warm, end, fillvalue=0.0)
+            samples = itertools.zip_longest(
+                self.warm.get(role, []), self.middle.get(role, []), self.end[role], fillvalue=0.0
             )
+            pairs = ", ".join(f"{w:.0f} -> {m:.0f} -> {e:.0f}" for w, m, e in samples)
             lines.append(f"    {role:<22} {pairs}")
         lines += [f"  FAILED: {failure}" for failure in self.failures] or ["  all checks passed"]
         return "\n".join(lines)
@@ -401,11 +401,14 @@ def soak(envelopes: int, work_dir: Path, database_url: str | None = None) -> Res
     stack = start_stack(work_dir, database_url)
     try:
         warm: dict[str, list[float]] = {}
-        warm_at = max(1, int(envelopes * WARM_SHARE))
+        middle: dict[str, list[float]] = {}
+        warm_at, middle_at = max(1, int(envelopes * WARM_SHARE)), max(1, envelopes // 2)
 
         def on_sent(sent: int) -> None:
             if sent == warm_at:
                 warm.update(memory(stack))
+            if sent == middle_at:
+                middle.update(memory(stack))
 
         load = send_all(stack.port, envelopes, templates, on_sent)
         finished = time.monotonic()
@@ -436,7 +439,7 @@ def soak(envelopes: int, work_dir: Path, database_url: str | None = None) -> Res
         end = memory(stack)
     finally:
         code = stop_stack(stack)
-    result = Result(envelopes, load, drain_s, counts, metrics, warm, end, [])
+    result = Result(envelopes, load, drain_s, counts, metrics, warm, middle, end, [])
     result.failures = check(result)
     if code != 0:
         result.failures.append(f"devstack exited with {code}: {stack.log.read_text()[-2000:]}")
