@@ -9,6 +9,7 @@ whether the events need parsing at all, so a segment without clicks never pays f
 
 import re
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import orjson
@@ -23,6 +24,10 @@ CLICK_CATEGORIES = frozenset({SLOW_CLICK, MULTI_CLICK})
 _CATEGORY_MARKERS = re.compile(b"|".join(re.escape(c.encode()) for c in sorted(CLICK_CATEGORIES)))
 
 RRWEB_CUSTOM_EVENT = 5
+# A segment covers seconds of a session, in which a person clicks a few times. More click
+# breadcrumbs than this come from a broken or hostile client, and each would become an occurrence
+# (a 490 KB envelope of one click repeated inflates to 70,000 of them): the first ones are kept.
+MAX_CLICKS_PER_SEGMENT = 200
 MAX_SELECTOR_CHARS = 1024
 MAX_TEXT_CHARS = 256
 MAX_URL_CHARS = 2048
@@ -67,7 +72,8 @@ def may_have_clicks(events: bytes) -> bool:
 
 
 def find_click_breadcrumbs(events: bytes) -> list[ClickBreadcrumb]:
-    """The click breadcrumbs in a segment's rrweb events (JSON bytes), in recording order."""
+    """The click breadcrumbs in a segment's rrweb events (JSON bytes), in recording order; the
+    first ``MAX_CLICKS_PER_SEGMENT`` of them."""
     if not may_have_clicks(events):
         return []
     try:
@@ -77,13 +83,14 @@ def find_click_breadcrumbs(events: bytes) -> list[ClickBreadcrumb]:
     if not isinstance(parsed, list):
         raise InvalidSegment("the recording is not a JSON array of rrweb events")
     # Most events are DOM mutations and mouse moves: only custom events (type 5) go further.
-    return [
+    clicks = (
         parse_click_breadcrumb(event, payload)
         for event in parsed
         if isinstance(event, dict)
         and event.get("type") == RRWEB_CUSTOM_EVENT
         and (payload := _click_payload(event)) is not None
-    ]
+    )
+    return list(islice(clicks, MAX_CLICKS_PER_SEGMENT))
 
 
 def _click_payload(event: dict[str, Any]) -> dict[str, Any] | None:

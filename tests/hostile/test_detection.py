@@ -7,6 +7,7 @@ must still be one that the issues stage decodes and a database stores: strings b
 columns, no NUL character, a selector of at most ``MAX_SELECTOR_CHARS``.
 """
 
+import time
 import zlib
 
 import msgpack
@@ -20,7 +21,7 @@ from issues.occurrence_message import (
     InvalidOccurrence,
     decode_occurrence,
 )
-from replays.detection.breadcrumbs import MAX_SELECTOR_CHARS
+from replays.detection.breadcrumbs import MAX_CLICKS_PER_SEGMENT, MAX_SELECTOR_CHARS
 from replays.detection.detect import DetectionSettings, decode_segment, detect_clicks
 from replays.detection.errors import InvalidSegment
 from replays.detection.fingerprint import fingerprint_hash
@@ -204,6 +205,19 @@ def test_a_selector_of_10000_characters_is_truncated_and_groups_as_one_element()
     assert first.occurrence.fingerprint == second.occurrence.fingerprint
     assert first.occurrence.id != second.occurrence.id
     assert_storable(detection)
+
+
+def test_a_segment_of_thousands_of_clicks_yields_the_first_few_hundred_occurrences():
+    """One small envelope of a repeated click inflated to thousands of breadcrumbs (70,000 fit
+    in 490 KB) would publish as many occurrences: the first ``MAX_CLICKS_PER_SEGMENT`` count."""
+    events = [click_event(timestamp=1_795_537_770.0 + n / 1000) for n in range(5000)]
+    started = time.perf_counter()
+    detection = detect(recording_message(events))
+    assert len(detection.clicks) == MAX_CLICKS_PER_SEGMENT
+    assert [c.breadcrumb.timestamp for c in detection.clicks] == [
+        event["data"]["payload"]["timestamp"] for event in events[:MAX_CLICKS_PER_SEGMENT]
+    ]
+    assert time.perf_counter() - started < 1.0
 
 
 def test_long_text_component_names_and_urls_are_bounded():
