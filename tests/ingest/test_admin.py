@@ -24,6 +24,7 @@ def test_disabling_a_key_in_the_admin(admin_client, sdk_project):
             "project": sdk_project.project_id,
             "public_key": sdk_project.public_key,
             "label": "Default",
+            "rate_limit_window_s": 60,
         },
     )
     assert response.status_code == 302

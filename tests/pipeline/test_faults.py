@@ -308,13 +308,19 @@ def test_the_broker_killed_during_ingest_gives_503s_then_200s_and_every_200_is_p
     try:
         wait_until(consumer.assigned, timeout_s=60, what="the consumer's partitions")
         sender.start()
-        wait_until(lambda: sender.count(200) >= 20, what="envelopes accepted")
+        wait_until(lambda: sender.count(200) >= 20, timeout_s=60, what="envelopes accepted")
 
         durable_broker.stop()
-        wait_until(lambda: sender.count(503) >= 3, what="503s while the broker is down")
+        wait_until(
+            lambda: sender.count(503) >= 3, timeout_s=60, what="503s while the broker is down"
+        )
         durable_broker.start()
         accepted_before = sender.count(200)
-        wait_until(lambda: sender.count(200) >= accepted_before + 20, what="200s once it is back")
+        wait_until(
+            lambda: sender.count(200) >= accepted_before + 20,
+            timeout_s=60,
+            what="200s once it is back",
+        )
         sender.stopping.set()
         sender.join(30)
 
