@@ -2,7 +2,7 @@
 the SDK's becomes a ``javascript:`` link, and no stored value makes a page answer 500.
 
 tests/browser/test_escaping.py proves in Chromium that none of it runs; here the HTML itself is
-read, for the admin's pages too.
+read, for the admin's pages and the browsable API too.
 """
 
 import re
@@ -71,6 +71,22 @@ def test_the_admin_renders_every_hostile_string_as_text(admin_client, hostile_is
     for url in admin_pages():
         response = admin_client.get(url)
         assert response.status_code == 200, url
+        assert_escaped(response.content.decode(), url)
+
+
+def test_the_browsable_api_renders_every_hostile_string_as_text(admin_client, hostile_issues):
+    """The API answers HTML to a browser (DRF's browsable API), and turns URLs into links."""
+    project_id = hostile_issues[0].project_id
+    pages = [
+        reverse("api:project-issue-list", args=[project_id]),
+        reverse("api:replay-detail", args=[project_id, HOSTILE_REPLAY_ID]),
+        *(reverse("api:issue-detail", args=[issue.pk]) for issue in hostile_issues),
+        *(reverse("api:issue-occurrence-list", args=[issue.pk]) for issue in hostile_issues),
+    ]
+    for url in pages:
+        response = admin_client.get(url, HTTP_ACCEPT="text/html")
+        assert response.status_code == 200, url
+        assert response["Content-Type"].startswith("text/html")
         assert_escaped(response.content.decode(), url)
 
 
