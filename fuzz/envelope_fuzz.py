@@ -39,7 +39,7 @@ def test_one_input(data: bytes) -> None:
 
 
 def main() -> None:
-    atheris.Setup([*sys.argv, seed_argument(sdk_envelopes())], test_one_input)
+    atheris.Setup([*sys.argv, seed_argument(sdk_envelopes(), "envelope")], test_one_input)
     atheris.Fuzz()
 
 

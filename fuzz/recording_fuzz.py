@@ -66,7 +66,7 @@ def test_one_input(data: bytes) -> None:
 
 
 def main() -> None:
-    atheris.Setup([*sys.argv, seed_argument(recording_events())], test_one_input)
+    atheris.Setup([*sys.argv, seed_argument(recording_events(), "recording")], test_one_input)
     atheris.Fuzz()
 
 

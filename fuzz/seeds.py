@@ -5,7 +5,6 @@ beside the checkout. Pure: no Django.
 """
 
 import os
-import tempfile
 import zlib
 from pathlib import Path
 
@@ -29,11 +28,13 @@ def recording_events() -> list[bytes]:
     return events
 
 
-def seed_argument(seeds: list[bytes] | list[Path]) -> str:
-    """libFuzzer's ``-seed_inputs=`` for ``seeds`` (files, or bytes written to a temporary
-    folder): seeds are read, never written to, unlike a corpus folder."""
+def seed_argument(seeds: list[bytes] | list[Path], name: str) -> str:
+    """libFuzzer's ``-seed_inputs=`` for ``seeds``: files, or bytes written to
+    ``var/fuzz/<name>-seeds/`` (git-ignored, rewritten each run). Seeds are read, never written
+    to, unlike a corpus folder."""
     paths = [seed for seed in seeds if isinstance(seed, Path)]
-    folder = Path(tempfile.mkdtemp(prefix="fuzz-seeds-"))
+    folder = REPOSITORY / "var" / "fuzz" / f"{name}-seeds"
+    folder.mkdir(parents=True, exist_ok=True)
     for number, seed in enumerate(seed for seed in seeds if isinstance(seed, bytes)):
         path = folder / f"{number:03d}"
         path.write_bytes(seed)
