@@ -137,7 +137,7 @@ def test_mutated_recordings_inside_valid_messages(capture, data):
 @given(
     fields=st.dictionaries(
         st.sampled_from(MESSAGE_FIELDS),
-        json_values(4) | st.binary(max_size=40) | st.just(...),
+        json_values(4) | st.floats() | st.binary(max_size=40) | st.just(...),
         max_size=4,
     )
 )
