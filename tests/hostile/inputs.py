@@ -1,7 +1,6 @@
-"""Hostile inputs shared by the hostile tests and the fuzz harnesses: what a stranger holding a
-project's public DSN (or anyone who can reach the endpoint) may send.
-
-Each builder returns bytes or JSON-ready values; none needs Django or a broker.
+"""Hostile inputs of the tests in tests/hostile/: what a stranger holding a project's public DSN
+(or anyone who can reach the endpoint) may send, as bytes and as hypothesis strategies of JSON
+with a wrong type in any field. None needs Django or a broker.
 """
 
 from typing import Any
@@ -25,9 +24,9 @@ XSS_PAYLOADS = (
 XSS_URL = "javascript:window.__xss=1//https://shop.example.com/"
 
 
-def deep_json(depth: int, opener: bytes = b"[", closer: bytes = b"]") -> bytes:
+def deep_json(depth: int) -> bytes:
     """JSON nested ``depth`` deep: ``[[[...]]]`` (orjson refuses past 1024 levels)."""
-    return opener * depth + closer * depth
+    return b"[" * depth + b"]" * depth
 
 
 def deep_object(depth: int) -> bytes:
@@ -36,6 +35,17 @@ def deep_object(depth: int) -> bytes:
 
 
 NON_UTF8 = (b"\xff\xfe", b"\xc0\xaf", b"\xed\xa0\x80", b"\x80", b"\xf8\x88\x80\x80\x80")
+
+
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from([0, -1, 2**31, 2**53 + 1, 1e308, -1e308, 5e-324])
+    | st.text(max_size=20)
+    | st.sampled_from(["", "\x00", "NaN", "timeout", "ui.slowClickDetected", *XSS_PAYLOADS])
+)
 
 
 def json_values(max_leaves: int = 12) -> st.SearchStrategy[Any]:
@@ -50,15 +60,6 @@ def json_values(max_leaves: int = 12) -> st.SearchStrategy[Any]:
     )
 
 
-SCALARS = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.sampled_from([0, -1, 2**31, 2**53 + 1, 1e308, -1e308, 5e-324])
-    | st.text(max_size=20)
-    | st.sampled_from(["", "\x00", "NaN", "timeout", "ui.slowClickDetected", *XSS_PAYLOADS])
-)
 WRONG = json_values(6)
 
 
@@ -138,19 +139,6 @@ HOSTILE_REPLAY_EVENTS = st.fixed_dictionaries(
         ),
     },
 )
-
-
-def hostile_click(text: str) -> dict[str, Any]:
-    """A dead click whose every rendered string carries ``text`` (markup, say)."""
-    return {
-        "selector": f"body > button.{text}",
-        "node": {
-            "id": 7,
-            "tagName": "button",
-            "textContent": f"Pay {text}",
-            "attributes": {"id": text, "class": "btn", "data-sentry-component": f"Pay{text}"},
-        },
-    }
 
 
 def dumps(value: Any) -> bytes:
