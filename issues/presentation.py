@@ -29,11 +29,15 @@ def relative_time(then: datetime, now: datetime) -> str:
 def url_path(url: str) -> str:
     """What a reader needs of a page URL in a narrow column: its path, query and fragment.
 
-    Relative URLs (the SDK sends some, such as ``/cart``) and routes stay as they are.
+    Relative URLs (the SDK sends some, such as ``/cart``) and routes stay as they are, and so does
+    a URL that ``urlsplit`` cannot read (``http://[::1/x``, sent by anyone who holds the DSN).
     """
     if not url:
         return ""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
     if not parts.scheme or not parts.netloc:
         return url
     path = parts.path or "/"
@@ -46,8 +50,13 @@ def url_path(url: str) -> str:
 
 def http_url(url: str) -> str:
     """``url`` if it may be a link target (http or https), else "": page URLs come from whoever
-    holds a project's public DSN, and a ``javascript:`` URL must never become a link."""
-    return url if urlsplit(url or "").scheme.lower() in ("http", "https") else ""
+    holds a project's public DSN, and a ``javascript:`` URL, or one ``urlsplit`` cannot read, must
+    never become a link."""
+    try:
+        scheme = urlsplit(url or "").scheme.lower()
+    except ValueError:
+        return ""
+    return url if scheme in ("http", "https") else ""
 
 
 def duration(milliseconds: float | None) -> str:

@@ -96,24 +96,7 @@ def query(request: HttpRequest, **changes: object) -> str:
     return f"?{encoded}" if encoded else "?"
 
 
-@register.filter
-def url_path(url: str) -> str:
-    """``presentation.url_path``; a URL that ``urlsplit`` cannot read (``http://[::1/x``, sent by
-    anyone who holds the DSN) is shown as it was sent rather than failing the page."""
-    try:
-        return presentation.url_path(url)
-    except ValueError:
-        return url
-
-
-@register.filter
-def http_url(url: str) -> str:
-    """``presentation.http_url``; a URL that ``urlsplit`` cannot read is never a link."""
-    try:
-        return presentation.http_url(url)
-    except ValueError:
-        return ""
-
-
+register.filter("url_path", presentation.url_path)
+register.filter("http_url", presentation.http_url)
 register.filter("duration", presentation.duration)
 register.filter("clock", presentation.clock)

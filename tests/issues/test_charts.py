@@ -112,6 +112,7 @@ def test_relative_time(delta, text):
         ("https://shop.example", "/"),
         ("/cart", "/cart"),
         ("/users/:id", "/users/:id"),
+        ("http://[::1/x", "http://[::1/x"),  # urlsplit cannot read it: shown as sent
         ("", ""),
     ],
 )
@@ -149,6 +150,7 @@ def test_shares_are_percentages_with_an_other_row():
         (" javascript:alert(1)", ""),
         ("data:text/html,hi", ""),
         ("/cart", ""),
+        ("http://[::1/x", ""),  # urlsplit cannot read it: never a link
         ("", ""),
     ],
 )
