@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-postgres lint format clean bench soak
+.PHONY: setup run test test-postgres lint format clean bench soak fuzz
 
 # The replay player of the web UI (rrweb-player), served as a static file; reinstalled only when
 # the lock file changes.
@@ -41,6 +41,14 @@ bench: setup
 SOAK_ENVELOPES ?= 100000
 soak: setup
 	$(BIN)/python -m bench.soak --envelopes $(SOAK_ENVELOPES)
+
+# Coverage-guided fuzzing (atheris/libFuzzer, fuzz/) of ingest's parsers and of the detection
+# core, FUZZ_SECONDS each; a crash leaves its input in var/fuzz/. The suite runs 3,000 inputs each.
+FUZZ_SECONDS ?= 300
+fuzz: $(STAMP)
+	mkdir -p var/fuzz
+	$(BIN)/python fuzz/envelope_fuzz.py -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=var/fuzz/
+	$(BIN)/python fuzz/recording_fuzz.py -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=var/fuzz/
 
 test-postgres:
 	bash .ci/with-postgres $(MAKE) test
