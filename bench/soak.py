@@ -36,6 +36,7 @@ from pathlib import Path
 
 import orjson
 
+from bench.stack import descendants
 from ingest.envelope import parse_envelope
 from pipeline.broker import free_port
 from pipeline.children import spawn
@@ -114,25 +115,6 @@ class Stack:
         for pid in descendants(self.process.pid):
             roles.setdefault(role_of(pid), []).append(pid)
         return roles
-
-
-def descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
-    found, queue = [], [root]
-    while queue:
-        pid = queue.pop()
-        found.append(pid)
-        queue += children.get(pid, [])
-    return found
 
 
 def role_of(pid: int) -> str:

@@ -203,7 +203,7 @@ class CpuClock:
 
     def __call__(self) -> float:
         if self.pids is None:
-            self.pids = _descendants(self.root)
+            self.pids = descendants(self.root)
         return sum(_cpu_ticks(pid) for pid in self.pids) / os.sysconf("SC_CLK_TCK")
 
 
@@ -220,7 +220,8 @@ def _cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12]) if fields else 0  # utime, stime
 
 
-def _descendants(root: int) -> list[int]:
+def descendants(root: int) -> list[int]:
+    """``root`` and every process under it (from /proc)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and (fields := _stat_fields(entry.name)):

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from arroyo.backends.kafka import KafkaProducer
 from arroyo.processing import StreamProcessor
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from django.conf import settings
 from django.db import connections
 
@@ -105,3 +105,14 @@ def wait_until(predicate: Callable[[], object], timeout_s: float = 20.0, what: s
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout_s:g}s waiting for {what or predicate}")
+
+
+def committed_offsets(group: str, topic: str) -> int:
+    """The offsets ``group`` committed on ``topic``, summed over its partitions."""
+    reader = Consumer(client_config(**{"group.id": group, "enable.auto.commit": False}))
+    try:
+        partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
+        offsets = reader.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
+        return sum(max(tp.offset, 0) for tp in offsets)
+    finally:
+        reader.close()

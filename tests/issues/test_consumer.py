@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import orjson
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 from django.conf import settings
 from django.db import OperationalError
 from django.utils import timezone
@@ -19,10 +18,15 @@ from issues import services
 from issues.consumer import OccurrencesStrategyFactory
 from issues.models import Issue, IssueStatus, IssueUser, Occurrence
 from issues.services import issue_set_status
-from pipeline.kafka import client_config
 from pipeline.steps import Backoff
 from replays.models import DetectionSettings
-from tests.consumers import ConsumerThread, produce, start_occurrences_consumer, wait_until
+from tests.consumers import (
+    ConsumerThread,
+    committed_offsets,
+    produce,
+    start_occurrences_consumer,
+    wait_until,
+)
 from tests.issues.builders import another_click, fixture_occurrences, occurrence_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -222,15 +226,8 @@ def one_batch_of(size: int) -> OccurrencesStrategyFactory:
 
 
 def committed(consumer: ConsumerThread) -> int:
-    """The offsets the consumer's group committed, summed over the topic's partitions."""
-    topic = settings.TOPIC_OCCURRENCES
-    reader = Consumer(client_config(**{"group.id": consumer.group_id, "enable.auto.commit": False}))
-    try:
-        partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
-        offsets = reader.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
-        return sum(max(tp.offset, 0) for tp in offsets)
-    finally:
-        reader.close()
+    """The offsets the consumer's group committed on the occurrences topic."""
+    return committed_offsets(consumer.group_id, settings.TOPIC_OCCURRENCES)
 
 
 def test_an_occurrence_delivered_twice_in_one_batch_counts_once(

@@ -15,7 +15,6 @@ import boto3
 import orjson
 import pytest
 import requests
-from confluent_kafka import Consumer, TopicPartition
 from django.conf import settings
 from django.db import connection
 from moto.server import ThreadedMotoServer
@@ -23,11 +22,10 @@ from moto.server import ThreadedMotoServer
 from ingest.producer import reset_producer
 from issues.models import Issue, Occurrence
 from pipeline.broker import EmbeddedBroker, free_port
-from pipeline.kafka import client_config
 from pipeline.topics import ensure_topics
 from replays.models import Replay, ReplaySegment
 from tests.consumer_processes import ConsumerProcess, database_url
-from tests.consumers import produce, start_occurrences_consumer, wait_until
+from tests.consumers import committed_offsets, produce, start_occurrences_consumer, wait_until
 from tests.ingest.builders import build_envelope, replay_parts
 from tests.replays.messages import click_event, recording_message, snapshot_events
 from tests.sdk_fixtures import replay_requests
@@ -38,15 +36,7 @@ SELECTOR = "body > main > button#pay.btn"
 
 
 def committed(group: str, topic: str | None = None) -> int:
-    """The offsets ``group`` committed on ``topic``, summed over its partitions."""
-    topic = topic or settings.TOPIC_REPLAY_RECORDINGS
-    reader = Consumer(client_config(**{"group.id": group, "enable.auto.commit": False}))
-    try:
-        partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
-        offsets = reader.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
-        return sum(max(tp.offset, 0) for tp in offsets)
-    finally:
-        reader.close()
+    return committed_offsets(group, topic or settings.TOPIC_REPLAY_RECORDINGS)
 
 
 def publish_clicks(project_id: int, count: int) -> list[str]:

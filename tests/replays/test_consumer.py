@@ -8,19 +8,17 @@ from urllib.parse import urlsplit
 import msgpack
 import orjson
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 from django.core.files.storage import storages
 from django.db import OperationalError
 from prometheus_client import REGISTRY
 from sentry_kafka_schemas import get_codec
 
 from ingest.envelope import parse_envelope
-from pipeline.kafka import client_config
 from replays import consumer as consumer_module
 from replays import services
 from replays.detection.occurrence import TYPES_BY_ID
 from replays.models import DetectionSettings, Replay, ReplaySegment
-from tests.consumers import produce, start_recordings_consumer, wait_until
+from tests.consumers import committed_offsets, produce, start_recordings_consumer, wait_until
 from tests.replays.messages import (
     decompression_bomb,
     fixture_message,
@@ -164,18 +162,10 @@ def test_a_redelivered_segment_changes_nothing_and_sends_no_occurrence_twice(
 
 
 def _committed(consumer_thread) -> int:
-    """The offsets the consumer's group committed, summed over the topic's partitions."""
+    """The offsets the consumer's group committed on the recordings topic."""
     from django.conf import settings
 
-    group = consumer_thread.group_id
-    topic = settings.TOPIC_REPLAY_RECORDINGS
-    reader = Consumer(client_config(**{"group.id": group, "enable.auto.commit": False}))
-    try:
-        partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
-        committed = reader.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
-        return sum(max(tp.offset, 0) for tp in committed)
-    finally:
-        reader.close()
+    return committed_offsets(consumer_thread.group_id, settings.TOPIC_REPLAY_RECORDINGS)
 
 
 def test_settings_changed_in_the_admin_apply_to_the_next_segments(
