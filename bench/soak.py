@@ -17,7 +17,6 @@ Prints a table and exits 1 when a check fails. ``make soak`` runs 100,000 envelo
 """
 
 import argparse
-import contextlib
 import http.client
 import itertools
 import os
@@ -36,10 +35,9 @@ from pathlib import Path
 
 import orjson
 
-from bench.stack import descendants
+from bench.stack import Processes, descendants, manage_output, remove_tree, tail
 from ingest.envelope import parse_envelope
 from pipeline.broker import free_port
-from pipeline.children import spawn
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 FIXTURES = BASE_DIR.parent / "shared" / "fixtures" / "sdk"
@@ -151,10 +149,9 @@ def memory(stack: Stack) -> dict[str, list[float]]:
     return {role: [rss_mb(pid) for pid in sorted(pids)] for role, pids in stack.roles().items()}
 
 
-def start_stack(work_dir: Path, database_url: str | None = None) -> Stack:
-    port, broker_port = free_port(), free_port()
-    env = {
-        **os.environ,
+def stack_env(work_dir: Path, database_url: str | None) -> dict[str, str]:
+    """The stack's configuration: as deployed, on the run's own database and files."""
+    return {
         "DJANGO_SETTINGS_MODULE": "settings.base",
         "DATABASE_URL": database_url or f"sqlite:///{work_dir / 'soak.sqlite3'}",
         "RECORDINGS_ROOT": str(work_dir / "recordings"),
@@ -166,25 +163,19 @@ def start_stack(work_dir: Path, database_url: str | None = None) -> Stack:
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "WARNING",
     }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # devstack makes its own
-    log = work_dir / "devstack.log"
-    with log.open("wb") as out:
-        # In a session of its own (Ctrl-C reaches us only), and killed if we die (PDEATHSIG).
-        process = spawn(
-            [
-                *(sys.executable, "manage.py", "devstack"),
-                *("--port", str(port), "--broker-port", str(broker_port)),
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    stack = Stack(process, port, env, log)
+
+
+def start_stack(processes: Processes, env: dict[str, str]) -> Stack:
+    """``devstack`` as one of ``processes``, once its web server answers ``/readyz``."""
+    port = free_port()
+    process = processes.manage(
+        "devstack", *("devstack", "--port", str(port), "--broker-port", str(free_port()))
+    )
+    stack = Stack(process, port, env, processes.log_path("devstack"))
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"devstack exited: {log.read_text()[-3000:]}")
+        if processes.exited():
+            raise RuntimeError(" ".join(processes.exited()))
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             connection.request("GET", "/readyz")
@@ -193,20 +184,7 @@ def start_stack(work_dir: Path, database_url: str | None = None) -> Stack:
         except OSError:
             pass
         time.sleep(0.5)
-    stop_stack(stack)
-    raise RuntimeError(f"devstack was not ready in 90 s: {log.read_text()[-3000:]}")
-
-
-def stop_stack(stack: Stack) -> int:
-    if stack.process.poll() is None:
-        os.killpg(stack.process.pid, signal.SIGINT)
-        try:
-            return stack.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            pass
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(stack.process.pid, signal.SIGKILL)
-    return stack.process.wait()
+    raise RuntimeError(f"devstack was not ready in 90 s: {tail(stack.log)}")
 
 
 # --- The load ------------------------------------------------------------------------------------
@@ -286,9 +264,9 @@ def metric_totals(port: int) -> dict[str, float]:
 
 
 def database_counts(env: dict[str, str]) -> dict[str, int]:
-    """Rows in the stack's database, read by a process of its own (the stack's settings)."""
+    """Rows in the stack's database, read by a ``manage.py shell`` of the stack's settings."""
     script = (
-        "import django, json; django.setup()\n"
+        "import json\n"
         "from replays.models import ReplaySegment, Replay\n"
         "from issues.models import Occurrence, Issue\n"
         "print(json.dumps({'segments': ReplaySegment.objects.count(),"
@@ -296,16 +274,7 @@ def database_counts(env: dict[str, str]) -> dict[str, int]:
         " 'published': ReplaySegment.objects.filter(occurrences_published=True).count(),"
         " 'occurrences': Occurrence.objects.count(), 'issues': Issue.objects.count()}))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return orjson.loads(done.stdout.strip().splitlines()[-1])
+    return orjson.loads(manage_output("shell", "-c", script, env=env).strip().splitlines()[-1])
 
 
 @dataclass
@@ -380,8 +349,9 @@ def soak(envelopes: int, work_dir: Path, database_url: str | None = None) -> Res
     """Run the soak in ``work_dir`` on an empty database (``database_url``; by default a new
     SQLite file there)."""
     templates = replay_templates()
-    stack = start_stack(work_dir, database_url)
-    try:
+    env = stack_env(work_dir, database_url)
+    with Processes(work_dir, env) as processes:
+        stack = start_stack(processes, env)
         warm: dict[str, list[float]] = {}
         middle: dict[str, list[float]] = {}
         warm_at, middle_at = max(1, int(envelopes * WARM_SHARE)), max(1, envelopes // 2)
@@ -419,17 +389,17 @@ def soak(envelopes: int, work_dir: Path, database_url: str | None = None) -> Res
         counts = database_counts(stack.env)
         metrics = metric_totals(stack.port)
         end = memory(stack)
-    finally:
-        code = stop_stack(stack)
+    # Leaving the block stopped devstack: SIGINT, then SIGKILL if it did not stop in time.
     result = Result(envelopes, load, drain_s, counts, metrics, warm, middle, end, [])
     result.failures = check(result)
+    code = stack.process.returncode
     if code != 0:
-        result.failures.append(f"devstack exited with {code}: {stack.log.read_text()[-2000:]}")
+        result.failures.append(f"devstack exited with {code}: {tail(stack.log, 20)}")
     return result
 
 
 def _stop(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)  # unwinds soak()'s finally, which stops the stack
+    raise SystemExit(128 + signum)  # unwinds soak()'s with-block, which stops the stack
 
 
 def main() -> None:
@@ -446,7 +416,7 @@ def main() -> None:
         if options.keep:
             print(f"kept {work_dir}")
         else:
-            subprocess.run(["rm", "-rf", str(work_dir)], check=False)
+            remove_tree(work_dir)
     sys.exit(1 if result.failures else 0)
 
 
