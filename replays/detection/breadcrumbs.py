@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from replays.detection.errors import InvalidSegment
+from replays.detection.text import without_nul
 
 SLOW_CLICK = "ui.slowClickDetected"
 MULTI_CLICK = "ui.multiClick"
@@ -189,12 +190,8 @@ def normalize_selector(selector: str) -> str:
 
 
 def _text(value: Any, limit: int) -> str:
-    """At most ``limit`` characters of a string, without NUL characters (PostgreSQL's text and
-    jsonb cannot store them, and the issues stage refuses an occurrence that holds one)."""
-    if not isinstance(value, str):
-        return ""
-    value = value[:limit]
-    return value.replace("\x00", "") if "\x00" in value else value
+    """At most ``limit`` characters of a string, without NUL characters."""
+    return without_nul(value[:limit]) if isinstance(value, str) else ""
 
 
 def _number(value: Any, default: float = 0.0) -> float:

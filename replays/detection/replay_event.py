@@ -6,6 +6,7 @@ from typing import Any
 import orjson
 
 from replays.detection.errors import InvalidSegment
+from replays.detection.text import without_nul
 from replays.detection.user_agent import Client, parse_user_agent
 
 MAX_TAG_CHARS = 200
@@ -95,15 +96,9 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _clean(text: str) -> str:
-    """``text`` without NUL characters: PostgreSQL's text and jsonb cannot store them, and the
-    issues stage refuses an occurrence that holds one."""
-    return text.replace("\x00", "") if "\x00" in text else text
-
-
 def _text(value: Any, limit: int = MAX_TAG_CHARS) -> str | None:
     if isinstance(value, str):
-        return _clean(value[:limit]) or None
+        return without_nul(value[:limit]) or None
     if isinstance(value, _NUMBER) and not isinstance(value, bool):
         return str(value)[:limit]
     return None
@@ -118,7 +113,7 @@ def _seconds(value: Any) -> float | None:
 def _strings(value: Any, limit: int) -> tuple[str, ...]:
     if not isinstance(value, list):
         return ()
-    items = (_clean(item[:limit]) for item in value[:MAX_LIST_ITEMS] if isinstance(item, str))
+    items = (without_nul(item[:limit]) for item in value[:MAX_LIST_ITEMS] if isinstance(item, str))
     return tuple(item for item in items if item)
 
 
@@ -127,7 +122,7 @@ def _header(headers: Any, name: str) -> str | None:
     if isinstance(headers, dict):
         for key, value in headers.items():
             if isinstance(key, str) and key.lower() == name and isinstance(value, str):
-                return _clean(value[:512])
+                return without_nul(value[:512])
     elif isinstance(headers, list):  # Relay's normalized form: [[name, value], ...]
         for pair in headers:
             if isinstance(pair, list) and len(pair) == 2 and str(pair[0]).lower() == name:
