@@ -40,20 +40,22 @@ class Envelope:
     items: tuple[EnvelopeItem, ...]
 
 
+def _line_end(body: bytes, start: int) -> int:
+    """Where the line that begins at ``start`` ends: its newline, or the end of the body."""
+    end = body.find(b"\n", start)
+    return len(body) if end == -1 else end
+
+
 def _read_line(body: bytes, start: int) -> tuple[bytes, int]:
     """The line that begins at ``start`` (without its newline) and where the next one begins."""
-    end = body.find(b"\n", start)
-    if end == -1:
-        return body[start:], len(body)
+    end = _line_end(body, start)
     return body[start:end], end + 1
 
 
 def _read_header_line(body: bytes, start: int, budget: int, what: str) -> tuple[bytes, int]:
     """``_read_line`` for a header line, refused before it is copied when it is longer than what
     is left of the envelope's ``budget`` of header bytes."""
-    end = body.find(b"\n", start)
-    if end == -1:
-        end = len(body)
+    end = _line_end(body, start)
     if end - start > budget:
         raise PayloadTooLarge(
             f"{what} is {end - start} bytes: the header lines of an envelope may have "
