@@ -24,6 +24,7 @@ from ingest.recording_message import encode_recording_message
 from ingest.replay_segment import RecordingLimits, extract_replay_segment
 from ingest.selectors import KeyGrant, authorize_key
 from pipeline.metrics import ENVELOPES
+from pipeline.params import ascii_int
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ def read_body(request: HttpRequest, limit: int) -> bytes:
     nothing; where the server marks the input as terminated (gunicorn does), it is read to its end.
     """
     declared = request.META.get("CONTENT_LENGTH") or ""
-    if declared.isdigit() and int(declared) > limit:
+    declared_bytes = ascii_int(declared)
+    if declared_bytes is not None and declared_bytes > limit:
         raise PayloadTooLarge(f"the body is {declared} bytes, over the limit of {limit}")
     if not declared and request.META.get("wsgi.input_terminated"):
         stream = request.META["wsgi.input"]

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 
 from ingest.models import Project
 from issues.selectors import projects_for
+from pipeline.params import ascii_int
 
 
 def project_or_404(request: HttpRequest, project_id: int) -> Project:
@@ -16,3 +17,8 @@ def project_or_404(request: HttpRequest, project_id: int) -> Project:
 def page_context(request: HttpRequest, project: Project | None, **context: Any) -> dict[str, Any]:
     """The template context with the current project and the projects of the switcher."""
     return {"project": project, "projects": list(projects_for(request.user)), **context}
+
+
+def page_number(request: HttpRequest) -> int:
+    """``?page=``: ASCII digits, else the first page (Paginator.get_page keeps it in range)."""
+    return ascii_int(request.GET.get("page")) or 1

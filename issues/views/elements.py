@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from issues.selectors import ELEMENT_SORTS, element_click_counts, latest_clicks_on
-from issues.views.common import page_context, project_or_404
+from issues.views.common import page_context, page_number, project_or_404
 
 COLUMNS = [
     ("dead", "Dead"),
@@ -25,7 +25,7 @@ def selectors(request: HttpRequest, project_id: int) -> HttpResponse:
     if sort not in ELEMENT_SORTS:
         sort = "total"
     elements = element_click_counts(request.user, project.pk, sort)
-    page = Paginator(elements, settings.ISSUES_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(elements, settings.ISSUES_PAGE_SIZE).get_page(page_number(request))
     rows = list(page)
     latest = latest_clicks_on(request.user, project.pk, [row["selector"] for row in rows])
     for row in rows:

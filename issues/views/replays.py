@@ -12,6 +12,7 @@ from django.views.decorators.gzip import gzip_page
 from issues.models import IssueType, Occurrence
 from issues.selectors import replay_clicks, replay_for, replay_recording
 from issues.views.common import page_context, project_or_404
+from pipeline.params import ascii_int
 
 # The player starts this long before the click, so the reader sees what led up to it.
 LEAD_MS = 5000
@@ -37,10 +38,8 @@ def _focus_ms(request: HttpRequest, clicks: list[Occurrence]) -> tuple[int | Non
         for click in clicks:
             if click.occurrence_id == wanted:
                 return _click_ms(click), wanted
-    moment = request.GET.get("t", "")
-    if moment.isdigit():
-        return int(moment), ""
-    return None, ""
+    moment = ascii_int(request.GET.get("t"))
+    return moment, ""
 
 
 def _replay_or_404(request: HttpRequest, project_id: int, replay_id: uuid.UUID):
