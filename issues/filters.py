@@ -1,6 +1,10 @@
 """The issue list's filters, search and sort: one FilterSet for the web UI and the API."""
 
+import re
+
 import django_filters
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from issues.models import Issue, IssueStatus, IssueType, Occurrence
@@ -12,6 +16,51 @@ SORTS = {
     "first_seen": ("-first_seen", "-id"),
 }
 
+# The search's words are separated by ASCII whitespace (a regex class that Python and the JSON
+# Schema pattern of the API's schema read alike); other characters, Unicode spaces included,
+# belong to a word.
+SEARCH_SPACE = r"[ \t\n\r\f\v]"
+_SEARCH_SPLIT = re.compile(f"{SEARCH_SPACE}+")
+
+
+def search_terms(value: str) -> list[str]:
+    return [term for term in _SEARCH_SPLIT.split(value) if term]
+
+
+def validate_search(value: str) -> None:
+    """Each word of a search costs a scan of six columns of the project's issues: a search of a
+    thousand words held a web thread for a minute. It takes ``ISSUES_SEARCH_MAX_TERMS`` words."""
+    terms = len(search_terms(value))
+    if terms > settings.ISSUES_SEARCH_MAX_TERMS:
+        raise ValidationError(
+            f"A search takes at most {settings.ISSUES_SEARCH_MAX_TERMS} words "
+            f"(this one has {terms}): keep the words that tell the issue apart.",
+            code="max_terms",
+        )
+
+
+def search_pattern(max_terms: int) -> str:
+    """The JSON Schema pattern (ECMA regex) of an accepted search: at most ``max_terms`` words
+    and no NUL character (no database here stores one)."""
+    space, word = SEARCH_SPACE, r"[^ \t\n\r\f\v\u0000]"
+    return f"^{space}*({word}+{space}+){{0,{max_terms - 1}}}{word}*{space}*$"
+
+
+class SortField(django_filters.fields.ChoiceField):
+    """A sort that is left out means the default; one that is given empty (``?sort=``) is not a
+    sort, and is refused like any other value outside the choices."""
+
+    def clean(self, value: str | None) -> str:
+        if value == "":
+            raise ValidationError(
+                f"sort is one of {', '.join(SORTS)}; leave it out for last_seen.", code="blank"
+            )
+        return super().clean(value)
+
+
+class SortFilter(django_filters.ChoiceFilter):
+    field_class = SortField
+
 
 class IssueFilter(django_filters.FilterSet):
     type = django_filters.MultipleChoiceFilter(choices=IssueType.choices)
@@ -20,9 +69,18 @@ class IssueFilter(django_filters.FilterSet):
     release = django_filters.CharFilter(method="filter_occurrence_field")
     browser = django_filters.CharFilter(method="filter_occurrence_field")
     query = django_filters.CharFilter(
-        method="filter_query", help_text="Words found in the selector, URL, route or title."
+        method="filter_query",
+        max_length=settings.ISSUES_SEARCH_MAX_CHARS,
+        # Counted as sent, as the schema's maxLength counts it.
+        strip=False,
+        validators=[validate_search],
+        help_text=(
+            "Words found in the selector, URL, route, component or title (every word must be "
+            f"found): at most {settings.ISSUES_SEARCH_MAX_TERMS} words and "
+            f"{settings.ISSUES_SEARCH_MAX_CHARS} characters, or the answer is 400."
+        ),
     )
-    sort = django_filters.ChoiceFilter(
+    sort = SortFilter(
         choices=[(name, name.replace("_", " ")) for name in SORTS],
         method="filter_sort",
         empty_label=None,
@@ -39,7 +97,7 @@ class IssueFilter(django_filters.FilterSet):
         return queryset.filter(Exists(matching))
 
     def filter_query(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        for word in value.split():
+        for word in search_terms(value):
             queryset = queryset.filter(
                 Q(selector__icontains=word)
                 | Q(culprit__icontains=word)

@@ -223,6 +223,10 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 ISSUES_PAGE_SIZE = env.int("ISSUES_PAGE_SIZE", default=25)
+# The issue search (UI and API) takes at most this many words and characters; beyond, 400. Each
+# word is a scan of the project's issues, so this bounds the work one request can ask for.
+ISSUES_SEARCH_MAX_TERMS = env.int("ISSUES_SEARCH_MAX_TERMS", default=8)
+ISSUES_SEARCH_MAX_CHARS = env.int("ISSUES_SEARCH_MAX_CHARS", default=200)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -243,6 +247,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # PATCH takes the same body as the serializer says (status is required), not a partial one.
+    "COMPONENT_SPLIT_PATCH": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "issues.api.schema.document_errors",
+    ],
 }
 
 # --- HTTPS and browser security headers (what `manage.py check --deploy` asks for) -------------

@@ -1,9 +1,43 @@
-"""Page numbers for every list of the API: ``?page=2&per_page=50`` (at most 100 a page)."""
+"""Page numbers for every list of the API: ``?page=2&per_page=50`` (at most 100 a page).
 
+Both are whole numbers in ASCII digits from 1; anything else (``per_page=null``, ``page=0``,
+``page=²``) is refused with 400 instead of being read as the default, so a client learns of its
+mistake. A page past the last one is 404; ``per_page`` over 100 is served as 100.
+"""
+
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
+
+from pipeline.params import ascii_int
 
 
 class Pagination(PageNumberPagination):
+    page_query_description = "A page number, from 1; past the last page the answer is 404."
     page_size_query_param = "per_page"
-    page_size_query_description = "Results per page (default ISSUES_PAGE_SIZE, at most 100)."
+    page_size_query_description = (
+        "Results per page (default ISSUES_PAGE_SIZE); above 100, 100 are served."
+    )
     max_page_size = 100
+    last_page_strings = ()
+
+    def _whole_number(self, request, name: str) -> int | None:
+        value = request.query_params.get(name)
+        if value is None:
+            return None
+        number = ascii_int(value)
+        if number is None or number < 1:
+            raise ValidationError({name: [f"{name} is a whole number from 1, in ASCII digits."]})
+        return number
+
+    def get_page_number(self, request, paginator) -> int:
+        return self._whole_number(request, self.page_query_param) or 1
+
+    def get_page_size(self, request) -> int:
+        size = self._whole_number(request, self.page_size_query_param)
+        return self.page_size if size is None else min(size, self.max_page_size)
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"] = {"type": "integer", "minimum": 1}
+        return parameters

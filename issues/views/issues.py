@@ -27,7 +27,7 @@ from issues.selectors import (
     utc_today,
 )
 from issues.services import issue_set_status
-from issues.views.common import page_context, project_or_404
+from issues.views.common import page_context, page_number, project_or_404
 
 OCCURRENCES_PAGE_SIZE = 20
 SORT_LABELS = {
@@ -60,12 +60,15 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _issue_filter_data(query: QueryDict) -> QueryDict:
     """The list's query string for IssueFilter: unresolved issues unless a status is asked for
-    (``status=all`` or an empty ``status=`` asks for all), and empty choices dropped."""
+    (``status=all`` or an empty ``status=`` asks for all), and empty choices and sort dropped
+    (the form's "All types" and the like)."""
     data = query.copy()
     if "status" not in data:
         data.setlist("status", [IssueStatus.UNRESOLVED])
     for key in ("status", "type"):
         data.setlist(key, [value for value in data.getlist(key) if value and value != "all"])
+    if not data.get("sort"):
+        data.pop("sort", None)
     return data
 
 
@@ -75,7 +78,7 @@ def issue_list(request: HttpRequest, project_id: int) -> HttpResponse:
     project_issues = issues_for(request.user, project.pk)
     data = _issue_filter_data(request.GET)
     issue_filter = IssueFilter(data, queryset=project_issues)
-    page = Paginator(issue_filter.qs, settings.ISSUES_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(issue_filter.qs, settings.ISSUES_PAGE_SIZE).get_page(page_number(request))
 
     days = charts.days_ending(utc_today(), TREND_DAYS)
     trends = daily_occurrence_counts([issue.pk for issue in page], last_day=days[-1])
@@ -136,7 +139,10 @@ def issue_list(request: HttpRequest, project_id: int) -> HttpResponse:
     context["project_has_issues"] = bool(page.paginator.count) or project_issues.exists()
     if not context["project_has_issues"]:
         context["dsn"] = project_dsn(project)
-    return render(request, "issues/issue_list.html", context)
+    # A refused filter (a search past its bounds, an unknown type) is left out of the list, and
+    # the page says why, with 400: the request as asked was not served.
+    status = 400 if issue_filter.errors else 200
+    return render(request, "issues/issue_list.html", context, status=status)
 
 
 @login_required
@@ -153,7 +159,7 @@ def issue_detail(request: HttpRequest, issue_id: int) -> HttpResponse:
         for breakdown in issue_breakdowns(issue, BREAKDOWN_FIELDS)
     ]
     occurrences = Paginator(issue_occurrences(issue), OCCURRENCES_PAGE_SIZE).get_page(
-        request.GET.get("page")
+        page_number(request)
     )
     latest = issue_occurrences(issue).filter(replay_stored=True).first()
     metadata = issue.metadata or {}

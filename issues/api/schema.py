@@ -1,0 +1,92 @@
+"""What the OpenAPI document (drf-spectacular, /api/schema/) adds to each operation: the errors
+it can answer, and the bounds of the query parameters that the code enforces.
+
+A hook over the generated document rather than a decorator per view, so a new operation gets
+its errors from the same rules:
+
+- 400 (``ValidationError``): an operation that reads query parameters or a body refuses a value
+  outside their schema, with the reasons per field;
+- 401 (``Error``): every operation wants a token or a session;
+- 403 (``Error``): a write with a session but without its CSRF token;
+- 404 (``Error``): an id that is not yours or does not exist, or a page past the last one.
+
+The API throttles nothing, so no operation answers 429.
+"""
+
+from typing import Any
+
+from django.conf import settings
+
+from issues.filters import search_pattern
+
+ERROR = {
+    "type": "object",
+    "properties": {"detail": {"type": "string", "description": "What was wrong."}},
+    "required": ["detail"],
+}
+VALIDATION_ERROR = {
+    "description": "Each refused field (or ``non_field_errors``) with its reasons; a body that "
+    'is not JSON answers ``{"detail": ...}`` instead.',
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": {},
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "minProperties": 1,
+            "not": {"required": ["detail"]},
+        },
+        {"$ref": "#/components/schemas/Error"},
+    ],
+}
+# No database here stores a NUL character: a string parameter with one is refused (400).
+NO_NUL = "^[^\\u0000]*$"
+ERRORS = {
+    "400": ("ValidationError", "A query parameter or the body is outside this schema."),
+    "401": ("Error", "No token or session, or one that is not valid (any more)."),
+    "403": ("Error", "A session without its CSRF token."),
+    "404": ("Error", "Not found: not yours, no such id, or a page past the last one."),
+}
+WRITE_METHODS = {"post", "put", "patch", "delete"}
+
+
+def _error_response(component: str, description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}},
+    }
+
+
+def _bound_parameters(parameters: list[dict[str, Any]]) -> None:
+    for parameter in parameters:
+        schema = parameter.get("schema", {})
+        if parameter["in"] != "query":
+            continue
+        if parameter["name"] == "query":
+            schema["maxLength"] = settings.ISSUES_SEARCH_MAX_CHARS
+            schema["pattern"] = search_pattern(settings.ISSUES_SEARCH_MAX_TERMS)
+        elif schema.get("type") == "string" and "enum" not in schema:
+            schema.setdefault("pattern", NO_NUL)
+
+
+def document_errors(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
+    """drf-spectacular's postprocessing hook (``SPECTACULAR_SETTINGS``)."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR
+    schemas["ValidationError"] = VALIDATION_ERROR
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            parameters = operation.get("parameters", [])
+            _bound_parameters(parameters)
+            codes = ["401"]
+            if any(p["in"] == "query" for p in parameters) or "requestBody" in operation:
+                codes.append("400")
+            if method in WRITE_METHODS:
+                codes.append("403")
+            if "{" in path or any(p["name"] == "page" for p in parameters):
+                codes.append("404")
+            responses = operation.setdefault("responses", {})
+            for code in sorted(codes):
+                component, description = ERRORS[code]
+                response = responses.setdefault(code, _error_response(component, description))
+                response.setdefault("content", _error_response(component, "")["content"])
+    return result
