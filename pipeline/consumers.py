@@ -20,6 +20,7 @@ from arroyo.processing.strategies.abstract import ProcessingStrategyFactory
 from arroyo.types import Commit, Partition, Topic
 from django.conf import settings
 
+from pipeline.commit_failures import RebalanceTolerantConsumer
 from pipeline.dlq import ReasonedDlqProducer
 from pipeline.kafka import MAX_MESSAGE_BYTES, client_config, producer_config
 from pipeline.offset_gaps import GapRefetchingConsumer
@@ -49,6 +50,11 @@ def consumer_config(group_id: str) -> dict:
             "fetch.wait.max.ms": settings.KAFKA_FETCH_WAIT_MAX_MS,
         },
     )
+
+
+class PipelineConsumer(GapRefetchingConsumer, RebalanceTolerantConsumer):
+    """arroyo's Kafka consumer as our consumers run it: it fetches again when offsets skip
+    (``offset_gaps``) and carries on through a lost group membership (``commit_failures``)."""
 
 
 class HealthcheckedFactory(ProcessingStrategyFactory[KafkaPayload]):
@@ -83,7 +89,7 @@ def build_processor(
     if healthcheck_file is not None:
         factory = HealthcheckedFactory(factory, healthcheck_file)
     return StreamProcessor(
-        consumer=GapRefetchingConsumer(consumer_config(group_id), settings.KAFKA_OFFSET_GAP_WAIT_S),
+        consumer=PipelineConsumer(consumer_config(group_id), settings.KAFKA_OFFSET_GAP_WAIT_S),
         topic=Topic(topic),
         processor_factory=factory,
         dlq_policy=DlqPolicy(ReasonedDlqProducer(dlq_producer, Topic(dlq_topic)), DlqLimit()),

@@ -5,8 +5,12 @@ from typing import Any
 
 from django.conf import settings
 
-# librdkafka prints to stderr unless it is given a logger; route it through logging instead.
+from pipeline.log_throttle import RepeatThrottle
+
+# librdkafka prints to stderr unless it is given a logger; route it through logging instead, with
+# its reconnect attempts during an outage (a line every few ms) cut to one line per 30 s.
 librdkafka_logger = logging.getLogger("librdkafka")
+librdkafka_logger.addFilter(RepeatThrottle(interval_s=30.0))
 
 
 # The topics allow 15 MB messages (sentry-kafka-schemas); librdkafka's default is 1 MB.

@@ -17,6 +17,23 @@ from pipeline.broker import free_port
 from pipeline.children import spawn
 
 ASSIGNED = re.compile(r"New partitions assigned: (\{.*\})")
+# Lines that say nothing about a failure: reconnect attempts to a stopped broker, arroyo's routine.
+NOISE = re.compile(
+    r"Connect to .* failed|brokers are down|Connection refused|Paused partitions after|Member id:"
+)
+
+
+def last_traceback(lines: list[str]) -> str:
+    """The last Python traceback among ``lines`` with the error line that ends it, or ''."""
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent")]
+    if not starts:
+        return ""
+    block = [lines[starts[-1]]]
+    for line in lines[starts[-1] + 1 :]:
+        block.append(line)
+        if not line.startswith((" ", "\t")) and len(block) > 1:
+            break
+    return "\n".join(block)
 
 
 def database_url() -> str:
@@ -30,6 +47,7 @@ def database_url() -> str:
 
 class ConsumerProcess:
     def __init__(self, name: str, group: str, directory: Path, **extra_env: str) -> None:
+        self.name = name
         self.log = directory / f"{name}.log"
         self.health = directory / f"{name}.health"
         self.metrics_port = free_port()
@@ -60,10 +78,41 @@ class ConsumerProcess:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def diagnosis(self, lines: int = 30) -> str:
+        """What to read when a test of this process fails: whether it runs or its exit code, its
+        last error with its traceback, and its last lines; librdkafka's connection attempts
+        (refused while a broker is down) and arroyo's routine are left out."""
+        code = self.process.poll()
+        state = "still running" if code is None else f"exited with code {code}"
+        relevant = [line for line in self.output().splitlines() if not NOISE.search(line)]
+        error = last_traceback(relevant)
+        parts = [f"{self.name}: {state}"]
+        if error:
+            parts.append(f"its last error:\n{error}")
+        parts.append(f"its last {lines} relevant lines of {self.log}:")
+        parts.extend(relevant[-lines:])
+        return "\n".join(parts)
+
     def assigned(self) -> bool:
         """Its latest assignment holds partitions."""
+        return self.partitions_held() > 0
+
+    def partitions_held(self) -> int:
+        """How many partitions its latest assignment holds."""
         assignments = ASSIGNED.findall(self.output())
-        return bool(assignments) and "Partition(" in assignments[-1]
+        return assignments[-1].count("Partition(") if assignments else 0
+
+    def assignments(self) -> int:
+        """How many assignments it has had."""
+        return len(ASSIGNED.findall(self.output()))
+
+    def pause(self) -> None:
+        """SIGSTOP: the process and its Kafka client's threads freeze (a stalled host, a long GC
+        pause, a VM migration); heartbeats stop."""
+        os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.killpg(self.process.pid, signal.SIGCONT)
 
     def segments_processed(self) -> float:
         text = requests.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).text

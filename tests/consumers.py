@@ -98,13 +98,23 @@ def produce(
     assert producer.flush(10) == 0
 
 
-def wait_until(predicate: Callable[[], object], timeout_s: float = 20.0, what: str = "") -> None:
+def wait_until(
+    predicate: Callable[[], object],
+    timeout_s: float = 20.0,
+    what: str = "",
+    diagnosis: Callable[[], str] | None = None,
+) -> None:
+    """Wait for ``predicate``; on a timeout, fail saying ``what`` was awaited and, when given,
+    ``diagnosis()`` as it is then (a process's state and last lines, say)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s:g}s waiting for {what or predicate}")
+    message = f"timed out after {timeout_s:g}s waiting for {what or predicate}"
+    if diagnosis is not None:
+        message += f"\n{diagnosis()}"
+    raise AssertionError(message)
 
 
 def committed_offsets(group: str, topic: str) -> int:

@@ -28,7 +28,8 @@ def test_two_consumer_processes_in_one_group_split_the_work_and_process_it_exact
         wait_until(
             lambda: all(c.assigned() for c in consumers),
             timeout_s=60,
-            what="both consumers to hold partitions:\n" + "\n".join(c.output() for c in consumers),
+            what="both consumers to hold partitions",
+            diagnosis=lambda: "\n".join(c.diagnosis() for c in consumers),
         )
         replay_ids = [uuid.uuid4().hex for _ in range(SEGMENTS)]
         messages = [
@@ -55,7 +56,7 @@ def test_two_consumer_processes_in_one_group_split_the_work_and_process_it_exact
     finally:
         codes = [c.stop() for c in consumers]
 
-    assert codes == [0, 0], "\n".join(c.output() for c in consumers)
+    assert codes == [0, 0], "\n".join(c.diagnosis() for c in consumers)
     assert all(count > 0 for count in processed), f"one consumer did nothing: {processed}"
     assert sum(processed) == SEGMENTS
     assert healthy == [True, True]

@@ -4,6 +4,7 @@ not committed, and a database that becomes unavailable under a consumer. Nothing
 is counted twice, nothing is committed that was not stored."""
 
 import contextlib
+import logging
 import os
 import sqlite3
 import threading
@@ -91,13 +92,14 @@ def test_a_consumer_killed_with_uncommitted_work_loses_nothing_and_counts_nothin
         wait_until(
             lambda: published_segments() == segments,
             timeout_s=90,
-            what="the second consumer to process every segment:\n" + second.output(),
+            what="the second consumer to process every segment",
+            diagnosis=second.diagnosis,
         )
         wait_until(lambda: committed(group) == segments, what="the second consumer's commit")
         redone = second.segments_processed()
     finally:
         code = second.stop()
-    assert code == 0, second.output()
+    assert code == 0, second.diagnosis()
     # The second consumer went through every message again: the ones the first had stored changed
     # nothing (one replay, one segment each).
     assert redone == segments
@@ -191,7 +193,8 @@ def test_a_database_that_goes_away_under_a_consumer_is_retried_and_nothing_is_co
             wait_until(
                 lambda: consumer.output().count("will retry") >= 3,
                 timeout_s=60,
-                what="retries during the outage:\n" + consumer.output(),
+                what="retries during the outage",
+                diagnosis=consumer.diagnosis,
             )
             time.sleep(1)
             assert committed(group) == 1, "nothing may be committed while the database is down"
@@ -200,12 +203,13 @@ def test_a_database_that_goes_away_under_a_consumer_is_retried_and_nothing_is_co
         wait_until(
             lambda: published_segments() == 1 + segments,
             timeout_s=60,
-            what="every segment once the database is back:\n" + consumer.output(),
+            what="every segment once the database is back",
+            diagnosis=consumer.diagnosis,
         )
         wait_until(lambda: committed(group) == 1 + segments, what="the commit after the outage")
     finally:
         code = consumer.stop()
-    assert code == 0, consumer.output()
+    assert code == 0, consumer.diagnosis()
     assert Replay.objects.count() == 1 + segments
     assert len(topic_reader(occurrences_topic, 2 + segments, timeout_s=3)) == 1 + segments
     assert not topic_reader(recordings_dlq_topic, 1, timeout_s=1)
@@ -218,6 +222,8 @@ def test_a_database_that_goes_away_under_a_consumer_is_retried_and_nothing_is_co
 def durable_broker(settings, tmp_path) -> Iterator[EmbeddedBroker]:
     """A broker of this test's own that keeps its topics in object storage (moto's S3 server), so
     that it can be killed and started again without losing what it acknowledged, as Kafka does."""
+    # moto's server logs every request through werkzeug: thousands of lines of Tansu's writes.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     s3 = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
     s3.start()
     host, port = s3.get_host_and_port()
@@ -325,15 +331,97 @@ def test_the_broker_killed_during_ingest_gives_503s_then_200s_and_every_200_is_p
                 >= {uuid.UUID(r) for r in accepted}
             ),
             timeout_s=60,
-            what="every accepted segment processed:\n" + consumer.output(),
+            what="every accepted segment processed",
+            diagnosis=consumer.diagnosis,
         )
     finally:
         sender.stopping.set()
         code = consumer.stop()
-    assert code == 0, consumer.output()
+    assert code == 0, consumer.diagnosis()
     statuses = {status for _, status in sender.answers}
     print(f"broker outage: {sender.count(200)} accepted, {sender.count(503)} answered 503")
     assert statuses == {200, 503}, statuses
     # A 503 means "maybe not": the broker may still have taken a message whose answer timed out.
     # Nothing that got a 200 is missing, and nothing is stored twice.
     assert ReplaySegment.objects.filter(replay__replay_id__in=accepted).count() == len(accepted)
+
+
+# --- A consumer that stalls past its session -----------------------------------------------------
+
+
+def test_a_consumer_stalled_past_its_session_rejoins_and_the_group_carries_on(
+    tmp_path,
+    sdk_project,
+    recordings_topic,
+    recordings_dlq_topic,
+    occurrences_topic,
+    topic_reader,
+):
+    """The stalled consumer's heartbeats stop; the broker drops it from the group and hands its
+    partitions to the other, which redoes its uncommitted work. When it wakes, its commit is
+    refused (its membership is gone): it must rejoin and take its share again, not exit."""
+    group = f"test-stall-{uuid.uuid4().hex[:8]}"
+    # The stalled consumer commits at most once an hour (and when its partitions are revoked):
+    # what it does between two rebalances is uncommitted.
+    stalled = ConsumerProcess("stalled", group, tmp_path, KAFKA_COMMIT_INTERVAL_S="3600")
+    other = ConsumerProcess("other", group, tmp_path)
+    both = lambda: f"{stalled.diagnosis()}\n{other.diagnosis()}"  # noqa: E731
+    try:
+        wait_until(
+            lambda: (
+                stalled.assigned()
+                and other.assigned()
+                and stalled.partitions_held() + other.partitions_held()
+                == settings.KAFKA_TOPIC_PARTITIONS
+            ),
+            timeout_s=60,
+            what="the two consumers to share the partitions",
+            diagnosis=both,
+        )
+        first_ids = publish_clicks(sdk_project.project_id, 40)
+        wait_until(
+            lambda: published_segments() == 40,
+            timeout_s=60,
+            what="the two consumers to store every segment",
+            diagnosis=both,
+        )
+        rebalances_before = stalled.assignments()
+
+        stalled.pause()
+        wait_until(
+            lambda: other.partitions_held() == settings.KAFKA_TOPIC_PARTITIONS,
+            timeout_s=60,
+            what="the other consumer to take every partition from the stalled one",
+            diagnosis=other.diagnosis,
+        )
+        stalled.resume()
+        wait_until(
+            lambda: stalled.assignments() > rebalances_before and stalled.assigned(),
+            timeout_s=60,
+            what="the stalled consumer to rejoin and hold partitions again",
+            diagnosis=stalled.diagnosis,
+        )
+        processed_before = stalled.segments_processed()
+        second_ids = publish_clicks(sdk_project.project_id, 40)
+        wait_until(
+            lambda: published_segments() == 80,
+            timeout_s=60,
+            what="every segment published after the rejoin",
+            diagnosis=both,
+        )
+        stalled_carried_on = stalled.segments_processed() > processed_before
+        alive = [stalled.process.poll() is None, other.process.poll() is None]
+    finally:
+        stalled.resume()
+        codes = [stalled.stop(), other.stop()]
+    assert alive == [True, True], both()
+    assert codes == [0, 0], both()
+    assert "no longer in the group" in stalled.output(), "its commit was not refused:\n" + both()
+    assert stalled_carried_on, "the rejoined consumer processed none of the new segments"
+    assert committed(group) == 80
+    assert Replay.objects.count() == 80
+    assert ReplaySegment.objects.count() == 80
+    assert not topic_reader(recordings_dlq_topic, 1, timeout_s=1)
+    occurrences = [orjson.loads(m.value()) for m in topic_reader(occurrences_topic, 81)]
+    assert len({occurrence["id"] for occurrence in occurrences}) == 80
+    assert {o["resource_id"] for o in occurrences} == set(first_ids) | set(second_ids)
