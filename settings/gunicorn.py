@@ -19,6 +19,11 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE_S", "5"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT_S", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT_S", "10"))
 accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "1") == "1" else None
+# gunicorn's control socket (for gunicornc, gunicorn 25.1+) would be created in
+# $XDG_RUNTIME_DIR or ~/.gunicorn/, outside the checkout: off unless GUNICORN_CONTROL_SOCKET names
+# where to put it.
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET") or None
+control_socket_disable = control_socket is None
 logconfig_dict = logging_config(
     level=os.environ.get("LOG_LEVEL", "INFO"), log_format=os.environ.get("LOG_FORMAT", "plain")
 )
