@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -26,6 +26,11 @@ class Devstack:
     banner: str
     database: Path
     env: dict[str, str]
+    # Everything it printed so far, its children's lines included (kept up to date).
+    lines: list[str] = field(default_factory=list)
+
+    def output(self) -> str:
+        return "".join(self.lines)
 
     @property
     def base_url(self) -> str:
@@ -45,7 +50,7 @@ class Devstack:
         return done.stdout
 
     def post(self, path: str, body: bytes, timeout_s: float = 30.0) -> requests.Response:
-        """POST once the web server answers (it starts after the banner)."""
+        """POST, retrying while the web server does not answer (a restarted one, say)."""
         deadline = time.monotonic() + timeout_s
         while True:
             try:
@@ -56,22 +61,39 @@ class Devstack:
                 time.sleep(0.2)
 
 
-@contextmanager
-def running_devstack(directory: Path) -> Iterator[Devstack]:
-    port, broker_port = free_port(), free_port()
-    database = directory / "devstack.sqlite3"
+def devstack_env(directory: Path) -> dict[str, str]:
+    """The environment of a devstack of ``directory``'s own: its database, its recordings, and a
+    home directory of its own (``directory / "home"``), so a test sees what it writes there."""
+    (directory / "home").mkdir(exist_ok=True)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "settings.base",
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": f"sqlite:///{directory / 'devstack.sqlite3'}",
         "RECORDINGS_ROOT": str(directory / "recordings"),
         "PYTHONUNBUFFERED": "1",
+        "HOME": str(directory / "home"),
     }
+    env.pop("XDG_RUNTIME_DIR", None)
+    return env
+
+
+def devstack_argv(port: int, broker_port: int, *args: str) -> list[str]:
+    return [
+        *(sys.executable, "manage.py", "devstack"),
+        *("--port", str(port), "--broker-port", str(broker_port), "--workers", "1", *args),
+    ]
+
+
+@contextmanager
+def running_devstack(directory: Path, *args: str) -> Iterator[Devstack]:
+    """A devstack, once it says it is running (or has exited); ``args`` go to the command."""
+    port, broker_port = free_port(), free_port()
+    while broker_port == port:
+        broker_port = free_port()
+    database = directory / "devstack.sqlite3"
+    env = devstack_env(directory)
     process = subprocess.Popen(
-        [
-            *(sys.executable, "manage.py", "devstack"),
-            *("--port", str(port), "--broker-port", str(broker_port), "--workers", "1"),
-        ],
+        devstack_argv(port, broker_port, *args),
         cwd=settings.BASE_DIR,
         env=env,
         stdout=subprocess.PIPE,
@@ -79,7 +101,8 @@ def running_devstack(directory: Path) -> Iterator[Devstack]:
         start_new_session=True,
     )
     output = []
-    deadline = time.monotonic() + 60
+    # It says it is running once the web server answers and both consumers hold their partitions.
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         line = process.stdout.readline().decode()
         output.append(line)
@@ -89,7 +112,7 @@ def running_devstack(directory: Path) -> Iterator[Devstack]:
     drain = threading.Thread(target=_drain, args=(process, output), daemon=True)
     drain.start()
     try:
-        yield Devstack(process, port, broker_port, "".join(output), database, env)
+        yield Devstack(process, port, broker_port, "".join(output), database, env, output)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)

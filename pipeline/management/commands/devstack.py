@@ -1,18 +1,21 @@
 import atexit
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ingest.models import Project, ProjectKey
 from organizations.models import Organization
-from pipeline.broker import EmbeddedBroker
+from pipeline.broker import EmbeddedBroker, port_is_free
 from pipeline.devstack import Supervisor
 from pipeline.topics import ensure_topics
 
@@ -20,6 +23,8 @@ DEMO_ORG_ID = 1
 DEMO_PROJECT_ID = 42
 # The key that the captured SDK fixtures were sent with: they replay against the demo project.
 DEMO_PUBLIC_KEY = "0123456789abcdef0123456789abcdef"
+# What arroyo logs once a consumer holds partitions (with none, it prints an empty mapping).
+PARTITIONS_ASSIGNED = "New partitions assigned: {Partition("
 
 
 class Command(BaseCommand):
@@ -32,20 +37,27 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000, help="Web server port.")
         parser.add_argument("--broker-port", type=int, default=9092, help="Embedded broker port.")
         parser.add_argument("--workers", type=int, default=2, help="Web server worker processes.")
+        parser.add_argument(
+            "--ready-timeout",
+            type=float,
+            default=90.0,
+            help="Seconds to wait for the web server to answer and the consumers to hold their "
+            "partitions before giving up.",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         port, broker_port = int(options["port"]), int(options["broker_port"])
+        self.check_ports(port, broker_port)
         base_url = f"http://127.0.0.1:{port}"
+        settings.VAR_DIR.mkdir(exist_ok=True)
         broker = EmbeddedBroker(broker_port, log_path=settings.VAR_DIR / "broker.log")
         settings.KAFKA_BOOTSTRAP_SERVERS = broker.bootstrap_servers
         settings.PUBLIC_BASE_URL = base_url
-        settings.VAR_DIR.mkdir(exist_ok=True)
 
         call_command("migrate", interactive=False, verbosity=0)
         admin_user, admin_password = self.ensure_admin()
         key = self.ensure_demo_project(admin_user)
 
-        broker.start()
         env = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
@@ -55,9 +67,15 @@ class Command(BaseCommand):
             "PROMETHEUS_MULTIPROC_DIR": str(self.fresh_metrics_dir()),
         }
         supervisor = Supervisor(env)
+        supervisor.handle_signals()
         code = 1
         try:
-            ensure_topics()
+            supervisor.start_process(
+                "broker",
+                lambda: self.start_broker(broker),
+                output_hint=f"its log is {broker.log_path}",
+                stop=lambda _process: broker.stop(),
+            )
             supervisor.start(
                 "web",
                 [
@@ -67,19 +85,51 @@ class Command(BaseCommand):
                 ],
             )
             manage = (sys.executable, str(settings.BASE_DIR / "manage.py"))
-            supervisor.start("recordings", [*manage, "consume_recordings"])
-            supervisor.start("occurrences", [*manage, "consume_occurrences"])
-            self.print_banner(base_url, admin_user, admin_password, key)
-            code = supervisor.wait()
+            for name, command in (
+                ("recordings", "consume_recordings"),
+                ("occurrences", "consume_occurrences"),
+            ):
+                supervisor.start(name, [*manage, command], ready_marker=PARTITIONS_ASSIGNED)
+            problem = supervisor.wait_until_ready(
+                float(options["ready_timeout"]), {"web": lambda: answers(f"{base_url}/healthz")}
+            )
+            if problem is None:
+                self.print_banner(base_url, admin_user, admin_password, key)
+                code = supervisor.wait()
+            elif supervisor.stop_requested.is_set():
+                code = 0
+            else:
+                self.stderr.write(problem)
         finally:
             supervisor.stop_all()
             broker.stop()
             self.stdout.write("devstack stopped")
         sys.exit(code)
 
+    def check_ports(self, port: int, broker_port: int) -> None:
+        """Refuse to start anything when a port is taken (the broker would fail half-way)."""
+        if port == broker_port:
+            raise CommandError(f"the web server and the broker cannot share port {port}")
+        for what, number, make_variable in (
+            ("web server", port, "PORT"),
+            ("broker", broker_port, "BROKER_PORT"),
+        ):
+            if not port_is_free(number):
+                raise CommandError(
+                    f"port {number} (the {what}'s) is already in use on 127.0.0.1: stop what "
+                    f"listens there, or pick another port (make run {make_variable}=N, or "
+                    f"manage.py devstack --{'port' if what == 'web server' else 'broker-port'} N)"
+                )
+
+    def start_broker(self, broker: EmbeddedBroker) -> subprocess.Popen[bytes]:
+        """The broker (memory storage: empty at each start) and the pipeline's topics on it."""
+        broker.start()
+        ensure_topics()
+        return broker.process
+
     def fresh_metrics_dir(self) -> Path:
         """An empty metrics directory of this run's own (files of other runs would count)."""
-        directory = Path(tempfile.mkdtemp(prefix="replay-issues-metrics-"))
+        directory = Path(tempfile.mkdtemp(prefix="metrics-", dir=settings.VAR_DIR))
         atexit.register(shutil.rmtree, directory, ignore_errors=True)
         return directory
 
@@ -118,3 +168,12 @@ class Command(BaseCommand):
                 "\nPress Ctrl-C to stop.\n"
             )
         )
+
+
+def answers(url: str) -> bool:
+    """``url`` answers 200 (the web server is up)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (OSError, urllib.error.URLError):
+        return False
