@@ -65,6 +65,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The UI's own 404 page with DEBUG on too (Django's technical one lists the URL patterns).
+    "issues.middleware.NotFoundPageMiddleware",
 ]
 
 ROOT_URLCONF = "settings.urls"

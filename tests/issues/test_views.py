@@ -648,3 +648,33 @@ def test_a_page_url_that_is_not_http_is_never_a_link(signed_in, stored):
     page = signed_in.get(reverse("issues:issue-detail", args=[issue.pk])).content.decode()
     assert "javascript:alert(document.cookie)" in page
     assert 'href="javascript:' not in page
+
+
+# --- Not found, with DEBUG on (devstack's default) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/issues/99999/",
+        "/projects/999/issues/",
+        f"/projects/{PROJECT_ID}/replays/{'0' * 32}/",
+        "/no-such-page/",
+    ],
+)
+def test_a_ui_404_is_the_projects_page_with_debug_on(signed_in, stored, settings, path):
+    settings.DEBUG = True
+    response = signed_in.get(path)
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "There is no such issue, replay or project here" in page
+    assert "Back to the issues" in page
+    assert "URLconf" not in page  # not Django's technical 404, which lists the URL patterns
+
+
+def test_an_api_404_stays_json_with_debug_on(signed_in, stored, settings):
+    settings.DEBUG = True
+    response = signed_in.get("/api/0/issues/99999/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert "detail" in response.json()
