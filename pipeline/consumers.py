@@ -20,8 +20,8 @@ from arroyo.processing.strategies.abstract import ProcessingStrategyFactory
 from arroyo.types import Commit, Partition, Topic
 from django.conf import settings
 
-from pipeline.commit_failures import RebalanceTolerantConsumer
 from pipeline.dlq import ReasonedDlqProducer
+from pipeline.group_membership import RejoiningConsumer
 from pipeline.kafka import MAX_MESSAGE_BYTES, client_config, producer_config
 from pipeline.offset_gaps import GapRefetchingConsumer
 
@@ -48,13 +48,14 @@ def consumer_config(group_id: str) -> dict:
             "session.timeout.ms": settings.KAFKA_SESSION_TIMEOUT_MS,
             "fetch.message.max.bytes": MAX_MESSAGE_BYTES,
             "fetch.wait.max.ms": settings.KAFKA_FETCH_WAIT_MAX_MS,
+            "max.poll.interval.ms": settings.KAFKA_MAX_POLL_INTERVAL_MS,
         },
     )
 
 
-class PipelineConsumer(GapRefetchingConsumer, RebalanceTolerantConsumer):
+class PipelineConsumer(GapRefetchingConsumer, RejoiningConsumer):
     """arroyo's Kafka consumer as our consumers run it: it fetches again when offsets skip
-    (``offset_gaps``) and carries on through a lost group membership (``commit_failures``)."""
+    (``offset_gaps``) and carries on through a lost group membership (``group_membership``)."""
 
 
 class HealthcheckedFactory(ProcessingStrategyFactory[KafkaPayload]):

@@ -87,10 +87,11 @@ OFFSET_GAPS = Counter(
     "when the missing records came at the next fetch, 'skipped' when they never came.",
     ["outcome"],
 )
-COMMIT_FAILURES = Counter(
-    "replay_issues_commit_failures",
-    "Offset commits a consumer could not make and carried on from (pipeline/commit_failures.py): "
-    "'membership_lost' when the group had moved on (the uncommitted work is consumed again), "
-    "'coordinator_away' when the coordinator was unreachable (the next commit carries them).",
+GROUP_ERRORS = Counter(
+    "replay_issues_consumer_group_errors",
+    "Commit and poll errors a consumer carried on from (pipeline/group_membership.py): "
+    "'membership_lost' when the group had moved on (the consumer rejoins; its uncommitted work "
+    "is consumed again), 'coordinator_away' when the coordinator was unreachable (the next "
+    "commit carries the offsets).",
     ["kind"],
 )

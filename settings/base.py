@@ -179,6 +179,9 @@ TOPIC_OCCURRENCES = env.str("TOPIC_OCCURRENCES", default="ingest-occurrences")
 TOPIC_OCCURRENCES_DLQ = env.str("TOPIC_OCCURRENCES_DLQ", default="ingest-occurrences-dlq")
 # Consumer groups wait for members this long; Tansu assigns after half of it (see ARCHITECTURE.md).
 KAFKA_SESSION_TIMEOUT_MS = env.int("KAFKA_SESSION_TIMEOUT_MS", default=6000)
+# A consumer whose loop does not poll for this long leaves its group (librdkafka's default); it
+# rejoins at its next poll (pipeline/group_membership.py). At least the session timeout.
+KAFKA_MAX_POLL_INTERVAL_MS = env.int("KAFKA_MAX_POLL_INTERVAL_MS", default=300_000)
 # How long the broker may hold a consumer's fetch when there is nothing new. Tansu answers only
 # when this runs out, even if messages arrive meanwhile, so librdkafka's 500 ms default would add
 # up to half a second per stage; an idle consumer's fetches every 50 ms cost the broker little.

@@ -26,7 +26,13 @@ from pipeline.broker import EmbeddedBroker, free_port
 from pipeline.topics import ensure_topics
 from replays.models import Replay, ReplaySegment
 from tests.consumer_processes import ConsumerProcess, database_url
-from tests.consumers import committed_offsets, produce, start_occurrences_consumer, wait_until
+from tests.consumers import (
+    committed_offsets,
+    produce,
+    start_occurrences_consumer,
+    start_recordings_consumer,
+    wait_until,
+)
 from tests.ingest.builders import build_envelope, replay_parts
 from tests.replays.messages import click_event, recording_message, snapshot_events
 from tests.sdk_fixtures import replay_requests
@@ -425,3 +431,48 @@ def test_a_consumer_stalled_past_its_session_rejoins_and_the_group_carries_on(
     occurrences = [orjson.loads(m.value()) for m in topic_reader(occurrences_topic, 81)]
     assert len({occurrence["id"] for occurrence in occurrences}) == 80
     assert {o["resource_id"] for o in occurrences} == set(first_ids) | set(second_ids)
+
+
+# --- A consumer loop that does not poll in time --------------------------------------------------
+
+
+def test_a_consumer_loop_stalled_past_max_poll_interval_rejoins_and_loses_nothing(
+    settings, sdk_project, recordings_topic, recordings_dlq_topic, topic_reader, caplog
+):
+    """Detection runs on the consumer's loop: one segment that takes longer than
+    ``max.poll.interval.ms`` (a pathological recording, a stalled disk) makes librdkafka leave the
+    group, and the next poll says so. The consumer must rejoin and finish every segment."""
+    settings.KAFKA_MAX_POLL_INTERVAL_MS = settings.KAFKA_SESSION_TIMEOUT_MS
+    stall_s = settings.KAFKA_MAX_POLL_INTERVAL_MS / 1000 + 3
+    stalled_once = threading.Event()
+
+    def one_slow_segment(factory):
+        process_segment = factory.process_segment
+
+        def slow_once(message):
+            if not stalled_once.is_set():
+                stalled_once.set()
+                time.sleep(stall_s)
+            return process_segment(message)
+
+        factory.process_segment = slow_once
+        return factory
+
+    replay_ids = publish_clicks(sdk_project.project_id, 20)
+    consumer = start_recordings_consumer(factory_wrapper=one_slow_segment)
+    try:
+        wait_until(
+            lambda: published_segments() == 20 and committed(consumer.group_id) == 20,
+            timeout_s=90,
+            what="every segment stored and committed after the stall",
+        )
+    finally:
+        consumer.stop()  # raises if the consumer crashed
+    assert stalled_once.is_set()
+    assert "maximum poll interval" in caplog.text
+    assert "rejoining" in caplog.text
+    assert set(Replay.objects.values_list("replay_id", flat=True)) == {
+        uuid.UUID(r) for r in replay_ids
+    }
+    assert ReplaySegment.objects.count() == 20
+    assert not topic_reader(recordings_dlq_topic, 1, timeout_s=1)

@@ -1,0 +1,130 @@
+"""A consumer that stays in its group: lost membership is a rebalance, not a reason to exit.
+
+arroyo's Kafka consumer raises on any commit error but a few coordinator hiccups, and on any
+error a poll returns but end-of-partition and transport ones; its ``StreamProcessor`` then stops
+and the consumer process exits. These are not reasons to stop:
+
+- *The group membership is gone* (``UNKNOWN_MEMBER_ID``, ``ILLEGAL_GENERATION``,
+  ``REBALANCE_IN_PROGRESS``, KIP-848's ``STALE_MEMBER_EPOCH``, a lost assignment) when a commit
+  is refused: the session timed out (a broker restart, a coordinator that moved, a process that
+  stalled past ``session.timeout.ms``) or a rebalance started. librdkafka revokes the assignment
+  and rejoins on its next poll; arroyo's revocation closes the strategy and drops the offsets it
+  had staged for the revoked partitions. The work done since the last commit is not committed,
+  so it comes again to whichever consumer then owns the partition, and the pipeline's idempotent
+  writes absorb it. This is Kafka's rebalance, handled as one.
+- *The coordinator is unreachable for now* (transport errors, timeouts, no coordinator yet): the
+  staged offsets stay staged and the next commit carries them. Nothing is committed for work not
+  done, since arroyo stages only what its strategy has finished.
+- *A poll that says the consumer left the group* (``_MAX_POLL_EXCEEDED``: the loop did not poll
+  within ``max.poll.interval.ms``) or one of the errors above: librdkafka rejoins on the next
+  poll, so the poll is treated as one that returned nothing.
+
+Anything else (authorization, a fatal or unknown error) still stops the consumer, loudly.
+"""
+
+import logging
+import re
+from collections.abc import Mapping
+
+from arroyo.backends.kafka import KafkaConsumer, KafkaPayload
+from arroyo.errors import ConsumerError, RecoverableError
+from arroyo.types import BrokerValue, Partition
+from confluent_kafka import KafkaError, KafkaException
+
+from pipeline.metrics import GROUP_ERRORS
+
+logger = logging.getLogger(__name__)
+
+MEMBERSHIP_LOST = frozenset(
+    {
+        KafkaError.UNKNOWN_MEMBER_ID,
+        KafkaError.ILLEGAL_GENERATION,
+        KafkaError.REBALANCE_IN_PROGRESS,
+        KafkaError.STALE_MEMBER_EPOCH,
+        KafkaError._ASSIGNMENT_LOST,
+        KafkaError._MAX_POLL_EXCEEDED,
+    }
+)
+
+COORDINATOR_AWAY = frozenset(
+    {
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+        KafkaError.REQUEST_TIMED_OUT,
+        KafkaError.NETWORK_EXCEPTION,
+        KafkaError._WAIT_COORD,
+        KafkaError._TRANSPORT,
+        KafkaError._TIMED_OUT,
+        KafkaError._ALL_BROKERS_DOWN,
+    }
+)
+
+# arroyo's poll raises ConsumerError(str(KafkaError)): "KafkaError{code=NAME,val=N,str="..."}".
+ERROR_VALUE = re.compile(r"^KafkaError\{code=\w+,val=(-?\d+),")
+
+
+def error_kind(code: int) -> str | None:
+    """``"membership_lost"``, ``"coordinator_away"``, or None for an error to stop on."""
+    if code in MEMBERSHIP_LOST:
+        return "membership_lost"
+    if code in COORDINATOR_AWAY:
+        return "coordinator_away"
+    return None
+
+
+def commit_failure_kind(error: BaseException) -> str | None:
+    """The kind of a failed commit's exception (``error_kind``), None when it is not one."""
+    if not isinstance(error, KafkaException) or not error.args:
+        return None
+    kafka_error = error.args[0]
+    if not isinstance(kafka_error, KafkaError) or kafka_error.fatal():
+        return None
+    return error_kind(kafka_error.code())
+
+
+def poll_error_kind(error: ConsumerError) -> str | None:
+    """The kind of an error arroyo raised from a poll (``error_kind``), None when it is not one
+    or is one of arroyo's own kinds (end of partition, offset out of range, transport)."""
+    if type(error) is not ConsumerError or not error.args:
+        return None
+    match = ERROR_VALUE.match(str(error.args[0]))
+    return error_kind(int(match.group(1))) if match else None
+
+
+class RejoiningConsumer(KafkaConsumer):
+    """arroyo's Kafka consumer whose failed commits and polls of the kinds above are logged and
+    counted instead of raised: arroyo carries on as after a commit, or after an empty poll."""
+
+    def commit_offsets(self) -> Mapping[Partition, int] | None:
+        try:
+            return super().commit_offsets()
+        except KafkaException as error:
+            kind = commit_failure_kind(error)
+            if kind is None:
+                raise
+            GROUP_ERRORS.labels(kind).inc()
+            if kind == "membership_lost":
+                logger.warning(
+                    "offset commit refused, this consumer is no longer in the group (%s): "
+                    "rejoining; the work since the last commit will be consumed again",
+                    error.args[0].str(),
+                )
+            else:
+                logger.warning(
+                    "offset commit failed, the group coordinator is unavailable (%s): "
+                    "the offsets stay staged for the next commit",
+                    error.args[0].str(),
+                )
+            return {}
+
+    def poll(self, timeout: float | None = None) -> BrokerValue[KafkaPayload] | None:
+        try:
+            return super().poll(timeout)
+        except ConsumerError as error:
+            kind = poll_error_kind(error)
+            if kind is None:
+                raise
+            GROUP_ERRORS.labels(kind).inc()
+            logger.warning("poll: %s; rejoining the group and carrying on", error)
+            raise RecoverableError(str(error)) from error

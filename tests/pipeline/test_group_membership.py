@@ -1,0 +1,86 @@
+"""Which failed commits and polls a consumer carries on from (pipeline/group_membership.py). The
+consumers on the real broker are in tests/pipeline/test_faults.py (a broker restart, a consumer
+stalled past its session, a loop that does not poll within max.poll.interval.ms)."""
+
+import pytest
+from arroyo.errors import ConsumerError, EndOfPartition, OffsetOutOfRange
+from arroyo.types import Partition, Topic
+from confluent_kafka import KafkaError, KafkaException
+
+from pipeline.group_membership import commit_failure_kind, poll_error_kind
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        KafkaError.UNKNOWN_MEMBER_ID,
+        KafkaError.ILLEGAL_GENERATION,
+        KafkaError.REBALANCE_IN_PROGRESS,
+        KafkaError.STALE_MEMBER_EPOCH,
+        KafkaError._ASSIGNMENT_LOST,
+    ],
+)
+def test_a_lost_membership_is_a_rebalance(code):
+    assert commit_failure_kind(KafkaException(KafkaError(code))) == "membership_lost"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.REQUEST_TIMED_OUT,
+        KafkaError._WAIT_COORD,
+        KafkaError._TRANSPORT,
+        KafkaError._TIMED_OUT,
+        KafkaError._ALL_BROKERS_DOWN,
+    ],
+)
+def test_an_unreachable_coordinator_is_waited_out(code):
+    assert commit_failure_kind(KafkaException(KafkaError(code))) == "coordinator_away"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        KafkaException(KafkaError(KafkaError.GROUP_AUTHORIZATION_FAILED)),
+        KafkaException(KafkaError(KafkaError.OFFSET_METADATA_TOO_LARGE)),
+        KafkaException(KafkaError(KafkaError.UNKNOWN_MEMBER_ID, fatal=True)),
+        KafkaException("not a KafkaError"),
+        KafkaException(),
+        RuntimeError("no Kafka at all"),
+    ],
+)
+def test_anything_else_stops_the_consumer(error):
+    assert commit_failure_kind(error) is None
+
+
+def arroyo_poll_error(code: int, text: str) -> ConsumerError:
+    """What arroyo's KafkaConsumer.poll raises for an error message it has no class for."""
+    return ConsumerError(str(KafkaError(code, text)))
+
+
+def test_a_poll_that_left_the_group_is_carried_on_from():
+    error = arroyo_poll_error(
+        KafkaError._MAX_POLL_EXCEEDED, "Application maximum poll interval (6000ms) exceeded"
+    )
+    assert poll_error_kind(error) == "membership_lost"
+    assert poll_error_kind(arroyo_poll_error(KafkaError._ALL_BROKERS_DOWN, "down")) == (
+        "coordinator_away"
+    )
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        arroyo_poll_error(KafkaError.TOPIC_AUTHORIZATION_FAILED, "not allowed"),
+        arroyo_poll_error(KafkaError.UNKNOWN_TOPIC_OR_PART, "no such topic"),
+        ConsumerError("something else"),
+        ConsumerError(),
+        # arroyo's own kinds are arroyo's to handle
+        EndOfPartition(Partition(Topic("t"), 0), 3),
+        OffsetOutOfRange(str(KafkaError(KafkaError._MAX_POLL_EXCEEDED))),
+    ],
+)
+def test_other_poll_errors_stop_the_consumer(error):
+    assert poll_error_kind(error) is None
