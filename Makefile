@@ -2,7 +2,13 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Two stamps: `make run` installs the runtime dependencies only; `make test` (and bench, soak,
+# fuzz, lint, format) adds the dev extras. Going from one to the other installs only the difference.
+STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
+# Where `make run` serves (the web UI, the API, the envelope endpoint) and its embedded broker.
+PORT ?= 8000
+BROKER_PORT ?= 9092
 
 .PHONY: setup run test test-postgres lint format clean bench soak fuzz
 
@@ -13,8 +19,12 @@ NODE_STAMP := node_modules/.package-lock.json
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e .
 	touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(DEV_STAMP)
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -25,27 +35,27 @@ setup: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
 
 run: setup
-	$(BIN)/python manage.py devstack
+	$(BIN)/python manage.py devstack --port $(PORT) --broker-port $(BROKER_PORT)
 
-test: setup
+test: setup $(DEV_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check --output-format concise .
 	$(BIN)/pytest
 
 # The benchmark (bench/): prints one table and writes bench/results.json; figures, not asserts.
-bench: setup
+bench: setup $(DEV_STAMP)
 	$(BIN)/python -m bench
 
 # The soak (bench/soak.py): envelopes through the whole embedded stack, then the count check and
 # each process's memory; exits 1 when a check fails. The test suite runs it with 3,000.
 SOAK_ENVELOPES ?= 100000
-soak: setup
+soak: setup $(DEV_STAMP)
 	$(BIN)/python -m bench.soak --envelopes $(SOAK_ENVELOPES)
 
 # Coverage-guided fuzzing (atheris/libFuzzer, fuzz/) of ingest's parsers and of the detection
 # core, FUZZ_SECONDS each; a crash leaves its input in var/fuzz/. The suite runs 3,000 inputs each.
 FUZZ_SECONDS ?= 300
-fuzz: $(STAMP)
+fuzz: $(DEV_STAMP)
 	mkdir -p var/fuzz
 	$(BIN)/python fuzz/envelope_fuzz.py -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=var/fuzz/
 	$(BIN)/python fuzz/recording_fuzz.py -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=var/fuzz/
@@ -53,11 +63,11 @@ fuzz: $(STAMP)
 test-postgres:
 	bash .ci/with-postgres $(MAKE) test
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check --output-format concise .
 
-format: $(STAMP)
+format: $(DEV_STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 

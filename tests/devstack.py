@@ -16,6 +16,7 @@ import requests
 from django.conf import settings
 
 from pipeline.broker import free_port
+from tests.runtime_only import blocking_env
 
 
 @dataclass
@@ -62,8 +63,9 @@ class Devstack:
 
 
 def devstack_env(directory: Path) -> dict[str, str]:
-    """The environment of a devstack of ``directory``'s own: its database, its recordings, and a
-    home directory of its own (``directory / "home"``), so a test sees what it writes there."""
+    """The environment of a devstack of ``directory``'s own: its database, its recordings, a home
+    directory of its own (``directory / "home"``, so a test sees what it writes there), and the
+    dev extras made impossible to import (``tests/runtime_only.py``)."""
     (directory / "home").mkdir(exist_ok=True)
     env = {
         **os.environ,
@@ -74,7 +76,8 @@ def devstack_env(directory: Path) -> dict[str, str]:
         "HOME": str(directory / "home"),
     }
     env.pop("XDG_RUNTIME_DIR", None)
-    return env
+    # As make run's virtualenv, which has the runtime dependencies only: no dev extra imports.
+    return blocking_env(env, directory / "runtime-only")
 
 
 def devstack_argv(port: int, broker_port: int, *args: str) -> list[str]:
