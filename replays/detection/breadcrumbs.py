@@ -8,6 +8,7 @@ whether the events need parsing at all, so a segment without clicks never pays f
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -37,6 +38,20 @@ MAX_ATTRIBUTE_CHARS = 256
 
 # A type selector (element name) where a compound starts: at the start or after a combinator.
 _COMPOUND_TYPE_SELECTOR = re.compile(r"(?:^|(?<=[ \t\n>+~]))[A-Za-z][A-Za-z0-9-]*")
+# HTML's element names, current and obsolete (the DOM's ``tagName`` of each is in capitals), and
+# the roots of inline SVG and MathML.
+_HTML_ELEMENTS = """
+    a abbr acronym address applet area article aside audio b base basefont bdi bdo bgsound big
+    blink blockquote body br button canvas caption center cite code col colgroup data datalist dd
+    del details dfn dialog dir div dl dt em embed fieldset figcaption figure font footer form
+    frame frameset h1 h2 h3 h4 h5 h6 head header hgroup hr html i iframe image img input ins
+    isindex kbd keygen label legend li link listing main map mark marquee menu menuitem meta meter
+    multicol nav nextid nobr noembed noframes noscript object ol optgroup option output p param
+    picture plaintext pre progress q rb rp rt rtc ruby s samp script search section select slot
+    small source spacer span strike strong style sub summary sup table tbody td template textarea
+    tfoot th thead time title tr track tt u ul var video wbr xmp svg math
+"""
+HTML_ELEMENT_NAMES = frozenset(_HTML_ELEMENTS.split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,15 +191,41 @@ def mask_brackets(selector: str) -> str:
 
 
 def normalize_selector(selector: str) -> str:
-    """Element names in lower case, outer whitespace trimmed: ``BODY > BUTTON#Buy`` and
-    ``body > button#Buy`` are one element. Ids, classes and attribute values keep their case."""
-    selector = selector.strip()
+    """Outer whitespace trimmed and HTML element names in lower case: ``BODY > BUTTON#Buy`` and
+    ``body > button#Buy`` are one element. Ids, classes, attribute values and React component
+    names keep their case: the SDK writes a component in place of its element, verbatim
+    (``div.xyz > SmartSearchBar``), and ``Button`` there is a component, not ``<button>``.
+
+    A producer upper-cases an element name only by sending the DOM's ``tagName`` (``BUTTON``,
+    ``MY-WIDGET``); component names are identifiers that are not all capitals. So a name is
+    lowered only when it has no lower-case letter and names an HTML element or a custom element
+    (with a hyphen, which no component name has)."""
+    return _lower_element_names(selector.strip(), _is_html_tag_name)
+
+
+def fold_element_names(selector: str) -> str:
+    """``selector`` (as ``normalize_selector`` wrote it) with every element name in lower case,
+    components' too: what identifies the element in a fingerprint and an occurrence id. Before
+    components kept their case, ``normalize_selector`` lowered them and issues were grouped by
+    that: folding keeps every existing fingerprint and occurrence id, so no issue splits on
+    upgrade (and no two components differ only by case)."""
+    return _lower_element_names(selector, None)
+
+
+def _is_html_tag_name(name: str) -> bool:
+    return name.upper() == name and (name.lower() in HTML_ELEMENT_NAMES or "-" in name)
+
+
+def _lower_element_names(selector: str, only: Callable[[str], bool] | None) -> str:
+    """``selector`` with its element names (each compound's type selector; never what lies in
+    ``[...]``) in lower case: all of them, or those ``only`` accepts."""
     if selector.lower() == selector:
         return selector
     pieces, start = [], 0
     for match in _COMPOUND_TYPE_SELECTOR.finditer(mask_brackets(selector)):
-        pieces += (selector[start : match.start()], match.group().lower())
-        start = match.end()
+        if only is None or only(match.group()):
+            pieces += (selector[start : match.start()], match.group().lower())
+            start = match.end()
     pieces.append(selector[start:])
     return "".join(pieces)
 

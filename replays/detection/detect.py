@@ -7,7 +7,12 @@ as well, which the consumer looks up between the two. Neither reads a clock, a d
 import re
 from dataclasses import dataclass, field
 
-from replays.detection.breadcrumbs import MULTI_CLICK, ClickBreadcrumb, find_click_breadcrumbs
+from replays.detection.breadcrumbs import (
+    MULTI_CLICK,
+    ClickBreadcrumb,
+    find_click_breadcrumbs,
+    fold_element_names,
+)
 from replays.detection.classify import ClickType, Thresholds, classify
 from replays.detection.errors import InvalidSegment
 from replays.detection.fingerprint import fingerprint
@@ -120,15 +125,17 @@ def detect_clicks(segment: Segment, settings: DetectionSettings, now: float) -> 
         if click_type is None:
             continue
         url = breadcrumb.url or segment.replay_event.request_url
+        # The element's identity: the selector with component names folded, as they always were.
+        element = fold_element_names(breadcrumb.selector)
         identifier = occurrence_id(
-            segment.replay_id, segment.segment_id, breadcrumb.timestamp, breadcrumb.selector
+            segment.replay_id, segment.segment_id, breadcrumb.timestamp, element
         )
         occurrence = build_occurrence(
             click_type,
             breadcrumb,
             context,
             occurrence_id=identifier,
-            fingerprint=fingerprint(click_type, breadcrumb.selector, breadcrumb.route, url),
+            fingerprint=fingerprint(click_type, element, breadcrumb.route, url),
             url=url,
             detection_time=now,
         )

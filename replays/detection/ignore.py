@@ -11,7 +11,7 @@ matches only a breadcrumb whose selector is exactly the rule.
 import re
 from dataclasses import dataclass
 
-from replays.detection.breadcrumbs import ClickBreadcrumb, mask_brackets, normalize_selector
+from replays.detection.breadcrumbs import ClickBreadcrumb, fold_element_names, mask_brackets
 
 _TAG = re.compile(r"[A-Za-z][\w-]*|\*")
 _PART = re.compile(
@@ -102,7 +102,7 @@ def parse_ignore_selectors(text: str) -> tuple[IgnoreRule, ...]:
     rules = []
     for line in text.splitlines():
         for part in _split_outside_brackets(_RULE_SEPARATOR, line):
-            rule = normalize_selector(" ".join(part.split()))
+            rule = fold_element_names(" ".join(part.split()))
             if rule:
                 rules.append(IgnoreRule(rule, parse_chain(rule)))
     return tuple(rules)
@@ -178,7 +178,9 @@ def is_ignored(breadcrumb: ClickBreadcrumb, rules: tuple[IgnoreRule, ...]) -> bo
     """Whether any rule mutes this click."""
     if not rules:
         return False
-    selector = " ".join(breadcrumb.selector.split())
+    # Element names compare without case, as in ``parse_compound``: the rule ``smartsearchbar``
+    # mutes the SDK's ``SmartSearchBar``, as it did when selectors were stored folded.
+    selector = fold_element_names(" ".join(breadcrumb.selector.split()))
     path = parse_chain(selector) or ()
     for rule in rules:
         if selector == rule.text:

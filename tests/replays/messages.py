@@ -3,7 +3,8 @@
 ``fixture_message`` runs a captured envelope through ingest's own steps (parse, extract, encode),
 so the bytes are what the endpoint publishes on ``ingest-replay-recordings``. ``recording_message``
 builds one from a custom rrweb events list and replay_event, compressed or plain, for the cases the
-captures do not show. ``click_event`` is a click breadcrumb in the SDK's shape.
+captures do not show. ``click_event`` is a click breadcrumb in the SDK's shape; ``captured_click``
+is one the SDK wrote, to vary.
 """
 
 import zlib
@@ -16,6 +17,7 @@ import orjson
 from ingest.envelope import parse_envelope
 from ingest.recording_message import encode_recording_message
 from ingest.replay_segment import RecordingLimits, ReplaySegment, extract_replay_segment
+from replays.detection.recording import inflate_recording, split_recording
 from tests.ingest.builders import replay_parts
 from tests.sdk_fixtures import SdkRequest, replay_requests
 
@@ -164,6 +166,24 @@ def click_event(
             },
         },
     }
+
+
+@cache
+def _captured_slow_clicks() -> tuple[bytes, ...]:
+    found = []
+    for raw in fixture_messages():
+        recording = split_recording(msgpack.unpackb(raw)["payload"])
+        for event in orjson.loads(inflate_recording(recording, MAX_INFLATED_BYTES)):
+            payload = event.get("data", {}).get("payload") if event.get("type") == 5 else None
+            if isinstance(payload, dict) and payload.get("category") == "ui.slowClickDetected":
+                found.append(orjson.dumps(event))
+    return tuple(found)
+
+
+def captured_click(index: int = 0) -> dict[str, Any]:
+    """The capture's ``index``-th ``ui.slowClickDetected`` event exactly as the SDK wrote it, a
+    fresh copy to vary (0: the dead click on ``body > button#buy.btn.primary``)."""
+    return orjson.loads(_captured_slow_clicks()[index])
 
 
 def snapshot_events(count: int = 3) -> list[dict[str, Any]]:

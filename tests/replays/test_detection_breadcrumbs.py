@@ -12,6 +12,7 @@ from replays.detection.breadcrumbs import (
     MULTI_CLICK,
     SLOW_CLICK,
     find_click_breadcrumbs,
+    fold_element_names,
     may_have_clicks,
     normalize_selector,
     parse_node,
@@ -21,6 +22,7 @@ from replays.detection.detect import decode_segment
 from replays.detection.errors import InvalidSegment
 from tests.replays.messages import (
     MAX_INFLATED_BYTES,
+    captured_click,
     click_event,
     fixture_messages,
     snapshot_events,
@@ -240,22 +242,71 @@ def test_upper_case_tag_names_are_lower_cased_but_ids_classes_and_values_keep_ca
 
 
 @pytest.mark.parametrize(
-    ("selector", "normalized"),
+    ("selector", "normalized", "folded"),
     [
-        ("  BODY>MAIN  A#X  ", "body>main  a#X"),
-        ("DIV + SPAN ~ P", "div + span ~ p"),
-        ("#ID.CLASS", "#ID.CLASS"),
-        (".A > .B", ".A > .B"),
-        ("A:HOVER", "a:HOVER"),
-        ("INPUT[TYPE='SUBMIT'] > B", "input[TYPE='SUBMIT'] > b"),
-        ('A[TITLE="X > Y"] SPAN', 'a[TITLE="X > Y"] span'),
-        ("*", "*"),
-        ("", ""),
+        ("  BODY>MAIN  A#X  ", "body>main  a#X", "body>main  a#X"),
+        ("DIV + SPAN ~ P", "div + span ~ p", "div + span ~ p"),
+        ("#ID.CLASS", "#ID.CLASS", "#ID.CLASS"),
+        (".A > .B", ".A > .B", ".A > .B"),
+        ("A:HOVER", "a:HOVER", "a:HOVER"),
+        ("INPUT[TYPE='SUBMIT'] > B", "input[TYPE='SUBMIT'] > b", "input[TYPE='SUBMIT'] > b"),
+        ('A[TITLE="X > Y"] SPAN', 'a[TITLE="X > Y"] span', 'a[TITLE="X > Y"] span'),
+        ("*", "*", "*"),
+        ("", "", ""),
+        # React components, as the SDK writes them in place of their element: verbatim.
+        ("div.xyz > SmartSearchBar", "div.xyz > SmartSearchBar", "div.xyz > smartsearchbar"),
+        (
+            "BODY > DIV.Panel > Button#Go",
+            "body > div.Panel > Button#Go",
+            "body > div.Panel > button#Go",
+        ),
+        ("Modal Form > Input.x", "Modal Form > Input.x", "modal form > input.x"),
+        ("FAQ > H2", "FAQ > h2", "faq > h2"),  # all capitals, but no HTML element
+        ("MY-WIDGET > SPAN", "my-widget > span", "my-widget > span"),  # a custom element
+        ("Nav[Data-A='B > C'] A", "Nav[Data-A='B > C'] a", "nav[Data-A='B > C'] a"),
     ],
 )
-def test_normalize_selector(selector, normalized):
+def test_normalize_selector(selector, normalized, folded):
     assert normalize_selector(selector) == normalized
     assert normalize_selector(normalized) == normalized
+    # ``folded`` is what normalize_selector wrote before components kept their case: what
+    # fingerprints and occurrence ids are made of, so that no existing issue splits.
+    assert fold_element_names(normalized) == folded
+    assert fold_element_names(folded) == folded
+
+
+selector_text = st.text(
+    st.sampled_from(list("aAbBpPdDiIvVnN-_#.[]='\" >+~*:1 ")) | st.characters(), max_size=40
+) | st.lists(
+    st.sampled_from(["BODY", "DIV", "div", "SmartSearchBar", "Button", "A", "X-Y", "FAQ"])
+    | st.sampled_from([" > ", " ", "+", ".Cls", "#Id", "[Data-X='A > B']", "["]),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(selector_text)
+def test_normalizing_changes_only_the_case_of_element_names_and_folds_as_before(selector):
+    normalized = normalize_selector(selector)
+    assert normalized.lower() == selector.strip().lower()
+    assert normalize_selector(normalized) == normalized
+    # Fingerprints and occurrence ids: the same as when every element name was lowered.
+    assert fold_element_names(normalized) == fold_element_names(selector.strip())
+    if selector.lower() == selector:
+        assert normalized == selector.strip()  # SDK output (lower-case tags): byte for byte
+
+
+def test_a_captured_breadcrumb_naming_a_component_keeps_its_case():
+    event = captured_click()
+    payload = event["data"]["payload"]
+    payload["message"] = "body > div.xyz > SmartSearchBar"
+    payload["data"]["node"]["attributes"]["data-sentry-component"] = "SmartSearchBar"
+    [breadcrumb] = find(event)
+    assert breadcrumb.selector == "body > div.xyz > SmartSearchBar"
+    assert breadcrumb.node.component_name == "SmartSearchBar"
+    assert breadcrumb.node.tag_name == "button"
+    payload["message"] = "BODY > DIV.xyz > SmartSearchBar"  # a producer that sends tagName
+    assert find(event)[0].selector == "body > div.xyz > SmartSearchBar"
 
 
 def test_a_long_selector_is_truncated():
@@ -263,8 +314,11 @@ def test_a_long_selector_is_truncated():
     assert len("body > " + "div > " * 1666 + "button#x") > 10_000
     assert 0 < len(breadcrumb.selector) <= MAX_SELECTOR_CHARS
     assert breadcrumb.selector.startswith("body > div > div")
+    [breadcrumb] = find(click_event("DIV > " * 2000))
+    assert breadcrumb.selector == ("div > " * 2000)[:MAX_SELECTOR_CHARS].strip()
     [breadcrumb] = find(click_event("A" * 10_000))
-    assert breadcrumb.selector == "a" * MAX_SELECTOR_CHARS
+    assert breadcrumb.selector == "A" * MAX_SELECTOR_CHARS  # no HTML element is named so
+    assert fold_element_names(breadcrumb.selector) == "a" * MAX_SELECTOR_CHARS
 
 
 def test_a_breadcrumb_without_a_selector_is_named_after_its_node():

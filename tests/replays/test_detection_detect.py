@@ -9,19 +9,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sentry_kafka_schemas import get_codec
 
-from replays.detection.breadcrumbs import SLOW_CLICK, find_click_breadcrumbs
+from replays.detection.breadcrumbs import SLOW_CLICK, find_click_breadcrumbs, fold_element_names
 from replays.detection.classify import ClickType, Thresholds
 from replays.detection.detect import Detection, DetectionSettings, decode_segment, detect_clicks
 from replays.detection.errors import InvalidSegment
 from replays.detection.fingerprint import normalize_path
 from replays.detection.ignore import parse_ignore_selectors
-from replays.detection.occurrence import TYPES_BY_ID
+from replays.detection.occurrence import TYPES_BY_ID, occurrence_id
 from replays.detection.user_agent import parse_user_agent
 from tests.ingest.builders import mutate, replay_parts
 from tests.replays.messages import (
     MAX_INFLATED_BYTES,
     REPLAY_ID,
     MiB,
+    captured_click,
     click_event,
     decompression_bomb,
     fixture_message,
@@ -118,7 +119,9 @@ def test_every_captured_segment_is_detected_from_its_own_fields(sdk_request):
         occurrence_codec.decode(orjson.dumps(o.to_dict()), validate=True)
         url = click.breadcrumb.url or segment.replay_event.request_url
         page = click.breadcrumb.route or normalize_path(url)
-        assert o.fingerprint == [click.click_type.value, click.breadcrumb.selector, page]
+        element = fold_element_names(click.breadcrumb.selector)
+        assert element == click.breadcrumb.selector  # the SDK's tags are lower-case already
+        assert o.fingerprint == [click.click_type.value, element, page]
         assert not {"?", "#", ":"} & set(page)
         assert o.event["contexts"]["browser"]["name"] == client.browser
         assert o.event["contexts"]["os"]["name"] == client.os
@@ -180,6 +183,27 @@ def test_a_missing_url_falls_back_to_the_replay_events_request_url():
     detection = detect(recording_message([click_event(url=None)], replay_event=None))
     assert detection.occurrences[0].fingerprint[2] == "/"
     occurrence_codec.decode(orjson.dumps(detection.occurrences[0].to_dict()), validate=True)
+
+
+def test_a_component_in_the_selector_is_shown_verbatim_and_grouped_as_before():
+    """The SDK writes a React component in place of its element (``div.xyz > SmartSearchBar``).
+    It is shown as written; the fingerprint and the occurrence id fold it as they always did
+    (selectors were stored with every element name lowered), so existing issues do not split."""
+    event = captured_click()
+    payload = event["data"]["payload"]
+    payload["message"] = "body > div.xyz > SmartSearchBar"
+    payload["data"]["node"]["attributes"]["data-sentry-component"] = "SmartSearchBar"
+    [o] = detect(recording_message([event], segment_id=3)).occurrences
+    assert o.evidence_data["selector"] == "body > div.xyz > SmartSearchBar"
+    assert o.subtitle == "body > div.xyz > SmartSearchBar"
+    assert o.evidence_display[0]["value"] == "body > div.xyz > SmartSearchBar"
+    assert o.fingerprint == [DEAD.value, "body > div.xyz > smartsearchbar", "/index.html"]
+    assert o.id == occurrence_id(
+        REPLAY_ID, 3, payload["timestamp"], "body > div.xyz > smartsearchbar"
+    )
+    payload["message"] = "BODY > DIV.xyz > SmartSearchBar"
+    [same] = detect(recording_message([event], segment_id=3)).occurrences
+    assert same == o
 
 
 def test_disabled_types_are_counted_but_not_published():

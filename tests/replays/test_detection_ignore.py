@@ -190,3 +190,21 @@ def test_the_capture_buy_button_is_ignored_by_its_test_id():
             decisions[click.selector] = is_ignored(click, rules)
     assert decisions["body > button#buy.btn.primary"] is True
     assert not any(v for k, v in decisions.items() if "#buy" not in k)
+
+
+def test_a_component_in_the_selector_is_matched_as_before_without_case():
+    search = breadcrumb(
+        "div.xyz > SmartSearchBar",
+        {"tagName": "input", "attributes": {"data-sentry-component": "SmartSearchBar"}},
+    )
+    assert search.selector == "div.xyz > SmartSearchBar"
+    for rule in (
+        "div.xyz > SmartSearchBar",
+        "div.xyz > smartsearchbar",
+        "DIV.xyz > SMARTSEARCHBAR",
+        "[data-sentry-component=SmartSearchBar]",
+        "div.xyz > input",
+    ):
+        assert ignored(search, rule), rule
+    for rule in ("div.xyz > OtherBar", "[data-sentry-component=smartsearchbar]"):
+        assert not ignored(search, rule), rule
