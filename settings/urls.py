@@ -15,3 +15,5 @@ urlpatterns = [
     path("api/0/", include("issues.api.urls")),
     path("", include("issues.urls")),
 ]
+
+handler404 = "issues.api.views.not_found"

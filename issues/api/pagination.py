@@ -5,10 +5,17 @@ Both are whole numbers in ASCII digits from 1; anything else (``per_page=null``,
 mistake. A page past the last one is 404; ``per_page`` over 100 is served as 100.
 """
 
-from rest_framework.exceptions import ValidationError
+import re
+
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 
 from pipeline.params import ascii_int
+
+_DIGITS = re.compile(r"[0-9]+")
+# Past this, a page number or a page size is read as "more than there is" without int(): a page
+# past the last one (404), or the largest page.
+_HUGE = 10**18
 
 
 class Pagination(PageNumberPagination):
@@ -24,13 +31,15 @@ class Pagination(PageNumberPagination):
         value = request.query_params.get(name)
         if value is None:
             return None
-        number = ascii_int(value)
-        if number is None or number < 1:
+        if not _DIGITS.fullmatch(value) or not value.strip("0"):
             raise ValidationError({name: [f"{name} is a whole number from 1, in ASCII digits."]})
-        return number
+        return ascii_int(value.lstrip("0")) or _HUGE
 
     def get_page_number(self, request, paginator) -> int:
-        return self._whole_number(request, self.page_query_param) or 1
+        number = self._whole_number(request, self.page_query_param) or 1
+        if number >= _HUGE:
+            raise NotFound(self.invalid_page_message)
+        return number
 
     def get_page_size(self, request) -> int:
         size = self._whole_number(request, self.page_size_query_param)

@@ -8,7 +8,8 @@ its errors from the same rules:
   outside their schema, with the reasons per field;
 - 401 (``Error``): every operation wants a token or a session;
 - 403 (``Error``): a write with a session but without its CSRF token;
-- 404 (``Error``): an id that is not yours or does not exist, or a page past the last one.
+- 404 (``Error``): an id that is not yours or does not exist, or a page past the last one;
+- 415 (``Error``): a body that is not JSON.
 
 The API throttles nothing, so no operation answers 429.
 """
@@ -45,6 +46,7 @@ ERRORS = {
     "401": ("Error", "No token or session, or one that is not valid (any more)."),
     "403": ("Error", "A session without its CSRF token."),
     "404": ("Error", "Not found: not yours, no such id, or a page past the last one."),
+    "415": ("Error", "A body that is not JSON (its Content-Type)."),
 }
 WRITE_METHODS = {"post", "put", "patch", "delete"}
 
@@ -68,6 +70,14 @@ def _bound_parameters(parameters: list[dict[str, Any]]) -> None:
             schema.setdefault("pattern", NO_NUL)
 
 
+def _refuse_other_fields(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """The API's one write (IssueStatusSerializer) refuses a field it does not take: 400."""
+    for media in operation.get("requestBody", {}).get("content", {}).values():
+        reference = media.get("schema", {}).get("$ref", "")
+        if reference.startswith("#/components/schemas/"):
+            schemas[reference.rsplit("/", 1)[-1]]["additionalProperties"] = False
+
+
 def document_errors(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
     """drf-spectacular's postprocessing hook (``SPECTACULAR_SETTINGS``)."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
@@ -82,8 +92,11 @@ def document_errors(result: dict[str, Any], generator, request, public) -> dict[
                 codes.append("400")
             if method in WRITE_METHODS:
                 codes.append("403")
+            if "requestBody" in operation:
+                codes.append("415")
             if "{" in path or any(p["name"] == "page" for p in parameters):
                 codes.append("404")
+            _refuse_other_fields(operation, schemas)
             responses = operation.setdefault("responses", {})
             for code in sorted(codes):
                 component, description = ERRORS[code]

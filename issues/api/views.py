@@ -5,7 +5,9 @@ schema; ``get_queryset`` is what the requests read."""
 import uuid
 
 from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.views.defaults import page_not_found
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -15,6 +17,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics
 from rest_framework.exceptions import NotFound
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -86,6 +89,8 @@ class IssueDetailView(generics.RetrieveAPIView):
 
     queryset = Issue.objects.none()
     serializer_class = IssueDetailSerializer
+    # A status change is JSON; forms are the web UI's (issues.views.issues.issue_status).
+    parser_classes = [JSONParser]
 
     def get_queryset(self) -> QuerySet[Issue]:
         return issues_for(self.request.user)
@@ -97,7 +102,9 @@ class IssueDetailView(generics.RetrieveAPIView):
         request=IssueStatusSerializer,
         responses={
             200: IssueDetailSerializer,
-            400: OpenApiResponse(description="Not a status, or a field other than status."),
+            400: OpenApiResponse(
+                description="Not a status, no status, or a field other than status."
+            ),
         },
     )
     def patch(self, request: Request, *args, **kwargs) -> Response:
@@ -154,3 +161,11 @@ class ReplayDetailView(generics.RetrieveAPIView):
         if replay is None:
             raise NotFound("No such replay in this project.")
         return replay
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler404``: under /api/ a URL that matches no route (``/api/0/issues/abc/``) answers
+    as the API's own 404s do, in JSON; elsewhere the web UI's 404 page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)

@@ -1,0 +1,54 @@
+"""schemathesis against the live API with a member's token: every check, every phase (examples,
+coverage, fuzzing, stateful), a bounded number of examples per operation and a fixed seed, so a
+run is reproducible and takes well under a minute. Any finding fails the suite: the schema at
+/api/schema/ is what a client generated from it may rely on."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rest_framework.authtoken.models import Token
+
+from tests.issues.builders import store_fixture_replay
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SEED = 22
+EXAMPLES_PER_OPERATION = 25
+
+
+def schemathesis_cli() -> str:
+    beside_python = Path(sys.executable).with_name("st")
+    return str(beside_python) if beside_python.exists() else shutil.which("st") or "st"
+
+
+@pytest.mark.timeout(300)
+def test_schemathesis_finds_nothing(live_server, sdk_project, django_user_model, tmp_path):
+    store_fixture_replay(sdk_project.project_id)
+    member = django_user_model.objects.create_user("schemathesis", password="not-a-secret")
+    sdk_project.project.org.members.add(member)
+    token = Token.objects.create(user=member)
+
+    done = subprocess.run(
+        [
+            schemathesis_cli(),
+            "run",
+            f"{live_server.url}/api/schema/",
+            "--checks=all",
+            f"--max-examples={EXAMPLES_PER_OPERATION}",
+            f"--seed={SEED}",
+            "--workers=1",
+            "--generation-database=none",
+            "--request-timeout=20",
+            f"--header=Authorization: Token {token.key}",
+            "--no-color",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+    print(done.stdout[-6000:])
+    assert done.returncode == 0, done.stdout[-20000:] + done.stderr[-4000:]
