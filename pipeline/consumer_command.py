@@ -5,15 +5,25 @@ this base does the rest, the same way for every consumer.
 """
 
 from abc import abstractmethod
+from collections.abc import Mapping
 from pathlib import Path
 
 from arroyo.backends.kafka import KafkaPayload, KafkaProducer
 from arroyo.processing.strategies.abstract import ProcessingStrategyFactory
+from arroyo.types import Partition
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connections
 
 from pipeline import metrics
-from pipeline.consumers import build_processor, consumer_producer_config, run_until_signalled
+from pipeline.consumers import (
+    AnnouncedFactory,
+    build_processor,
+    consumer_producer_config,
+    run_until_signalled,
+)
+
+# The start of the line a consumer prints when it gets an assignment.
+PARTITIONS_HELD = "partitions held:"
 
 
 class ConsumerCommand(BaseCommand):
@@ -42,6 +52,12 @@ class ConsumerCommand(BaseCommand):
             "(a container's liveness check reads its age).",
         )
 
+    def announce_partitions(self, partitions: Mapping[Partition, int]) -> None:
+        """One line on stdout per assignment (``devstack`` waits for the first with partitions)."""
+        names = ", ".join(f"{p.topic.name}[{p.index}]" for p in sorted(partitions, key=str))
+        self.stdout.write(f"{PARTITIONS_HELD} {len(partitions)}: {names}")
+        self.stdout.flush()
+
     def handle(self, *args: object, **options: object) -> None:
         if options["metrics_port"] is not None:
             metrics.serve(int(options["metrics_port"]))
@@ -49,7 +65,7 @@ class ConsumerCommand(BaseCommand):
         processor = build_processor(
             topic=str(options["topic"]),
             group_id=str(options["group"]),
-            factory=self.build_factory(producer),
+            factory=AnnouncedFactory(self.build_factory(producer), self.announce_partitions),
             dlq_topic=self.dlq_topic,
             dlq_producer=producer,
             healthcheck_file=options["healthcheck_file"],

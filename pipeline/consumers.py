@@ -78,6 +78,26 @@ class HealthcheckedFactory(ProcessingStrategyFactory[KafkaPayload]):
         return Healthcheck(str(self.path), strategy)
 
 
+class AnnouncedFactory(ProcessingStrategyFactory[KafkaPayload]):
+    """Calls ``announce`` with the partitions each time the consumer gets an assignment, before
+    the stage's strategy is made: the command prints it, whatever the log level, so a supervisor
+    (``devstack``) can tell when the consumer holds its partitions."""
+
+    def __init__(
+        self,
+        factory: ProcessingStrategyFactory[KafkaPayload],
+        announce: Callable[[Mapping[Partition, int]], None],
+    ) -> None:
+        self.factory = factory
+        self.announce = announce
+
+    def create_with_partitions(
+        self, commit: Commit, partitions: Mapping[Partition, int]
+    ) -> ProcessingStrategy[KafkaPayload]:
+        self.announce(partitions)
+        return self.factory.create_with_partitions(commit, partitions)
+
+
 def build_processor(
     topic: str,
     group_id: str,

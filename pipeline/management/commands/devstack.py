@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from ingest.models import Project, ProjectKey
 from organizations.models import Organization
 from pipeline.broker import EmbeddedBroker, port_is_free
+from pipeline.consumer_command import PARTITIONS_HELD
 from pipeline.devstack import Supervisor
 from pipeline.topics import ensure_topics
 
@@ -23,8 +24,8 @@ DEMO_ORG_ID = 1
 DEMO_PROJECT_ID = 42
 # The key that the captured SDK fixtures were sent with: they replay against the demo project.
 DEMO_PUBLIC_KEY = "0123456789abcdef0123456789abcdef"
-# What arroyo logs once a consumer holds partitions (with none, it prints an empty mapping).
-PARTITIONS_ASSIGNED = "New partitions assigned: {Partition("
+# What a consumer prints once it holds partitions (pipeline.consumer_command), at any log level.
+PARTITIONS_ASSIGNED = f"{PARTITIONS_HELD} "
 
 
 class Command(BaseCommand):
