@@ -18,6 +18,7 @@ from sentry_kafka_schemas import get_codec
 from replays.detection.fingerprint import fingerprint_hash
 from replays.detection.occurrence import TITLES, TYPES_BY_ID, Occurrence
 from replays.detection.replay_event import User
+from replays.detection.timestamps import is_click_time
 
 _codec = get_codec("ingest-occurrences")
 
@@ -25,9 +26,6 @@ _codec = get_codec("ingest-occurrences")
 ISSUE_TYPES: dict[int, str] = {type_id: str(click) for type_id, click in TYPES_BY_ID.items()}
 DEFAULT_TITLES: dict[int, str] = {type_id: TITLES[click] for type_id, click in TYPES_BY_ID.items()}
 LEVELS = {"debug", "info", "warning", "error", "fatal"}
-# Timestamps outside these years are not clicks (and do not fit every database's datetime).
-MIN_TIMESTAMP = datetime(2000, 1, 1, tzinfo=UTC).timestamp()
-MAX_TIMESTAMP = datetime(2200, 1, 1, tzinfo=UTC).timestamp()
 # The JSON the codec reads may hold what no database here stores: NUL characters (PostgreSQL's text
 # and jsonb refuse them), NaN and infinities (not JSON: PostgreSQL's jsonb and SQLite's JSON_VALID
 # check refuse them). Only a message with one of these byte strings can: the others skip the walk.
@@ -161,7 +159,7 @@ def _timestamp(*candidates: Any) -> datetime:
     for value in candidates:
         if isinstance(value, bool) or value is None:
             continue
-        if isinstance(value, int | float) and MIN_TIMESTAMP <= value < MAX_TIMESTAMP:
+        if isinstance(value, int | float) and is_click_time(value):
             return datetime.fromtimestamp(value, UTC)
         if isinstance(value, str):
             try:
@@ -170,7 +168,7 @@ def _timestamp(*candidates: Any) -> datetime:
                 continue
             if parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=UTC)
-            if MIN_TIMESTAMP <= parsed.timestamp() < MAX_TIMESTAMP:
+            if is_click_time(parsed.timestamp()):
                 return parsed
     raise InvalidOccurrence("no usable timestamp in evidence_data or event")
 

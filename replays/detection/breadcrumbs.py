@@ -17,6 +17,7 @@ import orjson
 
 from replays.detection.errors import InvalidSegment
 from replays.detection.text import without_nul
+from replays.detection.timestamps import is_click_time
 
 SLOW_CLICK = "ui.slowClickDetected"
 MULTI_CLICK = "ui.multiClick"
@@ -242,7 +243,13 @@ def _number(value: Any, default: float = 0.0) -> float:
 
 
 def _timestamp(payload_seconds: Any, event_ms: Any) -> float:
+    """The breadcrumb's own time in seconds; the rrweb event's (in milliseconds) when that one is
+    missing or no click time (a producer that wrote milliseconds there too), so that the
+    occurrence is not refused by the issues stage."""
     seconds = _number(payload_seconds)
-    if seconds > 0:
+    if is_click_time(seconds):
         return seconds
-    return _number(event_ms) / 1000.0
+    event_seconds = _number(event_ms) / 1000.0
+    if is_click_time(event_seconds) or seconds <= 0:
+        return event_seconds
+    return seconds

@@ -15,17 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from issues.occurrence_message import (
-    MAX_TIMESTAMP,
-    MIN_TIMESTAMP,
-    InvalidOccurrence,
-    decode_occurrence,
-)
+from issues.occurrence_message import InvalidOccurrence, decode_occurrence
 from replays.detection.breadcrumbs import MAX_CLICKS_PER_SEGMENT, MAX_SELECTOR_CHARS
 from replays.detection.detect import DetectionSettings, decode_segment, detect_clicks
 from replays.detection.errors import InvalidSegment
 from replays.detection.fingerprint import fingerprint_hash
 from replays.detection.ignore import parse_ignore_selectors
+from replays.detection.timestamps import MAX_TIMESTAMP, MIN_TIMESTAMP
 from tests.hostile.inputs import (
     HOSTILE_CLICK_EVENTS,
     HOSTILE_REPLAY_EVENTS,
@@ -48,7 +44,7 @@ from tests.replays.messages import (
     with_fields,
 )
 
-# What the issues stage takes as a click's time (issues.occurrence_message: years 2000 to 2200).
+# What the issues stage takes as a click's time (years 2000 to 2200).
 REAL_TIME_MIN, REAL_TIME_MAX = MIN_TIMESTAMP, MAX_TIMESTAMP
 MESSAGE_FIELDS = (
     *("type", "replay_id", "project_id", "org_id", "key_id", "received", "retention_days"),

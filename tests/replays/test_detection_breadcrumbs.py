@@ -339,6 +339,39 @@ def test_the_timestamp_falls_back_from_the_payload_to_the_event():
     assert breadcrumb.timestamp == 2.5
 
 
+@pytest.mark.parametrize(
+    "payload_timestamp",
+    [
+        1_795_537_770_184,  # milliseconds, as the rrweb event's
+        1_795_537_770_184_000,  # microseconds
+        1e300,
+        946_684_799.0,  # a second before 2000
+        7_258_118_400.0,  # 2200
+        -1_795_537_770.184,
+        0.001,
+    ],
+)
+def test_a_breadcrumb_time_that_is_no_click_time_falls_back_to_the_events(payload_timestamp):
+    event = captured_click()
+    seconds = event["data"]["payload"]["timestamp"]
+    assert event["timestamp"] == 1_795_537_770_184
+    assert find(event)[0].timestamp == seconds == 1_795_537_770.184
+    event["data"]["payload"]["timestamp"] = payload_timestamp
+    assert find(event)[0].timestamp == event["timestamp"] / 1000 == seconds
+
+
+def test_a_breadcrumb_time_is_kept_when_the_events_is_no_click_time_either():
+    """Then the issues stage refuses it (the dead-letter topic), as before."""
+    event = captured_click()
+    event["data"]["payload"]["timestamp"] = 1_795_537_770_184
+    for event_timestamp in (0, -5, 1e300, 1_795_537_770.184, "1795537770184", None):
+        event["timestamp"] = event_timestamp
+        assert find(event)[0].timestamp == 1_795_537_770_184
+    event["data"]["payload"]["timestamp"] = None
+    event["timestamp"] = 1_000
+    assert find(event)[0].timestamp == 1.0
+
+
 def test_events_without_click_categories_are_never_parsed(monkeypatch):
     without = [
         decode_segment(raw, MAX_INFLATED_BYTES).events

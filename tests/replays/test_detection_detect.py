@@ -206,6 +206,17 @@ def test_a_component_in_the_selector_is_shown_verbatim_and_grouped_as_before():
     assert same == o
 
 
+def test_a_breadcrumb_time_in_milliseconds_gives_the_captures_occurrence():
+    """A producer that writes the breadcrumb's time in ms: the rrweb event's time is taken, so
+    the occurrence (id, times) is the one of the SDK's own click, which the issues stage takes."""
+    event = captured_click()
+    [expected] = detect(recording_message([event], segment_id=1)).occurrences
+    event["data"]["payload"]["timestamp"] = event["timestamp"]
+    [o] = detect(recording_message([event], segment_id=1)).occurrences
+    assert o == expected
+    assert o.evidence_data["timestamp"] == o.event["timestamp"] == 1_795_537_770.184
+
+
 def test_disabled_types_are_counted_but_not_published():
     events = [
         click_event("a#dead"),
