@@ -136,9 +136,9 @@ def parse_click_breadcrumb(event: dict[str, Any], payload: dict[str, Any]) -> Cl
         node=node,
         url=_text(data.get("url"), MAX_URL_CHARS) or None,
         route=_text(data.get("route"), MAX_URL_CHARS) or None,
-        time_after_click_ms=_number(data.get("timeAfterClickMs")),
+        time_after_click_ms=_number(_either(data, "timeAfterClickMs", "timeafterclickms")),
         end_reason=_text(data.get("endReason"), 64) or None,
-        click_count=max(1, int(_number(data.get("clickCount"), default=1.0))),
+        click_count=max(1, int(_number(_either(data, "clickCount", "clickcount"), default=1.0))),
     )
 
 
@@ -236,10 +236,21 @@ def _text(value: Any, limit: int) -> str:
     return without_nul(value[:limit]) if isinstance(value, str) else ""
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+
+
 def _number(value: Any, default: float = 0.0) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool) and value == value:
+    if _is_number(value):
         return float(min(max(value, -1e15), 1e15))
     return default
+
+
+def _either(data: dict[str, Any], key: str, lower_case_key: str) -> Any:
+    """``data[key]``, else ``data[lower_case_key]``: some producers lower-case the SDK's keys
+    (Sentry's own parser reads both), and only a number there is read."""
+    value = data.get(key)
+    return value if _is_number(value) else data.get(lower_case_key)
 
 
 def _timestamp(payload_seconds: Any, event_ms: Any) -> float:

@@ -186,6 +186,32 @@ def test_numbers_sent_as_text_and_text_sent_as_objects_read_as_absent():
     assert breadcrumb.node.attributes == {}
 
 
+@pytest.mark.parametrize("index", [0, 1, 2])  # the dead, the rage and the slow click
+def test_lower_case_keys_are_read_when_the_camel_case_ones_are_missing(index):
+    event = captured_click(index)
+    [expected] = find(event)
+    data = event["data"]["payload"]["data"]
+    data["timeafterclickms"] = data.pop("timeAfterClickMs")
+    data["clickcount"] = data.pop("clickCount")
+    assert find(event) == [expected]
+    assert expected.time_after_click_ms >= 3000
+
+
+@pytest.mark.parametrize("junk", [None, "7000", True, [7000], {"ms": 7000}])
+def test_a_camel_case_key_wins_unless_it_holds_no_number(junk):
+    event = captured_click(1)  # the rage click: 7000 ms, 5 clicks
+    data = event["data"]["payload"]["data"]
+    data.update(timeafterclickms=3500, clickcount=2)
+    [breadcrumb] = find(event)
+    assert (breadcrumb.time_after_click_ms, breadcrumb.click_count) == (7000, 5)
+    data.update(timeAfterClickMs=junk, clickCount=junk)
+    [breadcrumb] = find(event)
+    assert (breadcrumb.time_after_click_ms, breadcrumb.click_count) == (3500, 2)
+    data.update(timeafterclickms=junk, clickcount=junk)
+    [breadcrumb] = find(event)
+    assert (breadcrumb.time_after_click_ms, breadcrumb.click_count) == (0, 1)
+
+
 @pytest.mark.parametrize("data", [None, "data", 3, [1, 2]])
 def test_a_mistyped_data_object_reads_as_empty(data):
     [breadcrumb] = find(raw_click({"category": MULTI_CLICK, "message": "a#x", "data": data}))
