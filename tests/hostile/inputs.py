@@ -96,14 +96,20 @@ _CLICK_DATA = maybe(
             "timeAfterClickMs": maybe(st.sampled_from([7000, 3500.5, 0, -1, 1e300])),
             "endReason": maybe(st.sampled_from(["timeout", "mutation", ""])),
             "clickCount": maybe(st.integers(-5, 2**40)),
-        }
+        },
+        # Lower-case keys, which some producers write (read when the camel-case ones are not).
+        optional={
+            "timeafterclickms": maybe(st.sampled_from([7000, 3500.5, 0, -1, 1e300])),
+            "clickcount": maybe(st.integers(-5, 2**40)),
+        },
     )
 )
 _CLICK_PAYLOAD = st.fixed_dictionaries(
     {
         "category": maybe(st.sampled_from([SLOW_CLICK, MULTI_CLICK])),
         "message": maybe(st.text(max_size=50) | st.sampled_from(XSS_PAYLOADS)),
-        "timestamp": maybe(st.floats(1.7e9, 1.9e9)),
+        # Seconds as the SDK writes them, or milliseconds (the rrweb event's time is taken).
+        "timestamp": maybe(st.floats(1.7e9, 1.9e9) | st.floats(1.7e12, 1.9e12)),
         "data": _CLICK_DATA,
     }
 )
