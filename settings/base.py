@@ -57,6 +57,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "pipeline.statement_timeout.StatementTimeoutMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -232,6 +233,10 @@ ISSUES_PAGE_SIZE = env.int("ISSUES_PAGE_SIZE", default=25)
 # word is a scan of the project's issues, so this bounds the work one request can ask for.
 ISSUES_SEARCH_MAX_TERMS = env.int("ISSUES_SEARCH_MAX_TERMS", default=8)
 ISSUES_SEARCH_MAX_CHARS = env.int("ISSUES_SEARCH_MAX_CHARS", default=200)
+# Each database statement of a web request is stopped past this (503 with the reason): PostgreSQL's
+# statement_timeout on the web processes' connections (settings/wsgi.py), a progress handler on
+# SQLite (pipeline/statement_timeout.py). The consumers and migrations have no such limit. 0: off.
+WEB_STATEMENT_TIMEOUT_MS = env.int("WEB_STATEMENT_TIMEOUT_MS", default=5000)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
