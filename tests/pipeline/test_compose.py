@@ -1,6 +1,7 @@
 """docker-compose.yml: what the production shape promises, read from the file itself; and
 ``docker compose config`` (or the older ``docker-compose config``) accepts it where installed."""
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,7 +12,8 @@ from django.conf import settings
 
 COMPOSE_FILE = Path(settings.BASE_DIR) / "docker-compose.yml"
 REQUIRED_ENV = {"SECRET_KEY": "x", "POSTGRES_PASSWORD": "y", "MINIO_ROOT_PASSWORD": "z"}
-LONG_RUNNING = ("kafka", "postgres", "minio", "web", "recordings", "occurrences")
+LONG_RUNNING = ("kafka", "postgres", "minio", "proxy", "web", "ingest", "recordings", "occurrences")
+NGINX_CONF = Path(settings.BASE_DIR) / "deploy" / "nginx.conf"
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +42,7 @@ def test_every_long_running_service_has_a_healthcheck_and_waits_for_what_it_need
         "postgres": {"condition": "service_healthy"},
         "kafka": {"condition": "service_healthy"},
     }
-    for name in ("web", "recordings", "occurrences"):
+    for name in ("web", "ingest", "recordings", "occurrences"):
         assert services[name]["depends_on"] == {
             "setup": {"condition": "service_completed_successfully"},
             "minio-setup": {"condition": "service_completed_successfully"},
@@ -49,7 +51,7 @@ def test_every_long_running_service_has_a_healthcheck_and_waits_for_what_it_need
 
 def test_the_app_is_configured_by_environment_only_with_recordings_in_object_storage(compose):
     services = compose["services"]
-    for name in ("setup", "web", "recordings", "occurrences"):
+    for name in ("setup", "web", "ingest", "recordings", "occurrences"):
         env = services[name]["environment"]
         assert env["RECORDINGS_STORAGE"] == "s3"
         assert env["DATABASE_URL"].startswith("postgres://")
@@ -59,6 +61,41 @@ def test_the_app_is_configured_by_environment_only_with_recordings_in_object_sto
         assert env["SECRET_KEY"].startswith("${SECRET_KEY:?")
         assert "${POSTGRES_PASSWORD:?" in env["DATABASE_URL"]
         assert env["AWS_SECRET_ACCESS_KEY"].startswith("${MINIO_ROOT_PASSWORD:?")
+
+
+def test_ingest_has_workers_of_its_own_behind_the_one_public_port(compose):
+    services = compose["services"]
+    # The same image and command as web: the proxy decides what each one serves.
+    assert services["ingest"]["image"] == services["web"]["image"]
+    assert services["ingest"].get("command") == services["web"].get("command")
+    assert [name for name, service in services.items() if service.get("ports")] == ["proxy"]
+    # Pinned by version, never :latest.
+    assert re.fullmatch(r"nginx:\d+\.\d+\.\d+-alpine", services["proxy"]["image"])
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in services["proxy"]["volumes"]
+    assert services["proxy"]["depends_on"] == {
+        "web": {"condition": "service_healthy"},
+        "ingest": {"condition": "service_healthy"},
+    }
+
+
+def test_the_proxy_sends_envelopes_to_ingest_and_the_rest_to_web():
+    config = NGINX_CONF.read_text()
+    routes = dict(re.findall(r"location (.+?) \{\s*proxy_pass http://(\w+);", config))
+    assert routes == {"~ ^/api/[0-9]+/envelope/?$": "ingest", "/": "web"}
+    envelope = re.compile(routes_pattern(routes, "ingest"))
+    for path in ("/api/42/envelope/", "/api/42/envelope"):
+        assert envelope.match(path), path
+    for path in ("/api/0/projects/42/issues/", "/api/42/envelope/x", "/projects/42/issues/"):
+        assert not envelope.match(path), path
+    # Every path the app routes to the envelope view goes to ingest.
+    from ingest.urls import urlpatterns
+
+    assert urlpatterns[0].pattern.regex.pattern == r"^api/(?P<project_id>[0-9]+)/envelope/?$"
+
+
+def routes_pattern(routes: dict[str, str], upstream: str) -> str:
+    [location] = [location for location, target in routes.items() if target == upstream]
+    return location.removeprefix("~ ")
 
 
 def compose_command() -> list[str] | None:
