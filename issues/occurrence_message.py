@@ -18,6 +18,7 @@ from sentry_kafka_schemas import get_codec
 from replays.detection.fingerprint import fingerprint_hash
 from replays.detection.occurrence import TITLES, TYPES_BY_ID, Occurrence
 from replays.detection.replay_event import User
+from replays.detection.tags import bounded_tags
 from replays.detection.timestamps import is_click_time
 
 _codec = get_codec("ingest-occurrences")
@@ -57,6 +58,7 @@ class OccurrenceRecord:
     device: str
     url: str
     metadata: dict[str, Any]
+    tags: dict[str, str]
 
 
 def decode_occurrence(raw: bytes) -> OccurrenceRecord:
@@ -151,6 +153,8 @@ def _record(occurrence: Occurrence) -> OccurrenceRecord:
         device=_text(device.get("family"), 200),
         url=url,
         metadata=metadata,
+        # An object or [key, value] pairs from any producer: what Sentry would keep of them.
+        tags=bounded_tags(event.get("tags")),
     )
 
 

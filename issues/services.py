@@ -334,7 +334,7 @@ def _occurrence(issue: Issue, record: OccurrenceRecord) -> Occurrence:
         url=record.url,
         evidence=occurrence.evidence_data,
         evidence_display=occurrence.evidence_display,
-        tags=event.get("tags") if isinstance(event.get("tags"), dict) else {},
+        tags=record.tags,
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from replays.detection.breadcrumbs import ClickBreadcrumb
 from replays.detection.classify import ClickType
 from replays.detection.replay_event import ReplayEvent
+from replays.detection.tags import merged_tags
 
 # The issue platform's numeric type ids. 5001 and 5002 are Sentry's own for dead and rage clicks;
 # Sentry has no slow-click type, so ours takes the next id in its replay range that Sentry leaves
@@ -159,7 +160,8 @@ def _event(
         }
     if replay_event.trace_ids:
         contexts["trace"] = {"trace_id": replay_event.trace_ids[0]}
-    tags = {
+    # Ours, from the click, then the app's (``Sentry.setTag``, ``transaction``); ours win.
+    own_tags = {
         "replayId": context.replay_id,
         "url": url,
         "environment": replay_event.environment,
@@ -178,7 +180,7 @@ def _event(
         "release": replay_event.release,
         "dist": replay_event.dist,
         "user": replay_event.user.to_dict(),
-        "tags": {name: value for name, value in tags.items() if value},
+        "tags": merged_tags(own_tags, replay_event.tags),
         "contexts": contexts,
         "trace_ids": list(replay_event.trace_ids),
         "sdk": {"name": replay_event.sdk_name, "version": replay_event.sdk_version},

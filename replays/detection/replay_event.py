@@ -6,6 +6,7 @@ from typing import Any
 import orjson
 
 from replays.detection.errors import InvalidSegment
+from replays.detection.tags import bounded_tags, merged_tags
 from replays.detection.text import without_nul
 from replays.detection.user_agent import Client, parse_user_agent
 
@@ -54,6 +55,8 @@ class ReplayEvent:
     user_agent: str | None = None
     user: User = field(default_factory=User)
     client: Client = field(default_factory=Client)
+    # The app's tags (``Sentry.setTag``) and its ``transaction``, bounded: read once per segment.
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 def parse_replay_event(raw: bytes | None) -> ReplayEvent:
@@ -89,6 +92,7 @@ def parse_replay_event(raw: bytes | None) -> ReplayEvent:
         user_agent=user_agent,
         user=_user(event.get("user")),
         client=parse_user_agent(user_agent),
+        tags=_tags(event),
     )
 
 
@@ -128,6 +132,15 @@ def _header(headers: Any, name: str) -> str | None:
             if isinstance(pair, list) and len(pair) == 2 and str(pair[0]).lower() == name:
                 return _text(pair[1], 512)
     return None
+
+
+def _tags(event: dict[str, Any]) -> dict[str, str]:
+    """The replay_event's ``tags``, and its ``transaction`` (the page's name, which the SDK sends
+    beside them) as the ``transaction`` tag, as Sentry files it."""
+    tags, transaction = event.get("tags"), event.get("transaction")
+    if tags is None and transaction is None:  # the SDK's usual replay_event: nothing to do
+        return {}
+    return merged_tags({"transaction": transaction}, bounded_tags(tags))
 
 
 def _user(value: Any) -> User:

@@ -143,6 +143,12 @@ HOSTILE_REPLAY_EVENTS = st.fixed_dictionaries(
         "user": maybe(
             st.dictionaries(st.sampled_from(["id", "email", "username", "ip_address"]), _TEXT)
         ),
+        # The app's tags (an object, or Relay's [key, value] pairs) and its transaction.
+        "tags": maybe(
+            st.dictionaries(st.text(max_size=40) | st.sampled_from(["url", "replayId"]), WRONG)
+            | st.lists(st.tuples(st.text(max_size=40), WRONG), max_size=8)
+        ),
+        "transaction": _TEXT,
     },
 )
 

@@ -81,6 +81,7 @@ def assert_storable(detection) -> None:
             continue
         record = decode_occurrence(dumps(occurrence))
         assert record.metadata["selector"] == selector
+        assert record.tags == occurrence["event"]["tags"]  # bounded already, kept as they are
         assert record.fingerprint_hash == fingerprint_hash(occurrence["fingerprint"])
 
 

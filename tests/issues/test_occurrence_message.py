@@ -110,6 +110,43 @@ def test_an_occurrence_without_user_counts_no_user():
     assert decode_occurrence(orjson.dumps(occurrence)).user_key == ""
 
 
+def test_the_events_tags_are_kept_as_the_replays_stage_wrote_them():
+    occurrence = fixture()
+    assert decode_occurrence(orjson.dumps(occurrence)).tags == occurrence["event"]["tags"]
+    app = {"plan": "pro", "transaction": "/checkout/:step", "ab.test": "b"}
+    occurrence["event"]["tags"] = {**occurrence["event"]["tags"], **app}
+    record = decode_occurrence(orjson.dumps(occurrence))
+    assert record.tags == occurrence["event"]["tags"]
+    assert list(record.tags)[-3:] == list(app)
+
+
+def test_tags_as_pairs_from_another_producer_are_kept_as_an_object():
+    occurrence = fixture()
+    occurrence["event"]["tags"] = [["plan", "pro"], ["level", 3], ["ok", True], ["plan", "x"]]
+    record = decode_occurrence(orjson.dumps(occurrence))
+    assert record.tags == {"plan": "pro", "level": "3", "ok": "true"}
+
+
+def test_tags_sentry_would_drop_are_dropped_and_the_rest_bounded():
+    occurrence = fixture()
+    occurrence["event"]["tags"] = {
+        "plan": "pro",
+        "k" * 33: "key too long",
+        "long": "v" * 201,
+        "two words": "bad key",
+        "lines": "a\nb",
+        "nested": {"a": 1},
+        "null": None,
+        **{f"t{i}": str(i) for i in range(100)},
+    }
+    tags = decode_occurrence(orjson.dumps(occurrence)).tags
+    assert len(tags) == 50
+    assert list(tags)[:3] == ["plan", "t0", "t1"]
+    for junk in (None, "plan=pro", 7, [1, 2], [[None, "x"]]):
+        occurrence["event"]["tags"] = junk
+        assert decode_occurrence(orjson.dumps(occurrence)).tags == {}
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
     lambda children: (
@@ -143,6 +180,36 @@ def test_nested_fields_replaced_by_any_json_only_ever_raise_invalid_occurrence(p
     with contextlib.suppress(InvalidOccurrence):
         # The standard library writes what orjson refuses: big integers, NaN.
         decode_occurrence(json.dumps(occurrence).encode())
+
+
+storable_text = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=40)
+storable_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | storable_text,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.lists(st.tuples(storable_text, children), max_size=4)
+        | st.dictionaries(storable_text, children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(tags=storable_json | st.dictionaries(storable_text, storable_json, max_size=60))
+def test_any_tags_decode_within_their_bounds(tags):
+    """Any JSON that a database stores (NUL and NaN are refused before, whatever the field)."""
+    occurrence = fixture()
+    occurrence["event"]["tags"] = tags
+    record = decode_occurrence(json.dumps(occurrence).encode())
+    assert len(record.tags) <= 50
+    for key, value in record.tags.items():
+        assert 0 < len(key) <= 32
+        assert isinstance(value, str)
+        assert 0 < len(value) <= 200
 
 
 @pytest.mark.parametrize(

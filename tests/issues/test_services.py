@@ -36,6 +36,18 @@ def test_an_occurrence_makes_an_issue_with_its_element_and_page(dead_click):
     assert (issue.times_seen, issue.users_seen, issue.is_visible) == (1, 1, True)
 
 
+def test_the_occurrences_tags_are_stored_bounded(dead_click):
+    ours = dict(dead_click["event"]["tags"])
+    click = another_click(
+        dead_click, tags={**ours, "plan": "pro", "long": "v" * 201, "nested": {"a": 1}}
+    )
+    record(click)
+    stored = Occurrence.objects.get(occurrence_id=click["id"])
+    assert stored.tags == {**ours, "plan": "pro"}
+    record(dead_click)
+    assert Occurrence.objects.get(occurrence_id=dead_click["id"]).tags == ours
+
+
 def test_the_same_occurrence_twice_counts_once(dead_click):
     assert record(dead_click) is not None
     assert record(dead_click) is None
