@@ -24,7 +24,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 # The progress handler runs every this many SQLite virtual-machine instructions (a few
 # milliseconds of work): rare enough to cost nothing, often enough to stop within the bound.
-PROGRESS_STEPS = 100_000
+PROGRESS_STEPS = 1_000_000
 POSTGRES_QUERY_CANCELED = "57014"
 TOO_LONG = (
     "This request's database work ran past the limit for one request "

@@ -233,6 +233,10 @@ ISSUES_PAGE_SIZE = env.int("ISSUES_PAGE_SIZE", default=25)
 # word is a scan of the project's issues, so this bounds the work one request can ask for.
 ISSUES_SEARCH_MAX_TERMS = env.int("ISSUES_SEARCH_MAX_TERMS", default=8)
 ISSUES_SEARCH_MAX_CHARS = env.int("ISSUES_SEARCH_MAX_CHARS", default=200)
+# Searches running at once per web process (issues/search_slots.py); the others wait up to
+# ISSUES_SEARCH_WAIT_S for their turn, then answer 503.
+ISSUES_SEARCH_CONCURRENCY = env.int("ISSUES_SEARCH_CONCURRENCY", default=2)
+ISSUES_SEARCH_WAIT_S = env.float("ISSUES_SEARCH_WAIT_S", default=20.0)
 # Each database statement of a web request is stopped past this (503 with the reason): PostgreSQL's
 # statement_timeout on the web processes' connections (settings/wsgi.py), a progress handler on
 # SQLite (pipeline/statement_timeout.py). The consumers and migrations have no such limit. 0: off.

@@ -9,7 +9,8 @@ its errors from the same rules:
 - 401 (``Error``): every operation wants a token or a session;
 - 403 (``Error``): a write with a session but without its CSRF token;
 - 404 (``Error``): an id that is not yours or does not exist, or a page past the last one;
-- 415 (``Error``): a body that is not JSON.
+- 415 (``Error``): a body that is not JSON;
+- 503 (``Error``): a statement past WEB_STATEMENT_TIMEOUT_MS, or no search slot free in time.
 
 The API throttles nothing, so no operation answers 429.
 """
@@ -47,6 +48,11 @@ ERRORS = {
     "403": ("Error", "A session without its CSRF token."),
     "404": ("Error", "Not found: not yours, no such id, or a page past the last one."),
     "415": ("Error", "A body that is not JSON (its Content-Type)."),
+    "503": (
+        "Error",
+        "A database statement ran past WEB_STATEMENT_TIMEOUT_MS, or every search slot stayed "
+        "taken (ISSUES_SEARCH_CONCURRENCY): try again.",
+    ),
 }
 WRITE_METHODS = {"post", "put", "patch", "delete"}
 
@@ -87,7 +93,7 @@ def document_errors(result: dict[str, Any], generator, request, public) -> dict[
         for method, operation in operations.items():
             parameters = operation.get("parameters", [])
             _bound_parameters(parameters)
-            codes = ["401"]
+            codes = ["401", "503"]
             if any(p["in"] == "query" for p in parameters) or "requestBody" in operation:
                 codes.append("400")
             if method in WRITE_METHODS:

@@ -16,7 +16,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import generics
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,9 +33,15 @@ from issues.api.serializers import (
 )
 from issues.filters import IssueFilter
 from issues.models import Issue, Occurrence
+from issues.search_slots import SearchesBusy, search_slot
 from issues.selectors import issue_occurrences, issues_for, projects_for, replay_for
 from issues.services import issue_set_status
 from replays.models import Replay
+
+
+class SearchesBusyError(APIException):
+    status_code = 503
+    default_detail = SearchesBusy.message
 
 
 def _visible_project(request: Request, project_id: int) -> Project:
@@ -75,6 +81,13 @@ class ProjectIssueListView(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Issue]:
         project = _visible_project(self.request, self.kwargs["project_id"])
         return issues_for(self.request.user, project.pk)
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        try:
+            with search_slot(request.query_params.get("query")):
+                return super().list(request, *args, **kwargs)
+        except SearchesBusy as busy:
+            raise SearchesBusyError(str(busy)) from None
 
 
 @extend_schema_view(

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from issues import charts, presentation
 from issues.filters import SORTS, IssueFilter
 from issues.models import IssueStatus, IssueType
+from issues.search_slots import SearchesBusy, search_slot
 from issues.selectors import (
     BREAKDOWN_FIELDS,
     TREND_DAYS,
@@ -74,6 +75,14 @@ def _issue_filter_data(query: QueryDict) -> QueryDict:
 
 @login_required
 def issue_list(request: HttpRequest, project_id: int) -> HttpResponse:
+    try:
+        with search_slot(request.GET.get("query")):
+            return _issue_list(request, project_id)
+    except SearchesBusy as busy:
+        return HttpResponse(str(busy), status=503, content_type="text/plain; charset=utf-8")
+
+
+def _issue_list(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_or_404(request, project_id)
     project_issues = issues_for(request.user, project.pk)
     data = _issue_filter_data(request.GET)

@@ -3,12 +3,14 @@ a reason, on the page and in the API (issue 22): the search takes at most ISSUES
 words and ISSUES_SEARCH_MAX_CHARS characters, page numbers are whole ASCII numbers, a blank sort
 is not a sort. The reproduction of the issue (a 1,000-word search) answers 400 in milliseconds."""
 
+import threading
 import time
 
 import pytest
 import yaml
 from django.test import Client
 
+from issues import search_slots
 from issues.filters import search_terms
 from issues.models import Issue
 from tests.issues.builders import FIXTURE_REPLAY_ID, store_fixture_replay
@@ -200,3 +202,20 @@ def test_a_status_change_is_json_only(signed_in, stored):
     )
 
     assert response.status_code == 415
+
+
+def test_a_search_waits_for_a_slot_then_answers_503(signed_in, stored, settings, monkeypatch):
+    settings.ISSUES_SEARCH_WAIT_S = 0.05
+    taken = threading.BoundedSemaphore(1)
+    taken.acquire()
+    monkeypatch.setattr(search_slots, "_slots", taken)
+
+    api = signed_in.get(ISSUES_API, {"query": "button"})
+    page = signed_in.get(ISSUES_PAGE, {"query": "button"})
+    assert (api.status_code, page.status_code) == (503, 503)
+    assert "Too many searches" in api.json()["detail"]
+    assert b"Too many searches" in page.content
+    # A list without a search takes no slot.
+    assert signed_in.get(ISSUES_API).status_code == 200
+    taken.release()
+    assert signed_in.get(ISSUES_API, {"query": "button"}).status_code == 200
