@@ -437,7 +437,13 @@ def test_a_consumer_stalled_past_its_session_rejoins_and_the_group_carries_on(
 
 
 def test_a_consumer_loop_stalled_past_max_poll_interval_rejoins_and_loses_nothing(
-    settings, sdk_project, recordings_topic, recordings_dlq_topic, topic_reader, caplog
+    settings,
+    sdk_project,
+    recordings_topic,
+    recordings_dlq_topic,
+    occurrences_topic,
+    topic_reader,
+    caplog,
 ):
     """Detection runs on the consumer's loop: one segment that takes longer than
     ``max.poll.interval.ms`` (a pathological recording, a stalled disk) makes librdkafka leave the
@@ -476,3 +482,5 @@ def test_a_consumer_loop_stalled_past_max_poll_interval_rejoins_and_loses_nothin
     }
     assert ReplaySegment.objects.count() == 20
     assert not topic_reader(recordings_dlq_topic, 1, timeout_s=1)
+    occurrences = [orjson.loads(m.value()) for m in topic_reader(occurrences_topic, 21)]
+    assert len({occurrence["id"] for occurrence in occurrences}) == 20
