@@ -2,6 +2,7 @@
 
 The steps, in the order ``detect.py`` runs them: ``message`` (decode) → ``recording`` (split,
 decompress) → ``breadcrumbs`` (find the click breadcrumbs) → ``classify`` → ``fingerprint`` →
-``sampling`` → ``occurrence`` (build the issue occurrence), with ``replay_event`` and
-``user_agent`` for the segment's metadata and ``ignore`` for the project's ignore selectors.
+``sampling`` → ``occurrence`` (build the issue occurrence), with ``replay_event``, ``tags`` and
+``user_agent`` for the segment's metadata, ``ignore`` for the project's ignore selectors, and
+``timestamps`` for the click times the issues stage takes.
 """
