@@ -10,7 +10,11 @@ DEV_STAMP := $(VENV)/.installed-dev
 PORT ?= 8000
 BROKER_PORT ?= 9092
 
-.PHONY: setup run test test-postgres lint format clean bench soak fuzz
+# Apache Kafka (make kafka-up): its clients' port; its KRaft controller listens on the next one.
+KAFKA_PORT ?= 9093
+KAFKA_CONTROLLER_PORT ?= 9094
+
+.PHONY: setup run test test-postgres test-kafka lint format clean bench soak fuzz kafka-up kafka-down
 
 # The replay player of the web UI (rrweb-player), served as a static file; reinstalled only when
 # the lock file changes.
@@ -63,6 +67,21 @@ fuzz: $(DEV_STAMP)
 test-postgres:
 	bash .ci/with-postgres $(MAKE) test
 
+# CI's second pass: the suite on PostgreSQL and Apache Kafka (the session's broker, started and
+# stopped by tests/conftest.py; TEST_KAFKA=apache).
+test-kafka:
+	bash .ci/with-postgres env TEST_KAFKA=apache $(MAKE) test
+
+# Apache Kafka (KRaft, one node that is broker and controller) from its Maven Central jars
+# (deploy/kafka/pom.xml, fetched with mvn on first use), run with the machine's Java in the
+# background; data and server.log in var/kafka/. `manage.py devstack --kafka 127.0.0.1:9093`
+# runs the pipeline on it.
+kafka-up: $(STAMP)
+	$(BIN)/python -m pipeline.apache_kafka up --port $(KAFKA_PORT) --controller-port $(KAFKA_CONTROLLER_PORT) --dir var/kafka
+
+kafka-down: $(STAMP)
+	$(BIN)/python -m pipeline.apache_kafka down --dir var/kafka
+
 lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check --output-format concise .
@@ -72,4 +91,4 @@ format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis node_modules
+	rm -rf $(VENV) var .pytest_cache .hypothesis node_modules deploy/kafka/target
