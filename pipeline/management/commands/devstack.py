@@ -6,8 +6,10 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
+from confluent_kafka import KafkaException
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -31,12 +33,19 @@ PARTITIONS_ASSIGNED = f"{PARTITIONS_HELD} "
 class Command(BaseCommand):
     help = (
         "Run the whole pipeline on embedded defaults: broker, web server, consumers "
-        "(Ctrl-C stops all)."
+        "(Ctrl-C stops all); --kafka HOST:PORT runs it on that broker instead of the embedded one."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=8000, help="Web server port.")
         parser.add_argument("--broker-port", type=int, default=9092, help="Embedded broker port.")
+        parser.add_argument(
+            "--kafka",
+            metavar="HOST:PORT",
+            help="Use this Kafka broker (its bootstrap servers; make kafka-up starts Apache Kafka "
+            "on 127.0.0.1:9093) instead of starting the embedded one; the topics are created "
+            "there.",
+        )
         parser.add_argument("--workers", type=int, default=2, help="Web server worker processes.")
         parser.add_argument(
             "--ready-timeout",
@@ -48,11 +57,17 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         port, broker_port = int(options["port"]), int(options["broker_port"])
-        self.check_ports(port, broker_port)
+        external = options["kafka"]
+        self.check_ports(port, None if external else broker_port)
         base_url = f"http://127.0.0.1:{port}"
         settings.VAR_DIR.mkdir(exist_ok=True)
-        broker = EmbeddedBroker(broker_port, log_path=settings.VAR_DIR / "broker.log")
-        settings.KAFKA_BOOTSTRAP_SERVERS = broker.bootstrap_servers
+        broker = None
+        if external:
+            settings.KAFKA_BOOTSTRAP_SERVERS = external
+            self.create_topics_on(external)
+        else:
+            broker = EmbeddedBroker(broker_port, log_path=settings.VAR_DIR / "broker.log")
+            settings.KAFKA_BOOTSTRAP_SERVERS = broker.bootstrap_servers
         settings.PUBLIC_BASE_URL = base_url
 
         call_command("migrate", interactive=False, verbosity=0)
@@ -61,22 +76,27 @@ class Command(BaseCommand):
 
         env = {
             **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+            "KAFKA_BOOTSTRAP_SERVERS": settings.KAFKA_BOOTSTRAP_SERVERS,
             "PUBLIC_BASE_URL": base_url,
             "PYTHONUNBUFFERED": "1",
             # One multi-process metrics directory for every child: /metrics adds them all up.
             "PROMETHEUS_MULTIPROC_DIR": str(self.fresh_metrics_dir()),
         }
+        if external:
+            # The offset-gap guard (pipeline/offset_gaps.py) is for the embedded broker's late
+            # records; Apache Kafka has none. An explicit KAFKA_OFFSET_GAP_WAIT_S still wins.
+            env.setdefault("KAFKA_OFFSET_GAP_WAIT_S", "0")
         supervisor = Supervisor(env)
         supervisor.handle_signals()
         code = 1
         try:
-            supervisor.start_process(
-                "broker",
-                lambda: self.start_broker(broker),
-                output_hint=f"its log is {broker.log_path}",
-                stop=lambda _process: broker.stop(),
-            )
+            if broker is not None:
+                supervisor.start_process(
+                    "broker",
+                    lambda: self.start_broker(broker),
+                    output_hint=f"its log is {broker.log_path}",
+                    stop=lambda _process: broker.stop(),
+                )
             supervisor.start(
                 "web",
                 [
@@ -103,24 +123,39 @@ class Command(BaseCommand):
                 self.stderr.write(problem)
         finally:
             supervisor.stop_all()
-            broker.stop()
+            if broker is not None:
+                broker.stop()
             self.stdout.write("devstack stopped")
         sys.exit(code)
 
-    def check_ports(self, port: int, broker_port: int) -> None:
-        """Refuse to start anything when a port is taken (the broker would fail half-way)."""
+    def check_ports(self, port: int, broker_port: int | None) -> None:
+        """Refuse to start anything when a port is taken (the broker would fail half-way);
+        ``broker_port`` None: no embedded broker."""
         if port == broker_port:
             raise CommandError(f"the web server and the broker cannot share port {port}")
-        for what, number, make_variable in (
-            ("web server", port, "PORT"),
-            ("broker", broker_port, "BROKER_PORT"),
-        ):
+        ports = [("web server", port, "PORT")]
+        if broker_port is not None:
+            ports.append(("broker", broker_port, "BROKER_PORT"))
+        for what, number, make_variable in ports:
             if not port_is_free(number):
                 raise CommandError(
                     f"port {number} (the {what}'s) is already in use on 127.0.0.1: stop what "
                     f"listens there, or pick another port (make run {make_variable}=N, or "
                     f"manage.py devstack --{'port' if what == 'web server' else 'broker-port'} N)"
                 )
+
+    def create_topics_on(self, bootstrap_servers: str) -> None:
+        """The pipeline's topics on an external broker (idempotent), or a clear error when it
+        does not answer."""
+        try:
+            created = ensure_topics(timeout_s=30)
+        except (KafkaException, FutureTimeout) as error:
+            raise CommandError(
+                f"the Kafka broker at {bootstrap_servers} did not create the topics ({error}): "
+                "is it running? (make kafka-up starts Apache Kafka on 127.0.0.1:9093)"
+            ) from error
+        for name in created:
+            self.stdout.write(f"devstack: created topic {name} on {bootstrap_servers}")
 
     def start_broker(self, broker: EmbeddedBroker) -> subprocess.Popen[bytes]:
         """The broker (memory storage: empty at each start) and the pipeline's topics on it."""
