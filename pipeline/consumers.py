@@ -49,6 +49,15 @@ def consumer_config(group_id: str) -> dict:
             "fetch.message.max.bytes": MAX_MESSAGE_BYTES,
             "fetch.wait.max.ms": settings.KAFKA_FETCH_WAIT_MAX_MS,
             "max.poll.interval.ms": settings.KAFKA_MAX_POLL_INTERVAL_MS,
+            # The classic group protocol's eager assignor, never cooperative-sticky: arroyo's
+            # Python StreamProcessor closes its strategy (and drops the offsets it staged) on every
+            # revocation and makes a new one for the whole assignment, and it asserts that a
+            # paused consumer only resumes through a full revocation (its TODOs on
+            # cooperative-sticky in arroyo/processing/processor.py). With eager rebalancing every
+            # member gives up all its partitions and gets its share anew, which is exactly that
+            # model. KIP-848's protocol (group.protocol=consumer) is left out: Tansu has no such
+            # group protocol, and ours must run on both brokers.
+            "partition.assignment.strategy": "range",
         },
     )
 
@@ -56,6 +65,15 @@ def consumer_config(group_id: str) -> dict:
 class PipelineConsumer(GapRefetchingConsumer, RejoiningConsumer):
     """arroyo's Kafka consumer as our consumers run it: it fetches again when offsets skip
     (``offset_gaps``) and carries on through a lost group membership (``group_membership``)."""
+
+
+def pipeline_consumer(group_id: str) -> RejoiningConsumer:
+    """The consumer for ``group_id``: without the offset-gap guard when
+    ``KAFKA_OFFSET_GAP_WAIT_S`` is 0 (Apache Kafka, whose offsets never skip on our topics)."""
+    config = consumer_config(group_id)
+    if settings.KAFKA_OFFSET_GAP_WAIT_S <= 0:
+        return RejoiningConsumer(config)
+    return PipelineConsumer(config, settings.KAFKA_OFFSET_GAP_WAIT_S)
 
 
 class HealthcheckedFactory(ProcessingStrategyFactory[KafkaPayload]):
@@ -110,7 +128,7 @@ def build_processor(
     if healthcheck_file is not None:
         factory = HealthcheckedFactory(factory, healthcheck_file)
     return StreamProcessor(
-        consumer=PipelineConsumer(consumer_config(group_id), settings.KAFKA_OFFSET_GAP_WAIT_S),
+        consumer=pipeline_consumer(group_id),
         topic=Topic(topic),
         processor_factory=factory,
         dlq_policy=DlqPolicy(ReasonedDlqProducer(dlq_producer, Topic(dlq_topic)), DlqLimit()),

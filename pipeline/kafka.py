@@ -32,10 +32,13 @@ def client_config(**overrides: Any) -> dict[str, Any]:
 
 
 def producer_config(**overrides: Any) -> dict[str, Any]:
-    """What every producer of ours starts from: acknowledged by all replicas, lz4, big messages."""
+    """What every producer of ours starts from: acknowledged by all replicas, idempotent (a send
+    that librdkafka retries after a lost acknowledgement is not written twice, nor out of order),
+    lz4, big messages."""
     return client_config(
         **{
             "acks": "all",
+            "enable.idempotence": settings.KAFKA_PRODUCER_IDEMPOTENCE,
             "compression.type": "lz4",
             "message.max.bytes": MAX_MESSAGE_BYTES,
             **overrides,
