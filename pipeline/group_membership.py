@@ -13,7 +13,10 @@ and the consumer process exits. These are not reasons to stop:
   so it comes again to whichever consumer then owns the partition, and the pipeline's idempotent
   writes absorb it. This is Kafka's rebalance, handled as one.
 - *The coordinator is unreachable for now* (transport errors, timeouts, no coordinator yet): the
-  staged offsets stay staged and the next commit carries them. Nothing is committed for work not
+  staged offsets stay staged and the next commit carries them. arroyo itself retries a commit
+  waiting for its coordinator three times, a second apart, then raises ``RetryException`` from the
+  last error: a broker that takes longer to come back (Apache Kafka restarts in seconds, Tansu
+  in a tenth of one) is the same case. Nothing is committed for work not
   done, since arroyo stages only what its strategy has finished.
 - *A poll that says the consumer left the group* (``_MAX_POLL_EXCEEDED``: the loop did not poll
   within ``max.poll.interval.ms``) or one of the errors above: librdkafka rejoins on the next
@@ -29,6 +32,7 @@ from collections.abc import Mapping
 from arroyo.backends.kafka import KafkaConsumer, KafkaPayload
 from arroyo.errors import ConsumerError, RecoverableError
 from arroyo.types import BrokerValue, Partition
+from arroyo.utils.retries import RetryException
 from confluent_kafka import KafkaError, KafkaException
 
 from pipeline.metrics import GROUP_ERRORS
@@ -74,7 +78,10 @@ def error_kind(code: int) -> str | None:
 
 
 def commit_failure_kind(error: BaseException) -> str | None:
-    """The kind of a failed commit's exception (``error_kind``), None when it is not one."""
+    """The kind of a failed commit's exception (``error_kind``), None when it is not one;
+    arroyo's ``RetryException`` is judged by the error it gave up on."""
+    if isinstance(error, RetryException):
+        error = error.__cause__
     if not isinstance(error, KafkaException) or not error.args:
         return None
     kafka_error = error.args[0]
@@ -99,10 +106,11 @@ class RejoiningConsumer(KafkaConsumer):
     def commit_offsets(self) -> Mapping[Partition, int] | None:
         try:
             return super().commit_offsets()
-        except KafkaException as error:
-            kind = commit_failure_kind(error)
+        except (KafkaException, RetryException) as failure:
+            kind = commit_failure_kind(failure)
             if kind is None:
                 raise
+            error = failure.__cause__ if isinstance(failure, RetryException) else failure
             GROUP_ERRORS.labels(kind).inc()
             if kind == "membership_lost":
                 logger.warning(

@@ -5,6 +5,7 @@ stalled past its session, a loop that does not poll within max.poll.interval.ms)
 import pytest
 from arroyo.errors import ConsumerError, EndOfPartition, OffsetOutOfRange
 from arroyo.types import Partition, Topic
+from arroyo.utils.retries import RetryException
 from confluent_kafka import KafkaError, KafkaException
 
 from pipeline.group_membership import commit_failure_kind, poll_error_kind
@@ -53,6 +54,15 @@ def test_an_unreachable_coordinator_is_waited_out(code):
 )
 def test_anything_else_stops_the_consumer(error):
     assert commit_failure_kind(error) is None
+
+
+def test_a_coordinator_away_for_longer_than_arroyos_own_retries_is_waited_out():
+    """arroyo retries a commit waiting for its coordinator 3 times, a second apart, then raises
+    RetryException from the last error (an Apache Kafka restart takes longer than that)."""
+    given_up = RetryException()
+    given_up.__cause__ = KafkaException(KafkaError(KafkaError._WAIT_COORD))
+    assert commit_failure_kind(given_up) == "coordinator_away"
+    assert commit_failure_kind(RetryException()) is None
 
 
 def arroyo_poll_error(code: int, text: str) -> ConsumerError:
