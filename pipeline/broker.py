@@ -28,6 +28,12 @@ from pipeline.children import spawn
 class EmbeddedBroker:
     """One Tansu process listening on 127.0.0.1:``port``."""
 
+    # What its clients must be configured with (environment variables that settings read).
+    # Idempotent producers off: Tansu 0.6 accepts them, but a restarted Tansu has forgotten their
+    # producer ids and a producer then never gets another acknowledgement (every envelope 503,
+    # tests/ingest/test_broker_outage.py), where Apache Kafka keeps them in its log.
+    client_env = {"KAFKA_PRODUCER_IDEMPOTENCE": "false"}
+
     def __init__(
         self,
         port: int,
@@ -44,6 +50,11 @@ class EmbeddedBroker:
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def durable(self) -> bool:
+        """It keeps what it acknowledged across a restart (object storage, not memory)."""
+        return not self.storage_engine.startswith("memory:")
 
     def command(self) -> list[str]:
         url = f"tcp://127.0.0.1:{self.port}"

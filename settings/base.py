@@ -200,9 +200,9 @@ KAFKA_COMMIT_INTERVAL_S = env.float("KAFKA_COMMIT_INTERVAL_S", default=1.0)
 # 0 turns the guard off: Apache Kafka shows no such gaps (docker-compose.yml and the test suite's
 # Kafka pass set 0 there).
 KAFKA_OFFSET_GAP_WAIT_S = env.float("KAFKA_OFFSET_GAP_WAIT_S", default=1.0)
-# Producers are idempotent (enable.idempotence): a retried send is written once, in order. Apache
-# Kafka enforces it; Tansu accepts it too (and forgets producer ids at a restart of its memory
-# storage, which ingest's producer survives by making a new one).
+# Producers are idempotent (enable.idempotence): a retried send is written once, in order, which
+# Apache Kafka enforces. Off on the embedded broker (devstack sets it for its children): Tansu
+# accepts it but forgets the producer ids when it restarts, and the producer then stalls.
 KAFKA_PRODUCER_IDEMPOTENCE = env.bool("KAFKA_PRODUCER_IDEMPOTENCE", default=True)
 REPLAYS_CONSUMER_GROUP = env.str("REPLAYS_CONSUMER_GROUP", default="replays-recordings")
 ISSUES_CONSUMER_GROUP = env.str("ISSUES_CONSUMER_GROUP", default="issues-occurrences")

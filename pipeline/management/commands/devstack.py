@@ -82,6 +82,8 @@ class Command(BaseCommand):
             # One multi-process metrics directory for every child: /metrics adds them all up.
             "PROMETHEUS_MULTIPROC_DIR": str(self.fresh_metrics_dir()),
         }
+        if broker is not None:
+            env.update(broker.client_env)
         if external:
             # The offset-gap guard (pipeline/offset_gaps.py) is for the embedded broker's late
             # records; Apache Kafka has none. An explicit KAFKA_OFFSET_GAP_WAIT_S still wins.
