@@ -8,12 +8,18 @@ count each occurrence once.
 from django.db import models
 
 from ingest.models import Project
+from issues.grouptypes import all_group_types
 
-
-class IssueType(models.TextChoices):
-    DEAD_CLICK = "replay_dead_click", "Dead click"
-    RAGE_CLICK = "replay_rage_click", "Rage click"
-    SLOW_CLICK = "replay_slow_click", "Slow click"
+# The ``type`` column's choices: every type of the registry (``issues.grouptypes``), by slug,
+# named without the ``replay_`` prefix (``IssueType.DEAD_CLICK == "replay_dead_click"``). A new
+# type needs no change here; its migration only restates the choices.
+IssueType = models.TextChoices(
+    "IssueType",
+    [
+        (group_type.slug.removeprefix("replay_").upper(), (group_type.slug, group_type.label))
+        for group_type in all_group_types()
+    ],
+)
 
 
 class IssueStatus(models.TextChoices):

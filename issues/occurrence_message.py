@@ -15,17 +15,22 @@ from typing import Any
 
 from sentry_kafka_schemas import get_codec
 
+from issues import grouptypes
 from replays.detection.fingerprint import fingerprint_hash
-from replays.detection.occurrence import TITLES, TYPES_BY_ID, Occurrence
+from replays.detection.occurrence import Occurrence
 from replays.detection.replay_event import User
 from replays.detection.tags import bounded_tags
 from replays.detection.timestamps import is_click_time
 
 _codec = get_codec("ingest-occurrences")
 
-# The issue types this platform groups, by the occurrence's numeric type id.
-ISSUE_TYPES: dict[int, str] = {type_id: str(click) for type_id, click in TYPES_BY_ID.items()}
-DEFAULT_TITLES: dict[int, str] = {type_id: TITLES[click] for type_id, click in TYPES_BY_ID.items()}
+# The issue types this platform groups, by the occurrence's numeric type id: the registry's.
+ISSUE_TYPES: dict[int, str] = {
+    group_type.type_id: group_type.slug for group_type in grouptypes.all_group_types()
+}
+DEFAULT_TITLES: dict[int, str] = {
+    group_type.type_id: group_type.title for group_type in grouptypes.all_group_types()
+}
 LEVELS = {"debug", "info", "warning", "error", "fatal"}
 # The JSON the codec reads may hold what no database here stores: NUL characters (PostgreSQL's text
 # and jsonb refuse them), NaN and infinities (not JSON: PostgreSQL's jsonb and SQLite's JSON_VALID
@@ -74,7 +79,7 @@ def decode_occurrence(raw: bytes) -> OccurrenceRecord:
     if value.get("payload_type", "occurrence") != "occurrence":
         raise InvalidOccurrence(f"payload_type {value.get('payload_type')!r} is not grouped here")
     type_id = value.get("type")
-    if type_id not in ISSUE_TYPES:
+    if grouptypes.get_by_id(type_id) is None:
         raise InvalidOccurrence(f"unknown issue type {type_id!r}")
     if not _is_hex_id(value.get("id")):
         raise InvalidOccurrence("id must be 32 hex digits")
@@ -126,8 +131,12 @@ def _record(occurrence: Occurrence) -> OccurrenceRecord:
     timestamp = _timestamp(evidence.get("timestamp"), event.get("timestamp"))
     node = _dict(evidence.get("node"))
     url = _text(evidence.get("url") or _dict(event.get("request")).get("url"), 2048)
+    # Only a click has an element: another type's subtitle (a page, say) is no selector.
+    is_click = grouptypes.get_by_id(occurrence.type).category is grouptypes.Category.REPLAY_CLICK
     metadata = {
-        "selector": _text(evidence.get("selector") or occurrence.subtitle, 1024),
+        "selector": _text(
+            evidence.get("selector") or (occurrence.subtitle if is_click else ""), 1024
+        ),
         "url": url,
         "route": _text(evidence.get("route"), 2048),
         "component": _text(evidence.get("component_name"), 200),

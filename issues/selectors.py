@@ -205,7 +205,8 @@ def element_click_counts(user, project_id: int, sort: str = "total") -> QuerySet
         return Coalesce(Sum("times_seen", filter=Q(type=issue_type)), 0)
 
     return (
-        issues.values("selector")
+        issues.exclude(selector="")  # a type without an element (a hydration error, say)
+        .values("selector")
         .annotate(
             component=Max(KeyTextTransform("component", "metadata")),
             dead=clicks_of(IssueType.DEAD_CLICK),

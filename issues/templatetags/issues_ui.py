@@ -13,10 +13,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from issues import charts, presentation
+from issues.grouptypes import label_of
 from issues.models import Issue, IssueStatus, IssueType
 
 register = template.Library()
 
+# The click types' own colours; any other type is shown as "other".
 TYPE_CLASSES = {
     IssueType.DEAD_CLICK: "dead",
     IssueType.RAGE_CLICK: "rage",
@@ -40,9 +42,10 @@ def ago(moment: datetime | None) -> str:
 
 @register.simple_tag
 def type_badge(issue_type: str) -> str:
-    label = IssueType(issue_type).label if issue_type in IssueType.values else issue_type
     return format_html(
-        '<span class="badge badge-{}">{}</span>', TYPE_CLASSES.get(issue_type, "other"), label
+        '<span class="badge badge-{}">{}</span>',
+        TYPE_CLASSES.get(issue_type, "other"),
+        label_of(issue_type),
     )
 
 

@@ -172,6 +172,8 @@ def issue_detail(request: HttpRequest, issue_id: int) -> HttpResponse:
     )
     latest = issue_occurrences(issue).filter(replay_stored=True).first()
     metadata = issue.metadata or {}
+    # What the producer wants shown (``evidence_display``), from the page's latest occurrence.
+    shown = occurrences[0].evidence_display if len(occurrences) else []
     context = page_context(
         request,
         issue.project,
@@ -184,6 +186,7 @@ def issue_detail(request: HttpRequest, issue_id: int) -> HttpResponse:
         breakdowns=breakdowns,
         occurrences=occurrences,
         latest_with_replay=latest,
+        evidence_display=[entry for entry in shown if isinstance(entry, dict)],
     )
     return render(request, "issues/issue_detail.html", context)
 

@@ -1,4 +1,5 @@
-"""A replay with its clicks, played by rrweb-player, and the recording that the player loads."""
+"""A replay with its clicks (and its other issues' occurrences), played by rrweb-player, and the
+recording that the player loads."""
 
 import uuid
 
@@ -9,20 +10,17 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.gzip import gzip_page
 
-from issues.models import IssueType, Occurrence
+from issues.grouptypes import label_of
+from issues.models import Occurrence
 from issues.selectors import replay_clicks, replay_for, replay_recording
 from issues.views.common import page_context, project_or_404
 from pipeline.params import ascii_int
 
 # The player starts this long before the click, so the reader sees what led up to it.
 LEAD_MS = 5000
-# rrweb-player's ``tags``: the colour of each click kind's marker on the progress bar; the tag is
-# the ``data.tag`` of the custom event that the page adds to the recording for each click.
-CLICK_TAGS = {
-    IssueType.DEAD_CLICK: "dead click",
-    IssueType.RAGE_CLICK: "rage click",
-    IssueType.SLOW_CLICK: "slow click",
-}
+# rrweb-player's ``tags``: the colour of each click kind's marker on the progress bar (other types
+# get the player's own colour); the tag is the ``data.tag`` of the custom event that the page adds
+# to the recording for each occurrence: its type's label, in lower case ("dead click").
 TAG_COLORS = {"dead click": "#e5484d", "rage click": "#f76b15", "slow click": "#e2a336"}
 MISSING_SEGMENTS_HEADER = "X-Replay-Missing-Segments"
 
@@ -76,10 +74,10 @@ def replay(request: HttpRequest, project_id: int, replay_id: uuid.UUID) -> HttpR
         "clicks": [
             {
                 "ms": row["ms"],
-                "tag": CLICK_TAGS.get(row["issue"].type, "click"),
+                "tag": label_of(row["issue"].type).lower(),
                 "occurrence": row["occurrence"].occurrence_id,
                 "issue": row["issue"].pk,
-                "selector": row["issue"].selector,
+                "selector": row["issue"].selector,  # empty for a type without an element
             }
             for row in rows
         ],
