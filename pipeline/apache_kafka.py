@@ -238,8 +238,9 @@ class KafkaNode:
             raise
 
     def wait_until_ready(self, timeout_s: float) -> None:
-        """Until the node answers a metadata request listing itself; a clear error (with its last
-        log lines) when it exits or does not answer within ``timeout_s``."""
+        """Until the node answers a metadata request listing itself, with a leader for every
+        partition it has (a restarted node recovers its logs first); a clear error (with its last
+        log lines) when it exits or does not get there within ``timeout_s``."""
         admin = AdminClient({"bootstrap.servers": self.bootstrap_servers, "log_level": 0})
         deadline = time.monotonic() + timeout_s
         while True:
@@ -250,7 +251,11 @@ class KafkaNode:
                 )
             with contextlib.suppress(KafkaException):
                 metadata = admin.list_topics(timeout=1)
-                if self.node_id in metadata.brokers:
+                if self.node_id in metadata.brokers and all(
+                    partition.error is None and partition.leader >= 0
+                    for topic in metadata.topics.values()
+                    for partition in topic.partitions.values()
+                ):
                     return
             if time.monotonic() > deadline:
                 raise RuntimeError(
