@@ -1,9 +1,12 @@
-"""Shared fixtures: a real embedded broker for the session, topics of each test's own, projects."""
+"""Shared fixtures: a real broker for the session (Tansu, or Apache Kafka with TEST_KAFKA=apache),
+topics of each test's own, projects."""
 
 import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
@@ -15,10 +18,11 @@ from ingest.rate_limits import forget_exceeded
 from ingest.selectors import forget_cached_keys
 from issues.selectors import forget_cached_noise_thresholds
 from organizations.models import Organization
-from pipeline.broker import EmbeddedBroker, free_port
+from pipeline.broker import EmbeddedBroker
 from pipeline.kafka import client_config
 from pipeline.topics import TopicSpec, ensure_topics, schema_topic_config
 from replays.selectors import forget_cached_settings
+from tests.brokers import client_settings, engine, new_broker, use_broker
 from tests.sdk_fixtures import sdk_requests
 
 
@@ -37,20 +41,26 @@ def pytest_sessionfinish(session, exitstatus) -> None:
 
 def pytest_report_header(config) -> str:
     database = django_settings.DATABASES["default"]
-    return f"database: {database['ENGINE'].rsplit('.', 1)[-1]} {database.get('HOST') or ''}"
+    return (
+        f"database: {database['ENGINE'].rsplit('.', 1)[-1]} {database.get('HOST') or ''}; "
+        f"broker: {engine()} (TEST_KAFKA)"
+    )
 
 
 @pytest.fixture(scope="session")
 def kafka_broker() -> Iterator[EmbeddedBroker]:
-    """A real Kafka-compatible broker (embedded Tansu) that every client of this session uses."""
-    broker = EmbeddedBroker(free_port())
+    """A real broker that every client of this session uses: the embedded Tansu, or Apache Kafka
+    (TEST_KAFKA=apache; data in a temporary directory, removed at the end)."""
+    data_dir = Path(tempfile.mkdtemp(prefix="kafka-", dir=django_settings.TEST_TMP_DIR))
+    broker = new_broker(data_dir)
     broker.start()
-    previous = django_settings.KAFKA_BOOTSTRAP_SERVERS
-    django_settings.KAFKA_BOOTSTRAP_SERVERS = broker.bootstrap_servers
+    previous = {name: getattr(django_settings, name) for name in client_settings(broker)}
+    use_broker(django_settings, broker)
     reset_producer()
     yield broker
     reset_producer()
-    django_settings.KAFKA_BOOTSTRAP_SERVERS = previous
+    for name, value in previous.items():
+        setattr(django_settings, name, value)
     broker.stop()
 
 

@@ -56,6 +56,8 @@ class ConsumerProcess:
             DJANGO_SETTINGS_MODULE="settings.base",
             DATABASE_URL=database_url(),
             KAFKA_BOOTSTRAP_SERVERS=settings.KAFKA_BOOTSTRAP_SERVERS,
+            KAFKA_OFFSET_GAP_WAIT_S=str(settings.KAFKA_OFFSET_GAP_WAIT_S),
+            KAFKA_PRODUCER_IDEMPOTENCE=str(settings.KAFKA_PRODUCER_IDEMPOTENCE).lower(),
             TOPIC_REPLAY_RECORDINGS=settings.TOPIC_REPLAY_RECORDINGS,
             TOPIC_REPLAY_RECORDINGS_DLQ=settings.TOPIC_REPLAY_RECORDINGS_DLQ,
             TOPIC_OCCURRENCES=settings.TOPIC_OCCURRENCES,

@@ -25,6 +25,7 @@ from issues.models import Issue, Occurrence
 from pipeline.broker import EmbeddedBroker, free_port
 from pipeline.topics import ensure_topics
 from replays.models import Replay, ReplaySegment
+from tests.brokers import ApacheKafkaBroker, on_apache_kafka, use_broker
 from tests.consumer_processes import ConsumerProcess, database_url
 from tests.consumers import (
     committed_offsets,
@@ -224,10 +225,10 @@ def test_a_database_that_goes_away_under_a_consumer_is_retried_and_nothing_is_co
 # --- The broker stopped during ingest ------------------------------------------------------------
 
 
-@pytest.fixture
-def durable_broker(settings, tmp_path) -> Iterator[EmbeddedBroker]:
-    """A broker of this test's own that keeps its topics in object storage (moto's S3 server), so
-    that it can be killed and started again without losing what it acknowledged, as Kafka does."""
+@contextlib.contextmanager
+def tansu_on_object_storage(tmp_path) -> Iterator[EmbeddedBroker]:
+    """Tansu keeping its topics in object storage (moto's S3 server), so that it can be killed
+    and started again without losing what it acknowledged, as Kafka does."""
     # moto's server logs every request through werkzeug: thousands of lines of Tansu's writes.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     s3 = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
@@ -249,20 +250,31 @@ def durable_broker(settings, tmp_path) -> Iterator[EmbeddedBroker]:
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ALLOW_HTTP": "true",
     }
-    broker = EmbeddedBroker(
-        free_port(), log_path=tmp_path / "broker.log", storage_engine="s3://tansu/", env=env
-    )
-    broker.start()
-    settings.KAFKA_BOOTSTRAP_SERVERS = broker.bootstrap_servers
-    settings.KAFKA_PRODUCE_TIMEOUT_S = 1.5
-    reset_producer()
-    ensure_topics()
     try:
-        yield broker
+        yield EmbeddedBroker(
+            free_port(), log_path=tmp_path / "broker.log", storage_engine="s3://tansu/", env=env
+        )
     finally:
-        reset_producer()
-        broker.stop()
         s3.stop()
+
+
+@pytest.fixture
+def durable_broker(settings, tmp_path) -> Iterator[EmbeddedBroker | ApacheKafkaBroker]:
+    """A broker of this test's own that keeps what it acknowledged when it is killed and started
+    again: Apache Kafka (its log directory) in the suite's Kafka pass, else Tansu on S3."""
+    with contextlib.ExitStack() as stack:
+        if on_apache_kafka():
+            broker = ApacheKafkaBroker(tmp_path / "kafka")
+        else:
+            broker = stack.enter_context(tansu_on_object_storage(tmp_path))
+        broker.start()
+        stack.callback(broker.stop)
+        use_broker(settings, broker)
+        settings.KAFKA_PRODUCE_TIMEOUT_S = 1.5
+        reset_producer()
+        stack.callback(reset_producer)
+        ensure_topics()
+        yield broker
 
 
 def envelope_of_a_new_replay() -> tuple[str, bytes]:

@@ -1,0 +1,45 @@
+"""The Apache Kafka node's files (pipeline/apache_kafka.py, deploy/kafka/): the version tested is
+the one deployed, and the broker takes what ingest sends. Starting one is the suite's Kafka pass
+(TEST_KAFKA=apache); these need no Java."""
+
+import base64
+import re
+from pathlib import Path
+
+from django.conf import settings
+
+from pipeline.apache_kafka import KafkaNode, kafka_version, new_cluster_id
+from pipeline.kafka import MAX_MESSAGE_BYTES
+
+
+def properties(text: str) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in text.splitlines() if line and line[0] != "#")
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def test_the_kafka_tested_is_the_kafka_deployed():
+    compose = (Path(settings.BASE_DIR) / "docker-compose.yml").read_text()
+    (image,) = re.findall(r"image: apache/kafka:(\S+)", compose)
+    assert image == kafka_version() == "4.1.0"
+
+
+def test_a_node_takes_ingests_messages_and_never_makes_a_topic_by_itself(tmp_path):
+    node = KafkaNode(19093, 19094, tmp_path / "kafka", node_id=3)
+    config = properties(node.properties())
+    assert int(config["message.max.bytes"]) >= MAX_MESSAGE_BYTES
+    assert int(config["replica.fetch.max.bytes"]) >= MAX_MESSAGE_BYTES
+    assert config["auto.create.topics.enable"] == "false"
+    assert config["group.initial.rebalance.delay.ms"] == "0"
+    assert config["process.roles"] == "broker,controller"
+    assert config["node.id"] == "3"
+    assert config["controller.quorum.voters"] == "3@127.0.0.1:19094"
+    assert config["advertised.listeners"] == "PLAINTEXT://127.0.0.1:19093"
+    assert config["log.dirs"] == str((tmp_path / "kafka" / "logs").resolve())
+
+
+def test_cluster_ids_are_kafkas_16_byte_base64url_uuids():
+    cluster_id = new_cluster_id()
+    assert len(cluster_id) == 22
+    assert "=" not in cluster_id
+    assert len(base64.urlsafe_b64decode(cluster_id + "==")) == 16
+    assert new_cluster_id() != cluster_id
