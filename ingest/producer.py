@@ -22,6 +22,7 @@ class AcknowledgedProducer:
     def __init__(self, timeout_s: float) -> None:
         self.timeout_s = timeout_s
         self._producer = self._new_producer()
+        self._replacing = threading.Lock()
         self._closed = threading.Event()
         self._poller = threading.Thread(target=self._poll, name="kafka-delivery", daemon=True)
         self._poller.start()
@@ -39,8 +40,20 @@ class AcknowledgedProducer:
         )
 
     def _poll(self) -> None:
+        """Serve delivery callbacks until closed. librdkafka raises a fatal error (say, a broker
+        that forgot our idempotent producer's id) from ``poll``: the producer is replaced and
+        the thread goes on, or every later request would wait for an acknowledgement in vain."""
         while not self._closed.is_set():
-            self._producer.poll(0.05)
+            producer = self._producer
+            try:
+                producer.poll(0.05)
+            except KafkaException as exc:
+                error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+                if error is not None and error.fatal():
+                    self._recover(error, producer)
+                else:
+                    logger.warning("the Kafka producer's poll failed: %s", exc)
+                    self._closed.wait(0.05)
 
     def publish(self, topic: str, key: bytes, value: bytes) -> None:
         """Publish one message; return once the broker has it, else raise ``BrokerUnavailable``."""
@@ -57,7 +70,7 @@ class AcknowledgedProducer:
         except BufferError:
             raise BrokerUnavailable("the broker is not keeping up; retry later") from None
         except KafkaException as exc:
-            self._recover(exc.args[0])
+            self._recover(exc.args[0], producer)
             raise BrokerUnavailable(
                 f"the broker refused the message: {exc.args[0].str()}"
             ) from None
@@ -67,12 +80,19 @@ class AcknowledgedProducer:
             )
         error = outcome[0]
         if error is not None:
-            self._recover(error)
+            self._recover(error, producer)
             raise BrokerUnavailable(f"the broker did not take the message: {error.str()}")
 
-    def _recover(self, error: KafkaError) -> None:
-        """A fatal producer error (a broker that forgot our producer id) needs a new producer."""
-        if error.fatal():
+    def _recover(self, error: KafkaError, failed: Producer | None = None) -> None:
+        """A fatal producer error (a broker that forgot our producer id) needs a new producer;
+        replaced once, whichever of the request and the delivery thread sees the error first.
+        The messages the failed producer held get no acknowledgement: their requests answer
+        503 when they time out."""
+        if not error.fatal():
+            return
+        with self._replacing:
+            if failed is not None and failed is not self._producer:
+                return  # already replaced
             logger.warning("replacing the Kafka producer after a fatal error: %s", error.str())
             self._producer = self._new_producer()
 

@@ -144,8 +144,13 @@ def test_a_consumer_that_dies_is_restarted_and_its_work_gets_done(tmp_path):
         assert "; restarting it in 1 s" in output, output
         assert "devstack: starting recordings again" in output, output
         assert stack.process.poll() is None, output
+        # The line comes just before the fork; the child shows its own command line once it has
+        # exec'd, a moment later on a loaded machine.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(consumer_pids(stack.process.pid)) < 2:
+            time.sleep(0.1)
         restarted = consumer_pids(stack.process.pid)
-        assert len(restarted) == 2
+        assert len(restarted) == 2, stack.output()
         assert recordings not in restarted
 
         # The new consumer takes the partitions over and stores every segment.
