@@ -18,6 +18,7 @@ class ReplaySegmentInline(admin.TabularInline):
         "rage_clicks",
         "slow_clicks",
         "multi_clicks",
+        "hydration_errors",
         "occurrences_published",
         "recording",
     )
@@ -44,6 +45,7 @@ class ReplayAdmin(admin.ModelAdmin):
         "rage_clicks",
         "slow_clicks",
         "multi_clicks",
+        "hydration_errors",
         "last_seen_at",
     )
     list_filter = ("project", "environment", "browser", "os", "release")
@@ -75,10 +77,17 @@ class DetectionSettingsAdmin(admin.ModelAdmin):
         "dead_click_sample_rate",
         "rage_click_sample_rate",
         "slow_click_sample_rate",
+        "hydration_errors_enabled",
+        "hydration_error_sample_rate",
         "noise_threshold",
         "updated_at",
     )
-    list_editable = ("dead_clicks_enabled", "rage_clicks_enabled", "slow_clicks_enabled")
+    list_editable = (
+        "dead_clicks_enabled",
+        "rage_clicks_enabled",
+        "slow_clicks_enabled",
+        "hydration_errors_enabled",
+    )
     search_fields = ("project__name", "=project__id")
     autocomplete_fields = ("project",)
     readonly_fields = ("updated_at",)
@@ -86,7 +95,14 @@ class DetectionSettingsAdmin(admin.ModelAdmin):
         (None, {"fields": ("project", "updated_at")}),
         (
             "Issue types",
-            {"fields": ("dead_clicks_enabled", "rage_clicks_enabled", "slow_clicks_enabled")},
+            {
+                "fields": (
+                    "dead_clicks_enabled",
+                    "rage_clicks_enabled",
+                    "slow_clicks_enabled",
+                    "hydration_errors_enabled",
+                )
+            },
         ),
         (
             "Sampling (0 to 1; the same click always gets the same decision)",
@@ -95,6 +111,7 @@ class DetectionSettingsAdmin(admin.ModelAdmin):
                     "dead_click_sample_rate",
                     "rage_click_sample_rate",
                     "slow_click_sample_rate",
+                    "hydration_error_sample_rate",
                 )
             },
         ),

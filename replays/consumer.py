@@ -201,4 +201,4 @@ class RecordingsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
             raise OccurrencesNotPublished(f"occurrences not published: {exc}") from exc
         replay_mark_published(*(row for row, _ in pending.values()))
         for occurrence in occurrences:
-            OCCURRENCES.labels(occurrence.click_type.value).inc()
+            OCCURRENCES.labels(occurrence.type_slug).inc()

@@ -4,6 +4,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from ingest.models import Project
+from issues.grouptypes import HYDRATION_ERROR
 from replays.detection.classify import (
     DEFAULT_DEAD_CLICK_MS,
     DEFAULT_RAGE_CLICK_COUNT,
@@ -43,6 +44,7 @@ class Replay(models.Model):
     rage_clicks = models.PositiveIntegerField(default=0)
     slow_clicks = models.PositiveIntegerField(default=0)
     multi_clicks = models.PositiveIntegerField(default=0)
+    hydration_errors = models.PositiveIntegerField(default=0)
     retention_days = models.PositiveIntegerField(default=90)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -75,6 +77,7 @@ class ReplaySegment(models.Model):
     rage_clicks = models.PositiveIntegerField(default=0)
     slow_clicks = models.PositiveIntegerField(default=0)
     multi_clicks = models.PositiveIntegerField(default=0)
+    hydration_errors = models.PositiveIntegerField(default=0)
     occurrences_published = models.BooleanField(
         default=False,
         help_text="Its occurrences reached the broker: a re-delivered segment does not send them "
@@ -101,9 +104,13 @@ class DetectionSettings(models.Model):
     dead_clicks_enabled = models.BooleanField("dead clicks", default=True)
     rage_clicks_enabled = models.BooleanField("rage clicks", default=True)
     slow_clicks_enabled = models.BooleanField("slow clicks", default=True)
+    hydration_errors_enabled = models.BooleanField(
+        "hydration errors", default=HYDRATION_ERROR.enabled_by_default
+    )
     dead_click_sample_rate = models.FloatField(default=1.0, validators=RATE_VALIDATORS)
     rage_click_sample_rate = models.FloatField(default=1.0, validators=RATE_VALIDATORS)
     slow_click_sample_rate = models.FloatField(default=1.0, validators=RATE_VALIDATORS)
+    hydration_error_sample_rate = models.FloatField(default=1.0, validators=RATE_VALIDATORS)
     dead_click_ms = models.PositiveIntegerField(
         default=DEFAULT_DEAD_CLICK_MS,
         help_text="A click with no answer for this long is dead (the SDK waits 7000 ms at most).",

@@ -6,6 +6,7 @@ reaches the next segments within that time, with no restart.
 """
 
 from ingest.models import Project
+from issues.grouptypes import HYDRATION_ERROR
 from pipeline.ttl_cache import TtlCache
 from replays.detection.classify import ClickType, Thresholds
 from replays.detection.detect import DetectionSettings
@@ -22,13 +23,15 @@ def as_detection_settings(row: DetectionSettingsRow) -> DetectionSettings:
         ClickType.DEAD: row.dead_clicks_enabled,
         ClickType.RAGE: row.rage_clicks_enabled,
         ClickType.SLOW: row.slow_clicks_enabled,
+        HYDRATION_ERROR.slug: row.hydration_errors_enabled,
     }
     return DetectionSettings(
-        enabled=frozenset(click_type for click_type, on in enabled.items() if on),
+        enabled=frozenset(slug for slug, on in enabled.items() if on),
         sample_rates={
             ClickType.DEAD: row.dead_click_sample_rate,
             ClickType.RAGE: row.rage_click_sample_rate,
             ClickType.SLOW: row.slow_click_sample_rate,
+            HYDRATION_ERROR.slug: row.hydration_error_sample_rate,
         },
         thresholds=Thresholds(
             dead_click_ms=row.dead_click_ms,

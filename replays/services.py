@@ -90,6 +90,7 @@ def _segment_row(replay: Replay, segment: Segment, detection: Detection) -> Repl
         rage_clicks=detection.count(ClickType.RAGE),
         slow_clicks=detection.count(ClickType.SLOW),
         multi_clicks=detection.multi_clicks,
+        hydration_errors=len(detection.hydration_errors),
         # Nothing to send is as good as sent: most segments need no second write.
         occurrences_published=not detection.occurrences,
     )
@@ -194,6 +195,7 @@ def _merge_into_replay(
     replay.rage_clicks += detection.count(ClickType.RAGE)
     replay.slow_clicks += detection.count(ClickType.SLOW)
     replay.multi_clicks += detection.multi_clicks
+    replay.hydration_errors += len(detection.hydration_errors)
     for field, value in _descriptive_fields(event).items():
         if value and not getattr(replay, field):
             setattr(replay, field, value[: Replay._meta.get_field(field).max_length])
@@ -233,6 +235,7 @@ MERGED_FIELDS = (
     "rage_clicks",
     "slow_clicks",
     "multi_clicks",
+    "hydration_errors",
     *_descriptive_fields(ReplayEvent()),
 )
 

@@ -164,6 +164,7 @@ class ReplaySegmentSerializer(serializers.ModelSerializer):
             "rage_clicks",
             "slow_clicks",
             "multi_clicks",
+            "hydration_errors",
         ]
         read_only_fields = fields
 
@@ -201,6 +202,7 @@ class ReplaySerializer(serializers.ModelSerializer):
             "rage_clicks",
             "slow_clicks",
             "multi_clicks",
+            "hydration_errors",
             "retention_days",
             "segments",
             "replay_url",

@@ -1,17 +1,18 @@
-"""Find the SDK's click breadcrumbs in a segment's rrweb events.
+"""Find the SDK's click and hydration-error breadcrumbs in a segment's rrweb events.
 
 The SDK writes them as rrweb custom events (``type`` 5) tagged ``breadcrumb``, with
-``payload.category`` ``ui.slowClickDetected`` (a click that got no answer, or a late one) or
-``ui.multiClick`` (several clicks on an element that did answer). Most segments carry neither, and
-a segment may be a multi-megabyte DOM snapshot: a substring search over the inflated bytes decides
-whether the events need parsing at all, so a segment without clicks never pays for a JSON parse.
+``payload.category`` ``ui.slowClickDetected`` (a click that got no answer, or a late one),
+``ui.multiClick`` (several clicks on an element that did answer) or ``replay.hydrate-error`` (React
+could not hydrate the server's HTML). Most segments carry none, and a segment may be a
+multi-megabyte DOM snapshot: a substring search over the inflated bytes decides whether the events
+need parsing at all, so a segment without these breadcrumbs never pays for a JSON parse.
 """
 
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
+from urllib.parse import urljoin
 
 import orjson
 
@@ -21,16 +22,22 @@ from replays.detection.timestamps import is_click_time
 
 SLOW_CLICK = "ui.slowClickDetected"
 MULTI_CLICK = "ui.multiClick"
+HYDRATE_ERROR = "replay.hydrate-error"
 CLICK_CATEGORIES = frozenset({SLOW_CLICK, MULTI_CLICK})
-# Both categories in one pass over the bytes: faster than two substring searches on megabytes of
-# DOM (the regex engine searches for the categories' common prefix, then tries each).
-_CATEGORY_MARKERS = re.compile(b"|".join(re.escape(c.encode()) for c in sorted(CLICK_CATEGORIES)))
+CATEGORIES = CLICK_CATEGORIES | {HYDRATE_ERROR}
+# Every category in one pass over the bytes: faster than a substring search each on megabytes of
+# DOM (the regex engine searches for the categories' first bytes, then tries each).
+_CATEGORY_MARKERS = re.compile(b"|".join(re.escape(c.encode()) for c in sorted(CATEGORIES)))
 
+RRWEB_META_EVENT = 4  # the page's ``href``, at the start and after each navigation
 RRWEB_CUSTOM_EVENT = 5
+NAVIGATION = "navigation"  # the SDK's history breadcrumb: ``data.to``, a path or URL
 # A segment covers seconds of a session, in which a person clicks a few times. More click
 # breadcrumbs than this come from a broken or hostile client, and each would become an occurrence
 # (a 490 KB envelope of one click repeated inflates to 70,000 of them): the first ones are kept.
+# So for hydration errors (React reports one or two per page load).
 MAX_CLICKS_PER_SEGMENT = 200
+MAX_HYDRATION_ERRORS_PER_SEGMENT = 200
 MAX_SELECTOR_CHARS = 1024
 MAX_TEXT_CHARS = 256
 MAX_URL_CHARS = 2048
@@ -83,43 +90,116 @@ class ClickBreadcrumb:
     click_count: int
 
 
-def may_have_clicks(events: bytes) -> bool:
-    """Whether the events may hold a click breadcrumb (no false negatives for SDK output)."""
+@dataclass(frozen=True, slots=True)
+class HydrationErrorBreadcrumb:
+    timestamp: float  # seconds since the epoch: when React reported it
+    url: str | None  # ``data.url``; else the page the replay was on at that moment (SDK 7.x)
+    route: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Breadcrumbs:
+    """What a segment holds for detection, each in recording order."""
+
+    clicks: tuple[ClickBreadcrumb, ...] = ()
+    hydration_errors: tuple[HydrationErrorBreadcrumb, ...] = ()
+
+
+def may_have_breadcrumbs(events: bytes) -> bool:
+    """Whether the events may hold a click or hydration-error breadcrumb (no false negatives for
+    SDK output)."""
     return _CATEGORY_MARKERS.search(events) is not None
 
 
 def find_click_breadcrumbs(events: bytes) -> list[ClickBreadcrumb]:
     """The click breadcrumbs in a segment's rrweb events (JSON bytes), in recording order; the
     first ``MAX_CLICKS_PER_SEGMENT`` of them."""
-    if not may_have_clicks(events):
-        return []
+    return list(find_breadcrumbs(events).clicks)
+
+
+def find_breadcrumbs(events: bytes) -> Breadcrumbs:
+    """The click breadcrumbs (the first ``MAX_CLICKS_PER_SEGMENT``) and hydration errors (the
+    first ``MAX_HYDRATION_ERRORS_PER_SEGMENT``) in a segment's rrweb events (JSON bytes)."""
+    if not may_have_breadcrumbs(events):
+        return Breadcrumbs()
     try:
         parsed = orjson.loads(events)
     except orjson.JSONDecodeError as exc:
         raise InvalidSegment(f"the recording is not valid JSON: {exc}") from None
     if not isinstance(parsed, list):
         raise InvalidSegment("the recording is not a JSON array of rrweb events")
-    # Most events are DOM mutations and mouse moves: only custom events (type 5) go further.
-    clicks = (
-        parse_click_breadcrumb(event, payload)
-        for event in parsed
-        if isinstance(event, dict)
-        and event.get("type") == RRWEB_CUSTOM_EVENT
-        and (payload := _click_payload(event)) is not None
-    )
-    return list(islice(clicks, MAX_CLICKS_PER_SEGMENT))
+    clicks: list[ClickBreadcrumb] = []
+    hydration_errors: list[HydrationErrorBreadcrumb] = []
+    page: str | None = None  # the page the replay is on, as far as this segment tells
+    # Most events are DOM mutations and mouse moves: only meta (4) and custom (5) events go on.
+    for event in parsed:
+        if not isinstance(event, dict):
+            continue
+        kind = event.get("type")
+        if kind == RRWEB_META_EVENT:
+            page = _page_from_meta(event, page)
+            continue
+        if kind != RRWEB_CUSTOM_EVENT or (payload := _payload(event)) is None:
+            continue
+        category = payload.get("category")
+        if category in CLICK_CATEGORIES:
+            if len(clicks) < MAX_CLICKS_PER_SEGMENT:
+                clicks.append(parse_click_breadcrumb(event, payload))
+        elif category == HYDRATE_ERROR:
+            if len(hydration_errors) < MAX_HYDRATION_ERRORS_PER_SEGMENT:
+                hydration_errors.append(parse_hydration_error(event, payload, page))
+        elif category == NAVIGATION:
+            page = _page_after_navigation(payload, page)
+        elif category is None and _text(payload.get("op"), 64).startswith("navigation."):
+            page = _text(payload.get("description"), MAX_URL_CHARS) or page  # its URL
+    return Breadcrumbs(tuple(clicks), tuple(hydration_errors))
 
 
-def _click_payload(event: dict[str, Any]) -> dict[str, Any] | None:
+def _payload(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A custom event's payload: a breadcrumb's (with a string category, as only a string can be
+    compared with the categories: a list there is unhashable) or a performance span's."""
     data = event.get("data")
-    if not isinstance(data, dict) or data.get("tag") != "breadcrumb":
+    if not isinstance(data, dict):
         return None
     payload = data.get("payload")
     if not isinstance(payload, dict):
         return None
-    # Not ``in CLICK_CATEGORIES`` first: a list or an object there is unhashable.
-    category = payload.get("category")
-    return payload if isinstance(category, str) and category in CLICK_CATEGORIES else None
+    tag = data.get("tag")
+    if tag == "breadcrumb":
+        return payload if isinstance(payload.get("category"), str) else None
+    return payload if tag == "performanceSpan" and "category" not in payload else None
+
+
+def _page_from_meta(event: dict[str, Any], page: str | None) -> str | None:
+    data = event.get("data")
+    href = _text(data.get("href"), MAX_URL_CHARS) if isinstance(data, dict) else ""
+    return href or page
+
+
+def _page_after_navigation(payload: dict[str, Any], page: str | None) -> str | None:
+    """The SDK's navigation breadcrumb names the new page as a path (``/cart``) or a URL."""
+    data = payload.get("data")
+    to = _text(data.get("to"), MAX_URL_CHARS) if isinstance(data, dict) else ""
+    if not to:
+        return page
+    try:
+        return urljoin(page, to)[:MAX_URL_CHARS] if page else to
+    except ValueError:  # an invalid host in ``page``: the path alone still names the page
+        return to
+
+
+def parse_hydration_error(
+    event: dict[str, Any], payload: dict[str, Any], page: str | None
+) -> HydrationErrorBreadcrumb:
+    """One hydration error: ``data.url`` since SDK 7.87; before that, no ``data`` at all and the
+    page is the one the replay was on (``page``, or the replay_event's, which the caller has)."""
+    data = payload.get("data")
+    data = data if isinstance(data, dict) else {}
+    return HydrationErrorBreadcrumb(
+        timestamp=_timestamp(payload.get("timestamp"), event.get("timestamp")),
+        url=_text(data.get("url"), MAX_URL_CHARS).strip() or page,
+        route=_text(data.get("route"), MAX_URL_CHARS).strip() or None,
+    )
 
 
 def parse_click_breadcrumb(event: dict[str, Any], payload: dict[str, Any]) -> ClickBreadcrumb:

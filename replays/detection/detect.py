@@ -1,24 +1,34 @@
 """One segment through every detection step: the pure core of the replays consumer.
 
-``decode_segment`` needs only the message's bytes; ``detect_clicks`` needs the project's settings
-as well, which the consumer looks up between the two. Neither reads a clock, a database or a topic.
+``decode_segment`` needs only the message's bytes; ``detect_clicks`` (clicks and hydration
+errors) needs the project's settings as well, which the consumer looks up between the two. Neither
+reads a clock, a database or a topic.
 """
 
 import re
 from dataclasses import dataclass, field
 
+from issues.grouptypes import HYDRATION_ERROR, get_by_slug
 from replays.detection.breadcrumbs import (
+    MAX_URL_CHARS,
     MULTI_CLICK,
     ClickBreadcrumb,
-    find_click_breadcrumbs,
+    HydrationErrorBreadcrumb,
+    find_breadcrumbs,
     fold_element_names,
 )
 from replays.detection.classify import ClickType, Thresholds, classify
 from replays.detection.errors import InvalidSegment
-from replays.detection.fingerprint import fingerprint
+from replays.detection.fingerprint import fingerprint, hydration_fingerprint, page_of
 from replays.detection.ignore import IgnoreRule, is_ignored
 from replays.detection.message import decode_message
-from replays.detection.occurrence import ClickContext, Occurrence, build_occurrence, occurrence_id
+from replays.detection.occurrence import (
+    ClickContext,
+    Occurrence,
+    build_hydration_occurrence,
+    build_occurrence,
+    occurrence_id,
+)
 from replays.detection.recording import (
     Recording,
     compress_recording,
@@ -28,13 +38,22 @@ from replays.detection.recording import (
 from replays.detection.replay_event import ReplayEvent, parse_replay_event
 from replays.detection.sampling import is_sampled
 
+# The types this producer raises (by slug: a ClickType is its slug), and those of them that the
+# registry enables by default.
+PRODUCED_TYPES: tuple[str, ...] = (*ClickType, HYDRATION_ERROR.slug)
+DEFAULT_ENABLED = frozenset(
+    slug
+    for slug in PRODUCED_TYPES
+    if (group_type := get_by_slug(slug)) and group_type.enabled_by_default
+)
+
 
 @dataclass(frozen=True, slots=True)
 class DetectionSettings:
-    """A project's detection settings, as the pure core reads them."""
+    """A project's detection settings, as the pure core reads them; types by registry slug."""
 
-    enabled: frozenset[ClickType] = frozenset(ClickType)
-    sample_rates: dict[ClickType, float] = field(default_factory=dict)  # missing: 1.0
+    enabled: frozenset[str] = DEFAULT_ENABLED
+    sample_rates: dict[str, float] = field(default_factory=dict)  # missing: 1.0
     thresholds: Thresholds = field(default_factory=Thresholds)
     ignore: tuple[IgnoreRule, ...] = ()
 
@@ -76,15 +95,32 @@ class DetectedClick:
 
 
 @dataclass(frozen=True, slots=True)
+class DetectedHydrationError:
+    breadcrumb: HydrationErrorBreadcrumb
+    occurrence: Occurrence
+    enabled: bool
+    sampled: bool
+
+    @property
+    def published(self) -> bool:
+        """Whether an occurrence goes to the issue platform; every one counts on the replay."""
+        return self.enabled and self.sampled
+
+
+@dataclass(frozen=True, slots=True)
 class Detection:
-    """What one segment yields: its clicks (classified or not) and the occurrences to publish."""
+    """What one segment yields: its clicks (classified or not), its hydration errors, and the
+    occurrences to publish."""
 
     clicks: tuple[DetectedClick, ...] = ()
     multi_clicks: int = 0
+    hydration_errors: tuple[DetectedHydrationError, ...] = ()
 
     @property
     def occurrences(self) -> list[Occurrence]:
-        return [click.occurrence for click in self.clicks if click.published]
+        return [
+            found.occurrence for found in (*self.clicks, *self.hydration_errors) if found.published
+        ]
 
     def count(self, click_type: ClickType) -> int:
         return sum(1 for click in self.clicks if click.click_type is click_type)
@@ -112,12 +148,14 @@ def decode_segment(raw: bytes, max_inflated_bytes: int) -> Segment:
 
 def detect_clicks(segment: Segment, settings: DetectionSettings, now: float) -> Detection:
     """Classify the segment's click breadcrumbs and build an occurrence for each dead, rage or
-    slow click; mark those of a disabled type, ignored or sampled out (they still count)."""
+    slow click, and one for each hydration error; mark those of a disabled type, ignored or
+    sampled out (they still count)."""
     context = ClickContext(
         segment.project_id, segment.replay_id, segment.segment_id, segment.replay_event
     )
+    found = find_breadcrumbs(segment.events)
     clicks, multi_clicks = [], 0
-    for breadcrumb in find_click_breadcrumbs(segment.events):
+    for breadcrumb in found.clicks:
         if breadcrumb.category == MULTI_CLICK:
             multi_clicks += 1
             continue
@@ -150,7 +188,42 @@ def detect_clicks(segment: Segment, settings: DetectionSettings, now: float) -> 
                 sampled=is_sampled(identifier, rate),
             )
         )
-    return Detection(tuple(clicks), multi_clicks)
+    hydration_errors = tuple(
+        _hydration_error(breadcrumb, segment, context, settings, now)
+        for breadcrumb in found.hydration_errors
+    )
+    return Detection(tuple(clicks), multi_clicks, hydration_errors)
+
+
+def _hydration_error(
+    breadcrumb: HydrationErrorBreadcrumb,
+    segment: Segment,
+    context: ClickContext,
+    settings: DetectionSettings,
+    now: float,
+) -> DetectedHydrationError:
+    """One hydration error, grouped by its page: SDK 7.x names none, and the segment's last page
+    before it (else the replay_event's) is where it happened."""
+    slug = HYDRATION_ERROR.slug
+    url = breadcrumb.url or segment.replay_event.request_url
+    # Folding ids may lengthen a path (``/9`` → ``/{id}``): the page is bounded as a URL is.
+    page = page_of(breadcrumb.route, url)[:MAX_URL_CHARS]
+    identifier = occurrence_id(segment.replay_id, segment.segment_id, breadcrumb.timestamp, slug)
+    occurrence = build_hydration_occurrence(
+        breadcrumb,
+        context,
+        occurrence_id=identifier,
+        fingerprint=hydration_fingerprint(slug, page),
+        url=url,
+        page=page,
+        detection_time=now,
+    )
+    return DetectedHydrationError(
+        breadcrumb,
+        occurrence,
+        enabled=slug in settings.enabled,
+        sampled=is_sampled(identifier, settings.sample_rates.get(slug, 1.0)),
+    )
 
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")

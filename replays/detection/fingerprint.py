@@ -1,4 +1,5 @@
-"""Group the same broken element on the same kind of page: type, selector, route or URL path."""
+"""Group the same broken element on the same kind of page: type, selector, route or URL path;
+a hydration error by its type and page alone."""
 
 import hashlib
 import re
@@ -45,7 +46,17 @@ def fingerprint(
     click_type: ClickType, selector: str, route: str | None, url: str | None
 ) -> list[str]:
     """The issue platform's fingerprint: one issue per type, element and kind of page."""
-    return [click_type.value, selector, route or normalize_path(url)]
+    return [click_type.value, selector, page_of(route, url)]
+
+
+def page_of(route: str | None, url: str | None) -> str:
+    """The kind of page: the SDK's route if it sent one, else the URL's path with ids folded."""
+    return route or normalize_path(url)
+
+
+def hydration_fingerprint(type_slug: str, page: str) -> list[str]:
+    """One issue per page that fails to hydrate (Sentry makes one per project)."""
+    return [type_slug, page]
 
 
 def fingerprint_hash(parts: list[str]) -> str:

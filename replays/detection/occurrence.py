@@ -1,25 +1,28 @@
 """The issue occurrence: what replays tells issues, through ``ingest-occurrences`` only.
 
 Shaped as the issue platform's occurrence (sentry-kafka-schemas ``ingest-occurrences``). Its id is
-a uuid5 over what makes the click unique, so a re-delivered segment yields the same occurrence.
+a uuid5 over what makes the click (or hydration error) unique, so a re-delivered segment yields
+the same occurrence. Type ids, titles and levels are the issue platform's registry's.
 """
 
 import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from replays.detection.breadcrumbs import ClickBreadcrumb
+from issues import grouptypes
+from replays.detection.breadcrumbs import ClickBreadcrumb, HydrationErrorBreadcrumb
 from replays.detection.classify import ClickType
 from replays.detection.replay_event import ReplayEvent
 from replays.detection.tags import merged_tags
 
-# The issue platform's numeric type ids. 5001 and 5002 are Sentry's own for dead and rage clicks;
-# Sentry has no slow-click type, so ours takes the next id in its replay range that Sentry leaves
-# free (5003 is its hydration error).
-TYPE_IDS = {ClickType.DEAD: 5001, ClickType.RAGE: 5002, ClickType.SLOW: 5004}
+# Each click type's entry in the issue platform's registry (``issues.grouptypes``): its numeric
+# type id, default title and level.
+GROUP_TYPES = {click_type: grouptypes.get_by_slug(click_type.value) for click_type in ClickType}
+TYPE_IDS = {click_type: group_type.type_id for click_type, group_type in GROUP_TYPES.items()}
 TYPES_BY_ID = {type_id: click_type for click_type, type_id in TYPE_IDS.items()}
-TITLES = {ClickType.DEAD: "Dead Click", ClickType.RAGE: "Rage Click", ClickType.SLOW: "Slow Click"}
-LEVELS = {ClickType.DEAD: "warning", ClickType.RAGE: "error", ClickType.SLOW: "info"}
+TITLES = {click_type: group_type.title for click_type, group_type in GROUP_TYPES.items()}
+LEVELS = {click_type: group_type.default_level for click_type, group_type in GROUP_TYPES.items()}
+HYDRATION_ERROR = grouptypes.HYDRATION_ERROR
 
 OCCURRENCE_NAMESPACE = uuid.UUID("6d1b5f4e-3c2a-4b7e-9a8f-0c1d2e3f4a5b")
 EVENT_NAMESPACE = uuid.UUID("0b9a8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d")
@@ -59,6 +62,12 @@ class Occurrence:
     @property
     def click_type(self) -> ClickType:
         return TYPES_BY_ID[self.type]
+
+    @property
+    def type_slug(self) -> str:
+        """The registry's slug of its type (the issue's ``type``)."""
+        group_type = grouptypes.get_by_id(self.type)
+        return group_type.slug if group_type else str(self.type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +136,48 @@ def build_occurrence(
         culprit=(breadcrumb.route or url or breadcrumb.selector)[:MAX_CULPRIT_CHARS],
         evidence_data=evidence,
         evidence_display=display,
-        event=_event(breadcrumb, context, occurrence_id, url, component),
+        event=_event(breadcrumb.timestamp, context, occurrence_id, url, component),
+    )
+
+
+def build_hydration_occurrence(
+    breadcrumb: HydrationErrorBreadcrumb,
+    context: ClickContext,
+    *,
+    occurrence_id: str,
+    fingerprint: list[str],
+    url: str | None,
+    page: str,
+    detection_time: float,
+) -> Occurrence:
+    """The occurrence of one hydration error: the page it happened on (``page``: the route or
+    the folded path that groups it) and the replay's metadata, at the moment React reported it."""
+    evidence = {
+        "url": url,
+        "route": breadcrumb.route,
+        "page": page,
+        "replay_id": context.replay_id,
+        "segment_id": context.segment_id,
+        "timestamp": breadcrumb.timestamp,
+    }
+    display = [
+        {"name": "Page", "value": page, "important": True},
+        {"name": "URL", "value": url or "", "important": False},
+    ]
+    return Occurrence(
+        id=occurrence_id,
+        project_id=context.project_id,
+        fingerprint=fingerprint,
+        issue_title=HYDRATION_ERROR.title,
+        subtitle=page,
+        resource_id=context.replay_id,
+        type=HYDRATION_ERROR.type_id,
+        detection_time=detection_time,
+        level=HYDRATION_ERROR.default_level,
+        culprit=page[:MAX_CULPRIT_CHARS],
+        evidence_data=evidence,
+        evidence_display=display,
+        event=_event(breadcrumb.timestamp, context, occurrence_id, url, None),
     )
 
 
@@ -139,7 +189,7 @@ def _waited(breadcrumb: ClickBreadcrumb, click_type: ClickType) -> str:
 
 
 def _event(
-    breadcrumb: ClickBreadcrumb,
+    timestamp: float,
     context: ClickContext,
     occurrence_id: str,
     url: str | None,
@@ -160,7 +210,7 @@ def _event(
         }
     if replay_event.trace_ids:
         contexts["trace"] = {"trace_id": replay_event.trace_ids[0]}
-    # Ours, from the click, then the app's (``Sentry.setTag``, ``transaction``); ours win.
+    # Ours, from the breadcrumb, then the app's (``Sentry.setTag``, ``transaction``); ours win.
     own_tags = {
         "replayId": context.replay_id,
         "url": url,
@@ -173,7 +223,7 @@ def _event(
     event = {
         "event_id": uuid.uuid5(EVENT_NAMESPACE, occurrence_id).hex,
         "project_id": context.project_id,
-        "timestamp": breadcrumb.timestamp,
+        "timestamp": timestamp,
         "received": replay_event.timestamp,
         "platform": replay_event.platform or "javascript",
         "environment": replay_event.environment,

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from tests.devstack import running_devstack
-from tests.sdk_fixtures import replay_requests
+from tests.sdk_fixtures import replay_requests, scenario_requests
 
 EXPECTED = sorted(
     [
@@ -84,3 +84,37 @@ def test_the_captured_envelopes_become_five_issues_in_the_api(devstack):
     assert float(samples["replay_issues_segments_processed_total"]) == len(replay_requests())
     produced = 'replay_issues_occurrences_produced_total{type="replay_dead_click"}'
     assert float(samples[produced]) == 3
+
+
+def test_the_hydrate_capture_becomes_one_hydration_error_issue_per_page(devstack):
+    """The hydrate scenario as the SDK sent it (sessions, error events, three segments): its
+    hydration errors on /index.html and /cart are two issues of the registry's type, beside the
+    session's two dead clicks, each linking to the replay at that moment."""
+    token = devstack.manage("drf_create_token", "admin").split()[2]
+    api = requests.Session()
+    api.headers["Authorization"] = f"Token {token}"
+    for sdk_request in scenario_requests("hydrate"):
+        response = devstack.post(sdk_request.path, sdk_request.body)
+        assert response.status_code == 200, response.text
+
+    issues_url = f"{devstack.base_url}/api/0/projects/42/issues/"
+    issues: list[dict] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(issues) < 4:
+        response = api.get(issues_url, timeout=10)
+        assert response.status_code == 200, response.text
+        issues = response.json()["results"]
+        time.sleep(0.2)
+    assert sorted((issue["type"], issue["culprit"], issue["times_seen"]) for issue in issues) == [
+        ("replay_dead_click", "http://127.0.0.1:18766/cart", 1),
+        ("replay_dead_click", "http://127.0.0.1:18766/index.html", 1),
+        ("replay_hydration_error", "/cart", 2),
+        ("replay_hydration_error", "/index.html", 1),
+    ]
+    hydration = [issue for issue in issues if issue["type"] == "replay_hydration_error"]
+    assert {issue["title"] for issue in hydration} == {"Hydration Error"}
+    for issue in hydration:
+        page = api.get(f"{devstack.base_url}/api/0/issues/{issue['id']}/occurrences/", timeout=10)
+        occurrence = page.json()["results"][0]
+        assert occurrence["replay_id"].replace("-", "") == "90e1eddb40b641899ece15447de2fb5a"
+        assert "occurrence=" + occurrence["id"] in occurrence["replay_url"]

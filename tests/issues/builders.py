@@ -21,7 +21,12 @@ from issues.services import (
 )
 from replays.detection.detect import DetectionSettings, decode_segment, detect_clicks
 from replays.services import replay_mark_published, replay_record_segment
-from tests.replays.messages import MAX_INFLATED_BYTES, RECEIVED, fixture_messages
+from tests.replays.messages import (
+    MAX_INFLATED_BYTES,
+    RECEIVED,
+    fixture_messages,
+    scenario_messages,
+)
 
 FIXTURE_REPLAY_ID = "40196c4efd834eedaa8e1947c813b364"
 
@@ -66,11 +71,17 @@ def record(
     return issue_record_occurrence(decode_occurrence(occurrence_message(occurrence)), noise)
 
 
-def store_fixture_replay(project_id: int = 42) -> list[dict[str, Any]]:
+def store_fixture_replay(project_id: int = 42, scenario: str | None = None) -> list[dict[str, Any]]:
     """Store the captured replay (rows and recordings) and group its occurrences, as the two
-    consumers do; returns the occurrences."""
+    consumers do; returns the occurrences. ``scenario`` names a scenario capture to use instead
+    (``hydrate``: ``../shared/fixtures/sdk-scenarios/<version>/hydrate/``)."""
     occurrences = []
-    for raw in fixture_messages(project_id=project_id):
+    messages = (
+        scenario_messages(scenario, project_id=project_id)
+        if scenario
+        else fixture_messages(project_id=project_id)
+    )
+    for raw in messages:
         segment = decode_segment(raw, MAX_INFLATED_BYTES)
         detection = detect_clicks(segment, DetectionSettings(), float(RECEIVED))
         stored = replay_record_segment(segment, detection)

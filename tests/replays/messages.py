@@ -4,7 +4,8 @@
 so the bytes are what the endpoint publishes on ``ingest-replay-recordings``. ``recording_message``
 builds one from a custom rrweb events list and replay_event, compressed or plain, for the cases the
 captures do not show. ``click_event`` is a click breadcrumb in the SDK's shape; ``captured_click``
-is one the SDK wrote, to vary.
+is one the SDK wrote, to vary; ``hydrate_error_event`` a hydration error's breadcrumb, and
+``scenario_messages`` the messages of a scenario capture (``../shared/fixtures/sdk-scenarios/``).
 """
 
 import zlib
@@ -19,7 +20,7 @@ from ingest.recording_message import encode_recording_message
 from ingest.replay_segment import RecordingLimits, ReplaySegment, extract_replay_segment
 from replays.detection.recording import inflate_recording, split_recording
 from tests.ingest.builders import replay_parts
-from tests.sdk_fixtures import SdkRequest, replay_requests
+from tests.sdk_fixtures import SdkRequest, replay_requests, scenario_replay_requests
 
 MiB = 1024 * 1024
 # The replays consumer's default inflation cap (settings.REPLAYS_MAX_RECORDING_INFLATED_BYTES).
@@ -55,6 +56,36 @@ def fixture_message(
 def fixture_messages(**kwargs: Any) -> list[bytes]:
     """One message per captured replay request, in capture order."""
     return [fixture_message(sdk_request, **kwargs) for sdk_request in replay_requests()]
+
+
+def scenario_messages(scenario: str, **kwargs: Any) -> list[bytes]:
+    """One message per replay request of a scenario capture (``hydrate``, ...), in order."""
+    return [fixture_message(r, **kwargs) for r in scenario_replay_requests(scenario)]
+
+
+def hydrate_error_event(
+    url: str | None = "https://shop.example.com/orders/123",
+    *,
+    timestamp: float = BASE_SECONDS,
+    data: Any = True,
+) -> dict[str, Any]:
+    """An rrweb custom event holding a ``replay.hydrate-error`` breadcrumb as the browser SDK
+    writes it (``data.url`` since 7.87); ``data=None`` leaves ``data`` out, as 7.x did, and any
+    other value is sent as ``data`` as it is."""
+    payload: dict[str, Any] = {
+        "timestamp": timestamp,
+        "type": "default",
+        "category": "replay.hydrate-error",
+    }
+    if data is True:
+        payload["data"] = {"url": url}
+    elif data is not None:
+        payload["data"] = data
+    return {
+        "type": 5,
+        "timestamp": round(timestamp * 1000),
+        "data": {"tag": "breadcrumb", "payload": payload},
+    }
 
 
 def fixture_replay_event(segment_id: int = 0, replay_id: str = REPLAY_ID) -> dict[str, Any]:

@@ -50,6 +50,7 @@ def test_every_project_gets_default_settings_that_the_admin_changes(admin_client
         "dead_click_sample_rate": "0.5",
         "rage_click_sample_rate": "1",
         "slow_click_sample_rate": "0",
+        "hydration_error_sample_rate": "0.25",
         "dead_click_ms": "8000",
         "slow_click_ms": "3500",
         "rage_click_count": "4",
@@ -60,7 +61,8 @@ def test_every_project_gets_default_settings_that_the_admin_changes(admin_client
     assert admin_client.post(url, form).status_code == 302
 
     detection = detection_settings_for(sdk_project.project_id)
-    assert {t.value for t in detection.enabled} == {"replay_dead_click", "replay_slow_click"}
+    assert set(detection.enabled) == {"replay_dead_click", "replay_slow_click"}
+    assert detection.sample_rates["replay_hydration_error"] == 0.25
     assert detection.thresholds.dead_click_ms == 8000
     assert detection.thresholds.rage_click_count == 4
     assert [rule.text for rule in detection.ignore] == ["#buy", "nav > a"]

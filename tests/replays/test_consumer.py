@@ -14,18 +14,25 @@ from prometheus_client import REGISTRY
 from sentry_kafka_schemas import get_codec
 
 from ingest.envelope import parse_envelope
+from issues.models import Issue
 from replays import consumer as consumer_module
 from replays import services
 from replays.detection.occurrence import TYPES_BY_ID
 from replays.models import DetectionSettings, Replay, ReplaySegment
-from tests.consumers import committed_offsets, produce, start_recordings_consumer, wait_until
+from tests.consumers import (
+    committed_offsets,
+    produce,
+    start_occurrences_consumer,
+    start_recordings_consumer,
+    wait_until,
+)
 from tests.replays.messages import (
     decompression_bomb,
     fixture_message,
     fixture_messages,
     with_fields,
 )
-from tests.sdk_fixtures import replay_requests
+from tests.sdk_fixtures import replay_requests, scenario_replay_requests, scenario_requests
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -317,3 +324,68 @@ def test_a_segment_the_database_refuses_goes_to_the_dlq_and_its_batch_is_kept(
     assert sorted(ReplaySegment.objects.values_list("segment_id", flat=True)) == [0, 1, 3, 4]
     assert Replay.objects.get().segment_count == 4
     assert not ReplaySegment.objects.filter(occurrences_published=False).exists()
+
+
+def test_the_hydrate_capture_becomes_hydration_error_occurrences_and_issues(
+    client,
+    sdk_project,
+    recordings_topic,
+    recordings_dlq_topic,
+    occurrences_topic,
+    occurrences_dlq_topic,
+    topic_reader,
+):
+    """The hydrate scenario (a React app that fails to hydrate on /index.html, then twice on
+    /cart), posted as the SDK sent it: three 5003 occurrences beside the session's two dead
+    clicks, grouped by the issues consumer into one hydration error issue per page."""
+    captures = scenario_requests("hydrate")
+    for sdk_request in captures:
+        response = client.post(
+            sdk_request.path,
+            data=sdk_request.body,
+            content_type="text/plain;charset=UTF-8",
+            headers=sdk_request.client_headers,
+        )
+        assert response.status_code == 200, response.content
+    segments = len(scenario_replay_requests("hydrate"))
+    produced = metric("replay_issues_occurrences_produced_total", type="replay_hydration_error")
+    consumer = start_recordings_consumer()
+    try:
+        wait_until(lambda: ReplaySegment.objects.count() == segments, what="segments")
+        occurrences = occurrences_on(topic_reader, occurrences_topic, 5, timeout_s=5)
+    finally:
+        consumer.stop()
+    hydration = [o for o in occurrences if o["type"] == 5003]
+    assert sorted(o["fingerprint"] for o in hydration) == [
+        ["replay_hydration_error", "/cart"],
+        ["replay_hydration_error", "/cart"],
+        ["replay_hydration_error", "/index.html"],
+    ]
+    assert sorted(o["type"] for o in occurrences) == [5001, 5001, 5003, 5003, 5003]
+    assert (
+        metric("replay_issues_occurrences_produced_total", type="replay_hydration_error")
+        == produced + 3
+    )
+    replay = Replay.objects.get()
+    assert replay.replay_id.hex == "90e1eddb40b641899ece15447de2fb5a"
+    assert (replay.hydration_errors, replay.dead_clicks) == (3, 2)
+    for occurrence in hydration:
+        assert occurrence["issue_title"] == "Hydration Error"
+        assert occurrence["resource_id"] == replay.replay_id.hex
+        assert occurrence["event"]["release"] == "shop@1.4.2"
+        assert occurrence["event"]["environment"] == "staging"
+        assert occurrence["event"]["user"]["id"] == "u-77"
+
+    issues_consumer = start_occurrences_consumer()
+    try:
+        wait_until(lambda: Issue.objects.count() == 4, what="four issues")
+    finally:
+        issues_consumer.stop()
+    grouped = sorted(
+        (issue.culprit, issue.title, issue.times_seen, issue.is_visible)
+        for issue in Issue.objects.filter(type="replay_hydration_error")
+    )
+    assert grouped == [
+        ("/cart", "Hydration Error", 2, True),
+        ("/index.html", "Hydration Error", 1, True),
+    ]

@@ -13,7 +13,7 @@ from replays.detection.breadcrumbs import (
     SLOW_CLICK,
     find_click_breadcrumbs,
     fold_element_names,
-    may_have_clicks,
+    may_have_breadcrumbs,
     normalize_selector,
     parse_node,
     selector_from_node,
@@ -520,4 +520,4 @@ def test_arbitrary_json_documents_only_ever_raise_invalid_segment(value):
     ],
 )
 def test_the_byte_search_finds_either_click_category_anywhere(events, expected):
-    assert may_have_clicks(events) is expected
+    assert may_have_breadcrumbs(events) is expected
