@@ -30,7 +30,7 @@ class EmbeddedBroker:
 
     # What its clients must be configured with (environment variables that settings read).
     # Idempotent producers off: Tansu 0.6 accepts them, but a restarted Tansu has forgotten their
-    # producer ids and a producer then never gets another acknowledgement (every envelope 503,
+    # producer ids, and a producer's sends then fail until it is replaced (503s after the restart,
     # tests/ingest/test_broker_outage.py), where Apache Kafka keeps them in its log.
     client_env = {"KAFKA_PRODUCER_IDEMPOTENCE": "false"}
 

@@ -202,7 +202,7 @@ KAFKA_COMMIT_INTERVAL_S = env.float("KAFKA_COMMIT_INTERVAL_S", default=1.0)
 KAFKA_OFFSET_GAP_WAIT_S = env.float("KAFKA_OFFSET_GAP_WAIT_S", default=1.0)
 # Producers are idempotent (enable.idempotence): a retried send is written once, in order, which
 # Apache Kafka enforces. Off on the embedded broker (devstack sets it for its children): Tansu
-# accepts it but forgets the producer ids when it restarts, and the producer then stalls.
+# accepts it but forgets the producer ids when it restarts, and the producer then fails.
 KAFKA_PRODUCER_IDEMPOTENCE = env.bool("KAFKA_PRODUCER_IDEMPOTENCE", default=True)
 REPLAYS_CONSUMER_GROUP = env.str("REPLAYS_CONSUMER_GROUP", default="replays-recordings")
 ISSUES_CONSUMER_GROUP = env.str("ISSUES_CONSUMER_GROUP", default="issues-occurrences")
