@@ -25,9 +25,12 @@ MULTI_CLICK = "ui.multiClick"
 HYDRATE_ERROR = "replay.hydrate-error"
 CLICK_CATEGORIES = frozenset({SLOW_CLICK, MULTI_CLICK})
 CATEGORIES = CLICK_CATEGORIES | {HYDRATE_ERROR}
-# Every category in one pass over the bytes: faster than a substring search each on megabytes of
-# DOM (the regex engine searches for the categories' first bytes, then tries each).
-_CATEGORY_MARKERS = re.compile(b"|".join(re.escape(c.encode()) for c in sorted(CATEGORIES)))
+# The click categories in one pass over the bytes: they share the prefix "ui.", which the regex
+# engine scans for as fast as a substring search, then tries each. An alternation that also holds
+# the hydration category has no common prefix and is tried at every byte (4.8x zlib's time on the
+# bench's segments without clicks, against 1.3x): that one is a substring search of its own.
+_CLICK_MARKERS = re.compile(b"|".join(re.escape(c.encode()) for c in sorted(CLICK_CATEGORIES)))
+_HYDRATE_MARKER = HYDRATE_ERROR.encode()
 
 RRWEB_META_EVENT = 4  # the page's ``href``, at the start and after each navigation
 RRWEB_CUSTOM_EVENT = 5
@@ -108,7 +111,7 @@ class Breadcrumbs:
 def may_have_breadcrumbs(events: bytes) -> bool:
     """Whether the events may hold a click or hydration-error breadcrumb (no false negatives for
     SDK output)."""
-    return _CATEGORY_MARKERS.search(events) is not None
+    return _CLICK_MARKERS.search(events) is not None or _HYDRATE_MARKER in events
 
 
 def find_click_breadcrumbs(events: bytes) -> list[ClickBreadcrumb]:
