@@ -24,7 +24,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from pathlib import Path
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
+from pipeline.broker import port_is_open
 from pipeline.children import preexec_die_with_parent
 
 KAFKA_DIR = Path(__file__).resolve().parent.parent / "deploy" / "kafka"
@@ -112,14 +112,6 @@ def java_binary() -> str:
 def new_cluster_id() -> str:
     """A KRaft cluster id: 16 random bytes, base64url without padding (as ``random-uuid``)."""
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
-
-
-def port_is_open(port: int, host: str = "127.0.0.1") -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 class KafkaNode:
