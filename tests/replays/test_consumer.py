@@ -53,10 +53,9 @@ def summary(occurrence: dict) -> tuple[str, str, str]:
     return click_type, occurrence["evidence_data"]["selector"], occurrence["fingerprint"][2]
 
 
-def test_the_sdk_captures_become_one_replay_and_the_expected_occurrences(
-    client, sdk_project, recordings_topic, occurrences_topic, recordings_dlq_topic, topic_reader
-):
-    for sdk_request in replay_requests():
+def post_captures(client, sdk_requests) -> None:
+    """Post the SDK's captured requests to the envelope endpoint as it sent them; each is a 200."""
+    for sdk_request in sdk_requests:
         response = client.post(
             sdk_request.path,
             data=sdk_request.body,
@@ -64,6 +63,12 @@ def test_the_sdk_captures_become_one_replay_and_the_expected_occurrences(
             headers=sdk_request.client_headers,
         )
         assert response.status_code == 200, response.content
+
+
+def test_the_sdk_captures_become_one_replay_and_the_expected_occurrences(
+    client, sdk_project, recordings_topic, occurrences_topic, recordings_dlq_topic, topic_reader
+):
+    post_captures(client, replay_requests())
     processed = metric("replay_issues_segments_processed_total")
     dead = metric("replay_issues_occurrences_produced_total", type="replay_dead_click")
     timed = metric("replay_issues_segment_processing_seconds_count", stage="detect")
@@ -339,14 +344,7 @@ def test_the_hydrate_capture_becomes_hydration_error_occurrences_and_issues(
     /cart), posted as the SDK sent it: three 5003 occurrences beside the session's two dead
     clicks, grouped by the issues consumer into one hydration error issue per page."""
     captures = scenario_requests("hydrate")
-    for sdk_request in captures:
-        response = client.post(
-            sdk_request.path,
-            data=sdk_request.body,
-            content_type="text/plain;charset=UTF-8",
-            headers=sdk_request.client_headers,
-        )
-        assert response.status_code == 200, response.content
+    post_captures(client, captures)
     segments = len(scenario_replay_requests("hydrate"))
     produced = metric("replay_issues_occurrences_produced_total", type="replay_hydration_error")
     consumer = start_recordings_consumer()
