@@ -214,6 +214,9 @@ INGEST_MAX_RECORDING_BYTES = env.int("INGEST_MAX_RECORDING_BYTES", default=10 * 
 INGEST_MAX_RECORDING_INFLATED_BYTES = env.int(
     "INGEST_MAX_RECORDING_INFLATED_BYTES", default=100 * MiB
 )
+# One occurrence posted to /api/<project_id>/occurrences/, as sent and once inflated (Relay's
+# limit for one event).
+INGEST_MAX_OCCURRENCE_BYTES = env.int("INGEST_MAX_OCCURRENCE_BYTES", default=1 * MiB)
 # How long a process trusts what it read of a project key (admin changes made elsewhere).
 INGEST_KEY_CACHE_TTL_S = env.float("INGEST_KEY_CACHE_TTL_S", default=10.0)
 REPLAY_RETENTION_DAYS = env.int("REPLAY_RETENTION_DAYS", default=90)
@@ -326,8 +329,8 @@ CONTENT_SECURITY_POLICY = {
 }
 SESSION_COOKIE_HTTPONLY = True
 
-# --- CORS: only the envelope endpoint is open to other origins --------------------------------
-CORS_URLS_REGEX = r"^/api/\d+/envelope/?$"
+# --- CORS: only the envelope and occurrence endpoints are open to other origins ---------------
+CORS_URLS_REGEX = r"^/api/\d+/(?:envelope|occurrences)/?$"
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_METHODS = ["POST", "OPTIONS"]
 CORS_ALLOW_HEADERS = ["x-sentry-auth", "authorization", "content-type", "content-encoding"]
