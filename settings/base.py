@@ -289,9 +289,14 @@ SPECTACULAR_SETTINGS = {
 HTTPS_ONLY = env.bool("HTTPS_ONLY", default=not DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS_ONLY)
 # Never redirected to https: the probes and the scrape come from inside the network over plain
-# http, and a redirected POST loses its envelope (SDKs do not follow it), so the envelope endpoint
-# answers on whatever scheme the DSN says.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$", r"^api/\d+/envelope/?$"]
+# http, and a redirected POST loses its body (SDKs do not follow it), so the envelope and occurrence
+# endpoints answer on whatever scheme the DSN says.
+SECURE_REDIRECT_EXEMPT = [
+    r"^healthz$",
+    r"^readyz$",
+    r"^metrics$",
+    r"^api/\d+/(?:envelope|occurrences)/?$",
+]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=HTTPS_ONLY)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=HTTPS_ONLY)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if HTTPS_ONLY else 0)

@@ -353,3 +353,12 @@ def test_a_click_from_elsewhere_with_only_a_subtitle_shows_its_element(
 def test_a_duration_is_shown_for_numbers_only():
     assert presentation.duration(7000) == "7.0 s"
     assert [presentation.duration(v) for v in ("", "long", None, True, [1])] == [""] * 5
+
+
+@pytest.mark.usefixtures("sdk_project", "occurrences_topic")
+def test_not_redirected_to_https_as_pages_are(settings):
+    """A redirected POST loses its body: like envelopes, occurrences are answered on any scheme."""
+    settings.SECURE_SSL_REDIRECT = True
+    response = post(Client(), minimal_occurrence())
+    assert response.status_code == 200, response.content
+    assert Client().get("/accounts/login/").status_code == 301
