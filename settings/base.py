@@ -254,6 +254,11 @@ ISSUES_SEARCH_WAIT_S = env.float("ISSUES_SEARCH_WAIT_S", default=20.0)
 # statement_timeout on the web processes' connections (settings/wsgi.py), a progress handler on
 # SQLite (pipeline/statement_timeout.py). The consumers and migrations have no such limit. 0: off.
 WEB_STATEMENT_TIMEOUT_MS = env.int("WEB_STATEMENT_TIMEOUT_MS", default=5000)
+# A web request's database work, all statements together: none starts past this, and on SQLite none
+# runs past it (503 with the reason). gunicorn cannot stop a request of its gthread workers (its
+# timeout is a worker heartbeat); this and the statement timeout are what end one. Above
+# ISSUES_SEARCH_WAIT_S, so a search that waited its turn still runs. 0: off.
+WEB_REQUEST_TIMEOUT_S = env.float("WEB_REQUEST_TIMEOUT_S", default=25.0)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
