@@ -9,6 +9,7 @@ import uuid
 import orjson
 import pytest
 import requests
+import yaml
 from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import reverse
@@ -362,3 +363,11 @@ def test_not_redirected_to_https_as_pages_are(settings):
     response = post(Client(), minimal_occurrence())
     assert response.status_code == 200, response.content
     assert Client().get("/accounts/login/").status_code == 301
+
+
+def test_like_the_envelope_endpoint_it_is_outside_the_rest_apis_schema(admin_client):
+    """Both ingest endpoints are plain Django views with Relay's answers, documented in the
+    README, not DRF operations: the OpenAPI schema lists neither."""
+    paths = yaml.safe_load(admin_client.get("/api/schema/").content)["paths"]
+    assert "/api/0/issues/{issue_id}/occurrences/" in paths  # the REST API's own, a read
+    assert not [path for path in paths if path.startswith("/api/{project_id}/")]
