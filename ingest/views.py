@@ -1,9 +1,9 @@
 """The HTTP edge of ingest: ``POST /api/<project_id>/envelope/`` and
 ``POST /api/<project_id>/occurrences/``.
 
-The views check and hand off; they do no processing. It answers as Relay does, so SDKs react as
-they would against Sentry: 200 once the broker has the segment, 4xx with a reason in the body and
-in ``X-Sentry-Error`` when the envelope is refused, 503 when the broker is unreachable. CORS is
+The views check and hand off; they do no processing. They answer as Relay does, so SDKs react as
+they would against Sentry: 200 once the broker has the message, 4xx with a reason in the body and
+in ``X-Sentry-Error`` when the body is refused, 503 when the broker is unreachable. CORS is
 handled by django-cors-headers (settings: ``CORS_*``).
 """
 
