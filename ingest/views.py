@@ -1,8 +1,9 @@
-"""The HTTP edge of ingest: ``POST /api/<project_id>/envelope/``.
+"""The HTTP edge of ingest: ``POST /api/<project_id>/envelope/`` and
+``POST /api/<project_id>/occurrences/``.
 
-The view checks and hands off; it does no processing. It answers as Relay does, so SDKs react as
-they would against Sentry: 200 once the broker has the segment, 4xx with a reason in the body and
-in ``X-Sentry-Error`` when the envelope is refused, 503 when the broker is unreachable. CORS is
+The views check and hand off; they do no processing. They answer as Relay does, so SDKs react as
+they would against Sentry: 200 once the broker has the message, 4xx with a reason in the body and
+in ``X-Sentry-Error`` when the body is refused, 503 when the broker is unreachable. CORS is
 handled by django-cors-headers (settings: ``CORS_*``).
 """
 
@@ -16,14 +17,15 @@ from django.views.decorators.http import require_http_methods
 
 from ingest.auth import dsn_key, request_key, resolve_key
 from ingest.envelope import parse_envelope
-from ingest.errors import EnvelopeRejected, PayloadTooLarge
+from ingest.errors import EnvelopeRejected, MissingAuth, PayloadTooLarge
 from ingest.inflate import decode_content
+from ingest.occurrence import accept_occurrence
 from ingest.producer import get_producer
 from ingest.rate_limits import enforce as enforce_rate_limit
 from ingest.recording_message import encode_recording_message
 from ingest.replay_segment import RecordingLimits, extract_replay_segment
 from ingest.selectors import KeyGrant, authorize_key
-from pipeline.metrics import ENVELOPES
+from pipeline.metrics import ENVELOPES, POSTED_OCCURRENCES
 from pipeline.params import ascii_int
 
 logger = logging.getLogger(__name__)
@@ -112,4 +114,46 @@ def envelope_view(request: HttpRequest, project_id: str) -> HttpResponse:
         ENVELOPES.labels("rejected", exc.reason).inc()
         return rejection(exc)
     ENVELOPES.labels("accepted", "").inc()
+    return JsonResponse(answer)
+
+
+def accept_occurrence_post(request: HttpRequest, project_id: int) -> dict[str, str]:
+    """Check one posted occurrence and publish it; return the answer's body.
+
+    The key must come with the request (query string or header): an occurrence has no envelope
+    header to carry a DSN. It is checked, and counted against the key's rate limit (the same count
+    as the key's envelopes), before the body is read.
+    """
+    public_key = request_key(request.GET, request.headers)
+    if not public_key:
+        raise MissingAuth(
+            "no public key: send it as ?sentry_key=, or in the X-Sentry-Auth or Authorization "
+            "header (Sentry sentry_key=<public key>)"
+        )
+    grant = authorize_key(project_id, public_key)
+    enforce_rate_limit(grant.key_id, grant.rate_limit)
+    limit = settings.INGEST_MAX_OCCURRENCE_BYTES
+    body = read_body(request, limit)
+    encoding = request.headers.get("Content-Encoding", "")
+    if encoding:
+        body = decode_content(body, encoding, limit)
+    occurrence = accept_occurrence(body, project_id)
+    get_producer().publish(settings.TOPIC_OCCURRENCES, key=occurrence.key, value=occurrence.message)
+    return {"id": occurrence.id}
+
+
+@csrf_exempt
+@require_http_methods(["POST", "OPTIONS"])
+def occurrence_view(request: HttpRequest, project_id: str) -> HttpResponse:
+    if request.method == "OPTIONS":
+        return HttpResponse(status=200)
+    try:
+        answer = accept_occurrence_post(request, int(project_id))
+    except EnvelopeRejected as exc:
+        logger.info(
+            "occurrence for project %s refused (%s): %s", project_id, exc.status, exc.detail
+        )
+        POSTED_OCCURRENCES.labels("rejected", exc.reason).inc()
+        return rejection(exc)
+    POSTED_OCCURRENCES.labels("accepted", "").inc()
     return JsonResponse(answer)

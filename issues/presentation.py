@@ -59,9 +59,10 @@ def http_url(url: str) -> str:
     return url if scheme in ("http", "https") else ""
 
 
-def duration(milliseconds: float | None) -> str:
-    """``7000`` → "7.0 s", ``450`` → "450 ms"."""
-    if milliseconds is None:
+def duration(milliseconds: object) -> str:
+    """``7000`` → "7.0 s", ``450`` → "450 ms"; "" for what is not a number (evidence from any
+    producer of the occurrence endpoint may lack it or hold a string)."""
+    if not isinstance(milliseconds, int | float) or isinstance(milliseconds, bool):
         return ""
     if milliseconds < 1000:
         return f"{milliseconds:.0f} ms"

@@ -28,6 +28,11 @@ ENVELOPES = Counter(
     "Envelopes answered by the envelope endpoint, by outcome and the reason of a refusal.",
     ["outcome", "reason"],
 )
+POSTED_OCCURRENCES = Counter(
+    "replay_issues_posted_occurrences",
+    "Occurrences answered by the occurrence endpoint, by outcome and the reason of a refusal.",
+    ["outcome", "reason"],
+)
 SEGMENTS = Counter(
     "replay_issues_segments_processed",
     "Recording segments the replays consumer finished: stored, occurrences published, offset "

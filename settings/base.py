@@ -214,6 +214,9 @@ INGEST_MAX_RECORDING_BYTES = env.int("INGEST_MAX_RECORDING_BYTES", default=10 * 
 INGEST_MAX_RECORDING_INFLATED_BYTES = env.int(
     "INGEST_MAX_RECORDING_INFLATED_BYTES", default=100 * MiB
 )
+# One occurrence posted to /api/<project_id>/occurrences/, as sent and once inflated (Relay's
+# limit for one event).
+INGEST_MAX_OCCURRENCE_BYTES = env.int("INGEST_MAX_OCCURRENCE_BYTES", default=1 * MiB)
 # How long a process trusts what it read of a project key (admin changes made elsewhere).
 INGEST_KEY_CACHE_TTL_S = env.float("INGEST_KEY_CACHE_TTL_S", default=10.0)
 REPLAY_RETENTION_DAYS = env.int("REPLAY_RETENTION_DAYS", default=90)
@@ -251,6 +254,11 @@ ISSUES_SEARCH_WAIT_S = env.float("ISSUES_SEARCH_WAIT_S", default=20.0)
 # statement_timeout on the web processes' connections (settings/wsgi.py), a progress handler on
 # SQLite (pipeline/statement_timeout.py). The consumers and migrations have no such limit. 0: off.
 WEB_STATEMENT_TIMEOUT_MS = env.int("WEB_STATEMENT_TIMEOUT_MS", default=5000)
+# A web request's database work, all statements together: none starts past this, and on SQLite none
+# runs past it (503 with the reason). gunicorn cannot stop a request of its gthread workers (its
+# timeout is a worker heartbeat); this and the statement timeout are what end one. Above
+# ISSUES_SEARCH_WAIT_S, so a search that waited its turn still runs. 0: off.
+WEB_REQUEST_TIMEOUT_S = env.float("WEB_REQUEST_TIMEOUT_S", default=25.0)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -286,9 +294,14 @@ SPECTACULAR_SETTINGS = {
 HTTPS_ONLY = env.bool("HTTPS_ONLY", default=not DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS_ONLY)
 # Never redirected to https: the probes and the scrape come from inside the network over plain
-# http, and a redirected POST loses its envelope (SDKs do not follow it), so the envelope endpoint
-# answers on whatever scheme the DSN says.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$", r"^api/\d+/envelope/?$"]
+# http, and a redirected POST loses its body (SDKs do not follow it), so the envelope and occurrence
+# endpoints answer on whatever scheme the DSN says.
+SECURE_REDIRECT_EXEMPT = [
+    r"^healthz$",
+    r"^readyz$",
+    r"^metrics$",
+    r"^api/\d+/(?:envelope|occurrences)/?$",
+]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=HTTPS_ONLY)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=HTTPS_ONLY)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if HTTPS_ONLY else 0)
@@ -326,8 +339,8 @@ CONTENT_SECURITY_POLICY = {
 }
 SESSION_COOKIE_HTTPONLY = True
 
-# --- CORS: only the envelope endpoint is open to other origins --------------------------------
-CORS_URLS_REGEX = r"^/api/\d+/envelope/?$"
+# --- CORS: only the envelope and occurrence endpoints are open to other origins ---------------
+CORS_URLS_REGEX = r"^/api/\d+/(?:envelope|occurrences)/?$"
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_METHODS = ["POST", "OPTIONS"]
 CORS_ALLOW_HEADERS = ["x-sentry-auth", "authorization", "content-type", "content-encoding"]

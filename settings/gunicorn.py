@@ -16,6 +16,11 @@ worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 # SDKs and load balancers keep connections open between envelopes.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE_S", "5"))
+# A worker whose main loop is silent this long is restarted. With gthread workers that is all it
+# does: the main loop goes on while a thread serves a request, so no slow request is stopped by it
+# (gunicorn's description of ``timeout``). What ends a web request is the database's bounds
+# (pipeline/statement_timeout.py: WEB_STATEMENT_TIMEOUT_MS, WEB_REQUEST_TIMEOUT_S) and, for
+# ingest, the broker's (KAFKA_PRODUCE_TIMEOUT_S); see the README's Deploy section.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT_S", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT_S", "10"))
 accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "1") == "1" else None

@@ -78,19 +78,27 @@ def test_ingest_has_workers_of_its_own_behind_the_one_public_port(compose):
     }
 
 
-def test_the_proxy_sends_envelopes_to_ingest_and_the_rest_to_web():
+def test_the_proxy_sends_envelopes_and_occurrences_to_ingest_and_the_rest_to_web():
     config = NGINX_CONF.read_text()
     routes = dict(re.findall(r"location (.+?) \{\s*proxy_pass http://(\w+);", config))
-    assert routes == {"~ ^/api/[0-9]+/envelope/?$": "ingest", "/": "web"}
-    envelope = re.compile(routes_pattern(routes, "ingest"))
-    for path in ("/api/42/envelope/", "/api/42/envelope"):
-        assert envelope.match(path), path
-    for path in ("/api/0/projects/42/issues/", "/api/42/envelope/x", "/projects/42/issues/"):
-        assert not envelope.match(path), path
-    # Every path the app routes to the envelope view goes to ingest.
+    assert routes == {"~ ^/api/[0-9]+/(envelope|occurrences)/?$": "ingest", "/": "web"}
+    ingest = re.compile(routes_pattern(routes, "ingest"))
+    for path in ("/api/42/envelope/", "/api/42/envelope", "/api/42/occurrences/"):
+        assert ingest.match(path), path
+    for path in (
+        "/api/0/projects/42/issues/",
+        "/api/42/envelope/x",
+        "/api/0/issues/7/occurrences/",
+        "/projects/42/issues/",
+    ):
+        assert not ingest.match(path), path
+    # Every path the app routes to ingest's views goes to ingest.
     from ingest.urls import urlpatterns
 
-    assert urlpatterns[0].pattern.regex.pattern == r"^api/(?P<project_id>[0-9]+)/envelope/?$"
+    assert [pattern.pattern.regex.pattern for pattern in urlpatterns] == [
+        r"^api/(?P<project_id>[0-9]+)/envelope/?$",
+        r"^api/(?P<project_id>[0-9]+)/occurrences/?$",
+    ]
 
 
 def routes_pattern(routes: dict[str, str], upstream: str) -> str:

@@ -1,6 +1,7 @@
 """A web request's database statement is stopped past WEB_STATEMENT_TIMEOUT_MS, on SQLite (the
 middleware's progress handler) and on PostgreSQL (statement_timeout on the web processes'
-connections only), and the request answers 503 with the reason instead of a 500."""
+connections only), a request's statements together past WEB_REQUEST_TIMEOUT_S, and the request
+answers 503 with the reason instead of a 500."""
 
 import os
 import subprocess
@@ -35,8 +36,19 @@ def endless_view(request) -> HttpResponse:
     return HttpResponse("finished")
 
 
-def run_through_the_middleware(path: str) -> tuple[HttpResponse, float]:
-    middleware = StatementTimeoutMiddleware(endless_view)
+# More short statements than any request runs: the request's deadline must stop it long before.
+MANY = 10_000_000
+
+
+def many_statements_view(request) -> HttpResponse:
+    with connection.cursor() as cursor:
+        for _ in range(MANY):
+            cursor.execute("SELECT 1")
+    return HttpResponse(f"finished all {MANY} statements")
+
+
+def run_through_the_middleware(path: str, view=endless_view) -> tuple[HttpResponse, float]:
+    middleware = StatementTimeoutMiddleware(view)
     request = RequestFactory().get(path)
     started = time.monotonic()
     try:
@@ -56,6 +68,37 @@ def test_a_statement_past_the_limit_is_stopped_and_answered_503(settings, path):
     assert b"WEB_STATEMENT_TIMEOUT_MS" in response.content
     assert elapsed < 3, elapsed
     print(f"{connection.vendor}: an endless statement stopped after {elapsed * 1000:.0f} ms")
+
+
+def test_a_request_of_short_statements_is_stopped_at_its_deadline(settings):
+    """gunicorn's gthread workers never stop a request (their timeout is a heartbeat): the
+    request's deadline does, though each of its statements is short."""
+    settings.WEB_STATEMENT_TIMEOUT_MS = 5000
+    settings.WEB_REQUEST_TIMEOUT_S = 0.3
+
+    response, elapsed = run_through_the_middleware(
+        "/api/0/projects/1/issues/", many_statements_view
+    )
+
+    assert response.status_code == 503, response.content
+    assert b"WEB_REQUEST_TIMEOUT_S" in response.content
+    print(
+        f"{connection.vendor}: a request of short statements stopped after {elapsed * 1000:.0f} ms"
+    )
+
+
+@pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="on PostgreSQL the statement timeout stops a statement"
+)
+def test_on_sqlite_a_statement_never_runs_past_the_requests_deadline(settings):
+    settings.WEB_STATEMENT_TIMEOUT_MS = 0
+    settings.WEB_REQUEST_TIMEOUT_S = 0.3
+
+    response, elapsed = run_through_the_middleware("/projects/1/issues/")
+
+    assert response.status_code == 503
+    assert b"WEB_REQUEST_TIMEOUT_S" in response.content
+    print(f"an endless statement stopped by the request's deadline after {elapsed * 1000:.0f} ms")
 
 
 def test_the_connection_serves_the_next_request_without_a_handler_left(settings):
