@@ -18,7 +18,7 @@ from django.utils.text import Truncator
 
 from issues.filters import short_id_parts, short_id_q
 from issues.models import Issue, IssueStatus, Occurrence
-from issues.services import issue_set_status
+from issues.services import issue_set_status, issues_show_now
 
 
 def replay_page_url(occurrence: Occurrence) -> str:
@@ -54,6 +54,12 @@ def unresolve_issues(modeladmin: admin.ModelAdmin, request: HttpRequest, issues:
     _set_status(modeladmin, request, issues, IssueStatus.UNRESOLVED)
 
 
+@admin.action(description="Show selected issues held back by the creation quota now")
+def show_now(modeladmin: admin.ModelAdmin, request: HttpRequest, issues: QuerySet) -> None:
+    shown = issues_show_now(issues)
+    modeladmin.message_user(request, f"{shown} issue(s) shown now.", messages.SUCCESS)
+
+
 @admin.register(Issue)
 class IssueAdmin(admin.ModelAdmin):
     """Counters are the consumer's: only ``status`` is editable, through ``issue_set_status``."""
@@ -76,7 +82,7 @@ class IssueAdmin(admin.ModelAdmin):
     search_fields = ("selector", "culprit", "title", "=fingerprint_hash")
     date_hierarchy = "last_seen"
     list_select_related = ("project",)
-    actions = (resolve_issues, ignore_issues, unresolve_issues)
+    actions = (resolve_issues, ignore_issues, unresolve_issues, show_now)
     fieldsets = (
         (
             None,

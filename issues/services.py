@@ -14,7 +14,7 @@ from functools import reduce
 from operator import or_
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Model, Q
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from issues.models import Issue, IssueStatus, IssueUser, Occurrence, allocate_short_numbers
@@ -448,3 +448,10 @@ def issue_set_status(issue: Issue, status: str) -> Issue:
     issue.resolved_at = timezone.now() if status == IssueStatus.RESOLVED else None
     issue.save(update_fields=["status", "resolved_at"])
     return issue
+
+
+def issues_show_now(issues: QuerySet[Issue]) -> int:
+    """Show at once those of ``issues`` that the creation quota holds back (an operator's call
+    in the admin, past the quota); returns how many. Issues held later keep their times."""
+    now = timezone.now()
+    return issues.filter(is_visible=True, shown_at__gt=now).update(shown_at=now)

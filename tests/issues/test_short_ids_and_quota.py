@@ -17,6 +17,7 @@ import pytest
 from django.db import connections
 from django.db.models import F
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from ingest.models import Project
@@ -367,3 +368,28 @@ def test_the_element_card_and_selector_follow_the_type_not_the_selector(sdk_proj
     listing = member.get("/projects/42/issues/?type=replay_hydration_error").content.decode()
     assert listing.count('data-testid="issue-subtitle"') == 2
     assert "div#root" not in listing
+
+
+# --- the admin ---------------------------------------------------------------------------------
+
+
+def test_the_admin_finds_a_short_id_shows_what_holds_an_issue_and_shows_it_now(
+    dead_click, admin_client
+):
+    project_id = dead_click["project_id"]
+    quotas = {project_id: CreationQuota(1, HOUR)}
+    issue_record_occurrences(records([element(dead_click, n) for n in range(3)]), quotas=quotas)
+    changelist = reverse("admin:issues_issue_changelist")
+    found = admin_client.get(changelist, {"q": "SHOP-2"}).content.decode()
+    assert found.count('class="action-select"') == 1
+    assert "SHOP-2" in found
+    listing = admin_client.get(changelist).content.decode()
+    assert listing.count(">quota<") == 2
+
+    held = list(Issue.objects.filter(short_number=2).values_list("pk", flat=True))
+    admin_client.post(changelist, {"action": "show_now", "_selected_action": held})
+    assert [issue.held_by() for issue in Issue.objects.order_by("short_number")] == [
+        "",
+        "",
+        "quota",
+    ]
