@@ -192,6 +192,9 @@ def _record(
 def _number_new_issues(issue_ids: Iterable[int]) -> None:
     """Give the batch's new issues their numbers in their projects (the 12 of SHOP-12), oldest
     first (first_seen, then id), from each project's counter (which locks the project's row)."""
+    issue_ids = list(issue_ids)
+    if not issue_ids:
+        return
     new = list(
         Issue.objects.filter(pk__in=issue_ids, short_number__isnull=True)
         .order_by("project_id", "first_seen", "pk")
