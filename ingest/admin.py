@@ -26,10 +26,11 @@ class ProjectKeyInline(admin.TabularInline):
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "org", "active_keys", "created_at")
+    list_display = ("id", "name", "slug", "org", "active_keys", "issue_counter", "created_at")
     list_filter = ("org",)
     list_select_related = ("org",)
-    search_fields = ("name", "=id", "keys__public_key", "org__name")
+    search_fields = ("name", "slug", "=id", "keys__public_key", "org__name")
+    readonly_fields = ("issue_counter",)
     autocomplete_fields = ("org",)
     inlines = [ProjectKeyInline]
 

@@ -5,6 +5,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+from ingest.slugs import SLUG_MAX_LENGTH, project_slug
 from organizations.models import Organization
 
 
@@ -26,13 +27,38 @@ class Project(models.Model):
         verbose_name="organization",
         help_text="The organization that owns it; its members see the project's issues.",
     )
+    slug = models.SlugField(
+        max_length=SLUG_MAX_LENGTH,
+        blank=True,
+        help_text="Unique in its organization; its issues' short ids start with it, upper case "
+        "(SHOP-12). Left empty, it is made from the name. Changing it changes the short ids "
+        "shown, not the issues' links (they are by number).",
+    )
+    issue_counter = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="The number of the project's latest issue (the 12 of SHOP-12).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "slug"], name="unique_project_slug_in_org")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.id})"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            taken = set(
+                Project.objects.filter(org_id=self.org_id)
+                .exclude(pk=self.pk)
+                .values_list("slug", flat=True)
+            )
+            self.slug = project_slug(self.name, taken)
+        super().save(*args, **kwargs)
 
 
 class ProjectKey(models.Model):

@@ -16,8 +16,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from issues.filters import short_id_parts, short_id_q
 from issues.models import Issue, IssueStatus, Occurrence
-from issues.services import issue_set_status
+from issues.services import issue_set_status, issues_show_now
 
 
 def replay_page_url(occurrence: Occurrence) -> str:
@@ -53,6 +54,12 @@ def unresolve_issues(modeladmin: admin.ModelAdmin, request: HttpRequest, issues:
     _set_status(modeladmin, request, issues, IssueStatus.UNRESOLVED)
 
 
+@admin.action(description="Show selected issues held back by the creation quota now")
+def show_now(modeladmin: admin.ModelAdmin, request: HttpRequest, issues: QuerySet) -> None:
+    shown = issues_show_now(issues)
+    modeladmin.message_user(request, f"{shown} issue(s) shown now.", messages.SUCCESS)
+
+
 @admin.register(Issue)
 class IssueAdmin(admin.ModelAdmin):
     """Counters are the consumer's: only ``status`` is editable, through ``issue_set_status``."""
@@ -68,16 +75,30 @@ class IssueAdmin(admin.ModelAdmin):
         "first_seen",
         "last_seen",
         "project",
-        "is_visible",
+        "held_by",
     )
     list_display_links = ("short_id", "title_and_selector")
     list_filter = ("type", "status", "is_visible", "project", "level")
     search_fields = ("selector", "culprit", "title", "=fingerprint_hash")
     date_hierarchy = "last_seen"
     list_select_related = ("project",)
-    actions = (resolve_issues, ignore_issues, unresolve_issues)
+    actions = (resolve_issues, ignore_issues, unresolve_issues, show_now)
     fieldsets = (
-        (None, {"fields": ("project", "type", "title", "subtitle", "culprit", "level", "status")}),
+        (
+            None,
+            {
+                "fields": (
+                    "short_id",
+                    "project",
+                    "type",
+                    "title",
+                    "subtitle",
+                    "culprit",
+                    "level",
+                    "status",
+                )
+            },
+        ),
         (
             "Counters (kept by the issues consumer)",
             {
@@ -85,6 +106,8 @@ class IssueAdmin(admin.ModelAdmin):
                     "times_seen",
                     "users_seen",
                     "is_visible",
+                    "shown_at",
+                    "held_by",
                     "first_seen",
                     "last_seen",
                     "resolved_at",
@@ -101,7 +124,7 @@ class IssueAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Issue | None = None) -> list[str]:
         fields = [field.name for field in Issue._meta.fields if field.name != "status"]
-        return [*fields, "occurrences_link"]
+        return [*fields, "short_id", "held_by", "occurrences_link"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -115,9 +138,25 @@ class IssueAdmin(admin.ModelAdmin):
         if "status" in form.changed_data:
             issue_set_status(obj, form.cleaned_data["status"])
 
-    @admin.display(description="ID", ordering="pk")
+    @admin.display(description="ID", ordering="short_number")
     def short_id(self, issue: Issue) -> str:
         return issue.short_id
+
+    @admin.display(description="Held back by")
+    def held_by(self, issue: Issue) -> str:
+        """ "noise" (its threshold not reached), "quota" (the creation quota: shown at
+        ``shown_at``) or "-" (shown)."""
+        return issue.held_by() or "-"
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        """A search for a short id (SHOP-12, or an old CLICK-<id>) also finds that issue."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        parts = short_id_parts(search_term)
+        if parts is not None:
+            found |= queryset.filter(short_id_q(*parts))
+        return found, may_have_duplicates
 
     @admin.display(description="Title / selector", ordering="selector")
     def title_and_selector(self, issue: Issue) -> str:
@@ -153,7 +192,7 @@ class OccurrenceAdmin(admin.ModelAdmin):
     list_filter = ("environment", "browser", "project")
     search_fields = ("=occurrence_id", "user_key", "url")
     date_hierarchy = "timestamp"
-    list_select_related = ("issue", "project")
+    list_select_related = ("issue__project", "project")
     fields = (
         "occurrence_id",
         "issue_link",

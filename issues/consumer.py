@@ -30,7 +30,7 @@ from arroyo.types import BrokerValue, Commit, Message, Partition
 from django.db import InterfaceError, OperationalError
 
 from issues.occurrence_message import InvalidOccurrence, OccurrenceRecord, decode_occurrence
-from issues.selectors import noise_threshold_for
+from issues.selectors import creation_quota_for, noise_threshold_for
 from issues.services import NoiseThreshold, issue_record_occurrence, issue_record_occurrences
 from pipeline.batches import ProcessInBatches, Refused, batch_else_one_by_one, dead_letter
 from pipeline.steps import Backoff
@@ -88,7 +88,7 @@ class OccurrencesStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
     # --- I/O -------------------------------------------------------------------------------
     def group_batch(self, batch: Batch) -> list[InvalidMessage]:
         """Group the batch's occurrences in one transaction, each with its project's noise
-        threshold; return the messages for the dead-letter topic. Raises one of
+        threshold and creation quota; return the messages for the dead-letter topic. Raises one of
         ``RETRIED_ERRORS`` when the database is unavailable: the batch is tried again then (what
         it has written is found again and counts once)."""
         noise: dict[int, NoiseThreshold | None] = {}
@@ -106,13 +106,15 @@ class OccurrencesStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
             else:
                 groupable.append(value)
         thresholds = {project_id: each for project_id, each in noise.items() if each is not None}
+        quotas = {project_id: creation_quota_for(project_id) for project_id in thresholds}
 
         def group(values: Sequence[BrokerValue[OccurrenceRecord]]) -> list[None]:
-            issue_record_occurrences([value.payload for value in values], thresholds)
+            issue_record_occurrences([value.payload for value in values], thresholds, quotas)
             return [None] * len(values)
 
         def group_one(value: BrokerValue[OccurrenceRecord]) -> None:
-            issue_record_occurrence(value.payload, thresholds[value.payload.occurrence.project_id])
+            project_id = value.payload.occurrence.project_id
+            issue_record_occurrence(value.payload, thresholds[project_id], quotas[project_id])
 
         _, refused = batch_else_one_by_one(
             groupable, group, group_one, RETRIED_ERRORS, "grouping", "occurrence"

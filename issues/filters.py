@@ -23,6 +23,26 @@ SEARCH_SPACE = r"[ \t\n\r\f\v]"
 _SEARCH_SPLIT = re.compile(f"{SEARCH_SPACE}+")
 
 
+# A short id (``SHOP-12``, any case), or the old ``CLICK-<primary key>`` of earlier links.
+_SHORT_ID = re.compile(r"([A-Za-z0-9][A-Za-z0-9_-]*)-([0-9]{1,9})", re.ASCII)
+
+
+def short_id_parts(value: str) -> tuple[str, int] | None:
+    """(slug, number) when the search is one short id, as Sentry's search finds an issue by it."""
+    match = _SHORT_ID.fullmatch(value.strip(" \t\n\r\f\v"))
+    if match is None:
+        return None
+    return match.group(1).lower(), int(match.group(2))
+
+
+def short_id_q(slug: str, number: int) -> Q:
+    """The issue of that short id; ``CLICK-<n>`` also finds the issue whose primary key is n."""
+    found = Q(project__slug=slug, short_number=number)
+    if slug == "click":
+        found |= Q(pk=number)
+    return found
+
+
 def search_terms(value: str) -> list[str]:
     return [term for term in _SEARCH_SPLIT.split(value) if term]
 
@@ -97,8 +117,17 @@ class IssueFilter(django_filters.FilterSet):
         return queryset.filter(Exists(matching))
 
     def filter_query(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """Every word found in the issue's text; a search that is one short id also finds the
+        issue of that id (``SHOP-12``, or an old ``CLICK-<id>``)."""
+        parts = short_id_parts(value)
+        if parts is not None:
+            return queryset.filter(short_id_q(*parts) | self._words_q(value))
+        return queryset.filter(self._words_q(value))
+
+    def _words_q(self, value: str) -> Q:
+        found = Q()
         for word in search_terms(value):
-            queryset = queryset.filter(
+            found &= (
                 Q(selector__icontains=word)
                 | Q(culprit__icontains=word)
                 | Q(title__icontains=word)
@@ -106,7 +135,7 @@ class IssueFilter(django_filters.FilterSet):
                 | Q(metadata__route__icontains=word)
                 | Q(metadata__component__icontains=word)
             )
-        return queryset
+        return found
 
     def filter_sort(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.order_by(*SORTS.get(value, SORTS["last_seen"]))

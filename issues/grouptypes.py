@@ -106,6 +106,14 @@ def get_by_slug(slug: object) -> GroupType | None:
     return _BY_SLUG.get(slug) if isinstance(slug, str) else None
 
 
+def has_element(slug: str) -> bool:
+    """Whether the type's issues are about an element of the page (the click types): the UI
+    shows their element and selector; another type shows its occurrences' ``evidence_display``,
+    and its issues' ``selector`` is blank."""
+    group_type = get_by_slug(slug)
+    return group_type is not None and group_type.category == Category.REPLAY_CLICK
+
+
 def label_of(slug: str) -> str:
     """What the UI calls a type: its label, or the slug itself for a type no longer registered."""
     group_type = get_by_slug(slug)

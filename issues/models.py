@@ -5,7 +5,10 @@ An issue is one (project, fingerprint hash); its counters are kept by
 count each occurrence once.
 """
 
-from django.db import models
+from datetime import datetime
+
+from django.db import connection, models
+from django.utils import timezone
 
 from ingest.models import Project
 from issues.grouptypes import all_group_types
@@ -41,7 +44,10 @@ class Issue(models.Model):
         max_length=16, choices=IssueStatus.choices, default=IssueStatus.UNRESOLVED
     )
     selector = models.CharField(
-        max_length=1024, blank=True, help_text="The clicked element (also in metadata)."
+        max_length=1024,
+        blank=True,
+        help_text="The element, for the types with one (the click types: also in metadata); "
+        "blank otherwise. Indexed for the elements page and ignore rules.",
     )
     metadata = models.JSONField(
         default=dict,
@@ -52,9 +58,21 @@ class Issue(models.Model):
     last_seen = models.DateTimeField()
     times_seen = models.PositiveIntegerField(default=0)
     users_seen = models.PositiveIntegerField(default=0)
+    short_number = models.PositiveIntegerField(
+        null=True,
+        editable=False,
+        help_text="The issue's number in its project, from 1: the 12 of its short id SHOP-12.",
+    )
     is_visible = models.BooleanField(
         default=True,
         help_text="False while the project's noise threshold holds the issue back.",
+    )
+    shown_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the issue is shown: when it passed the noise threshold, or later when "
+        "the project's creation quota holds it back until then (held by the quota while this "
+        "is in the future). Empty for an issue shown before the quota existed.",
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     regressed_at = models.DateTimeField(
@@ -65,21 +83,72 @@ class Issue(models.Model):
     class Meta:
         ordering = ["-last_seen"]
         constraints = [
-            models.UniqueConstraint(fields=["project", "fingerprint_hash"], name="unique_issue")
+            models.UniqueConstraint(fields=["project", "fingerprint_hash"], name="unique_issue"),
+            models.UniqueConstraint(
+                fields=["project", "short_number"], name="unique_issue_short_number"
+            ),
         ]
         indexes = [
             models.Index(fields=["project", "is_visible", "-last_seen"]),
             models.Index(fields=["project", "is_visible", "-times_seen"]),
             models.Index(fields=["project", "is_visible", "-users_seen"]),
             models.Index(fields=["project", "selector"]),
+            models.Index(fields=["project", "-shown_at"]),
         ]
 
     def __str__(self) -> str:
         return f"{self.title}: {self.subtitle}"
 
+    def save(self, *args, **kwargs) -> None:
+        """An issue made outside the issues stage (a script, a test) is numbered too; the stage
+        numbers its new issues a batch at a time (``issues.services``)."""
+        if self._state.adding and self.short_number is None:
+            self.short_number = allocate_short_numbers(self.project_id, 1).start
+        super().save(*args, **kwargs)
+
     @property
     def short_id(self) -> str:
-        return f"CLICK-{self.pk}"
+        """``SHOP-12``: the project's slug, upper case, and the issue's number in the project.
+        Counted per project, it tells nothing of other organizations' issues (a ``CLICK-<pk>``
+        of the whole table did)."""
+        return short_id_of(self.project.slug, self.short_number, self.pk)
+
+    def held_by(self, now: datetime | None = None) -> str:
+        """What keeps the issue from being shown: "noise", "quota" or "" (shown)."""
+        if not self.is_visible:
+            return "noise"
+        if self.shown_at is not None and self.shown_at > (now or timezone.now()):
+            return "quota"
+        return ""
+
+
+def short_id_of(slug: str, short_number: int | None, pk: int | None) -> str:
+    """An issue's short id; an issue not numbered yet keeps the old form by primary key."""
+    if short_number is None:
+        return f"CLICK-{pk}"
+    return f"{slug.upper()}-{short_number}"
+
+
+def allocate_short_numbers(project_id: int, count: int) -> range:
+    """The next ``count`` issue numbers of the project, taken from its counter in one UPDATE.
+
+    The UPDATE holds the project's row lock until the transaction ends (PostgreSQL; SQLite has
+    one writer at a time), so consumers side by side never take the same number, and the
+    creation quota's count is read by one of them at a time. ``count`` 0 only takes the lock.
+    """
+    quote = connection.ops.quote_name
+    table = quote(Project._meta.db_table)
+    counter = quote(Project._meta.get_field("issue_counter").column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {counter} = {counter} + %s "
+            f"WHERE {quote(Project._meta.pk.column)} = %s RETURNING {counter}",
+            [count, project_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Project.DoesNotExist(f"project {project_id} does not exist")
+    return range(row[0] - count + 1, row[0] + 1)
 
 
 class Occurrence(models.Model):

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 _UNITS = (
@@ -106,3 +106,13 @@ def shares(
 
 def _percent(count: int, total: int) -> float:
     return round(100 * count / total, 1) if total > 0 else 0.0
+
+
+def duration_words(span: timedelta) -> str:
+    """A window in words: ``hour``, ``2 hours``, ``30 minutes``, ``45 seconds``."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return unit if count == 1 else f"{count} {unit}s"
+    return f"{seconds} seconds"

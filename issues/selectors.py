@@ -16,13 +16,24 @@ from django.db.models.functions import Coalesce, RowNumber, TruncDate
 from ingest.models import Project
 from issues.filters import SORTS
 from issues.models import Issue, IssueStatus, IssueType, Occurrence
-from issues.services import NoiseThreshold
+from issues.services import CreationQuota, NoiseThreshold
 from pipeline.ttl_cache import TtlCache
-from replays.models import DetectionSettings, Replay
+from replays.models import (
+    DEFAULT_ISSUE_QUOTA,
+    DEFAULT_ISSUE_QUOTA_WINDOW_S,
+    DetectionSettings,
+    Replay,
+)
 from replays.services import STORAGE_ERRORS
 
 _noise_cache: TtlCache[int, NoiseThreshold | None] = TtlCache("ISSUES_SETTINGS_CACHE_TTL_S")
-forget_cached_noise_thresholds = _noise_cache.clear
+_quota_cache: TtlCache[int, CreationQuota] = TtlCache("ISSUES_SETTINGS_CACHE_TTL_S")
+
+
+def forget_cached_noise_thresholds(**_signal_kwargs: object) -> None:
+    """Forget the cached noise thresholds and creation quotas (the detection settings changed)."""
+    _noise_cache.clear()
+    _quota_cache.clear()
 
 
 def noise_threshold_for(project_id: int) -> NoiseThreshold | None:
@@ -45,6 +56,42 @@ def _load_noise_threshold(project_id: int) -> NoiseThreshold | None:
     return None
 
 
+def creation_quota_for(project_id: int) -> CreationQuota:
+    """The project's creation quota (with its detection settings in the admin; the default,
+    5 per hour, without them), cached as the noise threshold is."""
+    return _quota_cache.get(project_id, _load_creation_quota)
+
+
+def _load_creation_quota(project_id: int) -> CreationQuota:
+    row = (
+        DetectionSettings.objects.filter(project_id=project_id)
+        .values("issue_quota", "issue_quota_window_s")
+        .first()
+    )
+    issues, window_s = (
+        (row["issue_quota"], row["issue_quota_window_s"])
+        if row is not None
+        else (DEFAULT_ISSUE_QUOTA, DEFAULT_ISSUE_QUOTA_WINDOW_S)
+    )
+    return CreationQuota(issues, timedelta(seconds=max(window_s, 1)))
+
+
+def shown(prefix: str = "", now: datetime | None = None) -> Q:
+    """The issues shown now: past the noise threshold, and not held back by the creation quota
+    (``shown_at`` not in the future). ``prefix`` reaches them through a relation (``issue__``)."""
+    return Q(**{f"{prefix}is_visible": True}) & (
+        Q(**{f"{prefix}shown_at__isnull": True})
+        | Q(**{f"{prefix}shown_at__lte": now or datetime.now(UTC)})
+    )
+
+
+def held_by_quota_count(project: Project, now: datetime | None = None) -> int:
+    """How many of the project's issues the creation quota holds back now."""
+    return Issue.objects.filter(
+        project=project, is_visible=True, shown_at__gt=now or datetime.now(UTC)
+    ).count()
+
+
 def projects_for(user) -> QuerySet[Project]:
     """The projects a user may see: every project for a superuser (the operators), the projects
     of the organizations the user is a member of for anyone else, none when signed out.
@@ -60,8 +107,9 @@ def projects_for(user) -> QuerySet[Project]:
 
 
 def issues_for(user, project_id: int | None = None) -> QuerySet[Issue]:
-    """The visible issues (past the noise threshold) of the user's projects, newest first."""
-    issues = Issue.objects.filter(project__in=projects_for(user), is_visible=True)
+    """The shown issues (past the noise threshold, not held by the creation quota) of the
+    user's projects, newest first, each with its project (for its short id)."""
+    issues = Issue.objects.filter(shown(), project__in=projects_for(user)).select_related("project")
     if project_id is not None:
         issues = issues.filter(project_id=project_id)
     return issues.order_by(*SORTS["last_seen"])
@@ -87,7 +135,7 @@ def projects_with_open_issue_counts(user) -> QuerySet[Project]:
     return projects_for(user).annotate(
         open_issues=Count(
             "issues",
-            filter=Q(issues__is_visible=True, issues__status=IssueStatus.UNRESOLVED),
+            filter=shown("issues__") & Q(issues__status=IssueStatus.UNRESOLVED),
         )
     )
 
@@ -255,9 +303,9 @@ def replay_clicks(replay: Replay) -> QuerySet[Occurrence]:
     """The replay's dead, rage and slow clicks that belong to visible issues, in time order."""
     return (
         Occurrence.objects.filter(
-            project_id=replay.project_id, replay_id=replay.replay_id, issue__is_visible=True
+            shown("issue__"), project_id=replay.project_id, replay_id=replay.replay_id
         )
-        .select_related("issue")
+        .select_related("issue__project")
         .order_by("timestamp", "id")
     )
 

@@ -9,15 +9,15 @@ their order: a few queries for the whole batch instead of a few for each occurre
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Model, Q
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
-from issues.models import Issue, IssueStatus, IssueUser, Occurrence
+from issues.models import Issue, IssueStatus, IssueUser, Occurrence, allocate_short_numbers
 from issues.occurrence_message import OccurrenceRecord
 
 
@@ -35,6 +35,39 @@ class NoiseThreshold:
 
 
 SHOW_AT_ONCE = NoiseThreshold()
+
+
+@dataclass(frozen=True, slots=True)
+class CreationQuota:
+    """At most ``issues`` issues of a project are shown for the first time in any ``window``
+    (None: no quota). Sentry's quota against floods of new issues: 5 per project per hour."""
+
+    issues: int | None = None
+    window: timedelta = timedelta(hours=1)
+
+
+NO_QUOTA = CreationQuota()
+
+
+def quota_slots(
+    shown: Sequence[datetime], count: int, quota: CreationQuota, now: datetime
+) -> list[datetime]:
+    """When each of ``count`` issues that pass the noise threshold now is shown: now while the
+    quota allows, else as soon as the window slides past the issue ``quota.issues`` places
+    before it. ``shown`` is when the project's issues were (or will be) shown, oldest first
+    (the last ``quota.issues`` are enough). Each slot is at least ``quota.window`` after the one
+    ``quota.issues`` places before it, so no window holds more than ``quota.issues``."""
+    if quota.issues is None:
+        return [now] * count
+    times = list(shown)
+    slots = []
+    for _ in range(count):
+        slot = now
+        if len(times) >= quota.issues:
+            slot = max(now, times[-quota.issues] + quota.window)
+        times.append(slot)
+        slots.append(slot)
+    return slots
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +89,14 @@ COUNTED_FIELDS = [
     "status",
     "resolved_at",
     "regressed_at",
+    "shown_at",
 ]
 
 
 def issue_record_occurrence(
-    record: OccurrenceRecord, noise: NoiseThreshold = SHOW_AT_ONCE
+    record: OccurrenceRecord,
+    noise: NoiseThreshold = SHOW_AT_ONCE,
+    quota: CreationQuota = NO_QUOTA,
 ) -> RecordedOccurrence | None:
     """Group the occurrence into its issue and count it; None if it was recorded before.
 
@@ -68,7 +104,8 @@ def issue_record_occurrence(
     an ignored issue stays ignored. The first occurrence's element and page become the issue's.
     """
     try:
-        return issue_record_occurrences([record], {record.occurrence.project_id: noise})[0]
+        project_id = record.occurrence.project_id
+        return issue_record_occurrences([record], {project_id: noise}, {project_id: quota})[0]
     except IntegrityError:
         # The same id under another fingerprint, stored a moment ago by another consumer.
         if Occurrence.objects.filter(occurrence_id=record.occurrence.id).exists():
@@ -77,19 +114,24 @@ def issue_record_occurrence(
 
 
 def issue_record_occurrences(
-    records: Sequence[OccurrenceRecord], noise: Mapping[int, NoiseThreshold] | None = None
+    records: Sequence[OccurrenceRecord],
+    noise: Mapping[int, NoiseThreshold] | None = None,
+    quotas: Mapping[int, CreationQuota] | None = None,
 ) -> list[RecordedOccurrence | None]:
     """Group a batch of occurrences in one transaction, as ``issue_record_occurrence`` groups
     each; one result per record, None for one recorded before (also earlier in the batch).
 
-    ``noise`` holds each project's noise threshold (SHOW_AT_ONCE when it has none there).
+    ``noise`` holds each project's noise threshold (SHOW_AT_ONCE when it has none there),
+    ``quotas`` each project's creation quota (NO_QUOTA when it has none there).
     """
     with transaction.atomic():
-        return _record(records, noise or {})
+        return _record(records, noise or {}, quotas or {})
 
 
 def _record(
-    records: Sequence[OccurrenceRecord], noise: Mapping[int, NoiseThreshold]
+    records: Sequence[OccurrenceRecord],
+    noise: Mapping[int, NoiseThreshold],
+    quotas: Mapping[int, CreationQuota],
 ) -> list[RecordedOccurrence | None]:
     first_of: dict[str, int] = {}  # occurrence id -> the position of its first delivery
     for position, record in enumerate(records):
@@ -107,6 +149,7 @@ def _record(
         if occurrence_id not in recorded_before
     ]
     users = _known_users(issues, (records[position] for position in new))
+    hidden_before = {issue.pk for issue in issues.values() if not issue.is_visible}
 
     results: list[RecordedOccurrence | None] = [None] * len(records)
     occurrences: list[Occurrence] = []
@@ -131,6 +174,12 @@ def _record(
 
     _insert(occurrences)
     _insert(new_users)
+    created = {result.issue_id for result in results if result and result.issue_created}
+    _number_new_issues(created)
+    _show_passed_issues(
+        [issue for issue in counted.values() if issue.pk in hidden_before and issue.is_visible],
+        quotas,
+    )
     _save_counts(counted.values())
     # An issue made for occurrences that all turned out to be recorded before (under another
     # fingerprint) stays unmade, as if the transaction had not made it.
@@ -138,6 +187,62 @@ def _record(
     if unused:
         Issue.objects.filter(pk__in=unused).delete()
     return results
+
+
+def _number_new_issues(issue_ids: Iterable[int]) -> None:
+    """Give the batch's new issues their numbers in their projects (the 12 of SHOP-12), oldest
+    first (first_seen, then id), from each project's counter (which locks the project's row)."""
+    issue_ids = list(issue_ids)
+    if not issue_ids:
+        return
+    new = list(
+        Issue.objects.filter(pk__in=issue_ids, short_number__isnull=True)
+        .order_by("project_id", "first_seen", "pk")
+        .values_list("pk", "project_id")
+    )
+    per_project: dict[int, list[int]] = {}
+    for issue_id, project_id in new:
+        per_project.setdefault(project_id, []).append(issue_id)
+    numbered = []
+    for project_id in sorted(per_project):
+        numbers = allocate_short_numbers(project_id, len(per_project[project_id]))
+        numbered.extend(zip(numbers, per_project[project_id], strict=True))
+    if numbered:
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {quote(Issue._meta.db_table)} "
+                f"SET {quote(Issue._meta.get_field('short_number').column)} = %s "
+                f"WHERE {quote(Issue._meta.pk.column)} = %s",
+                numbered,
+            )
+
+
+def _show_passed_issues(issues: Sequence[Issue], quotas: Mapping[int, CreationQuota]) -> None:
+    """Set when the issues that passed the noise threshold in this batch are shown: now, or
+    later for those beyond their project's creation quota (held back by the quota until then,
+    in the order they passed, oldest first within the batch).
+
+    The project's row is locked first (``allocate_short_numbers`` with no number), so consumers
+    side by side read and extend the project's shown times one at a time: the quota holds
+    across them."""
+    now = timezone.now()
+    per_project: dict[int, list[Issue]] = {}
+    for issue in sorted(issues, key=lambda issue: (issue.first_seen, issue.pk)):
+        per_project.setdefault(issue.project_id, []).append(issue)
+    for project_id in sorted(per_project):
+        quota = quotas.get(project_id, NO_QUOTA)
+        shown: list[datetime] = []
+        if quota.issues is not None:
+            allocate_short_numbers(project_id, 0)
+            shown = list(
+                Issue.objects.filter(project_id=project_id, shown_at__isnull=False)
+                .order_by("-shown_at")
+                .values_list("shown_at", flat=True)[: quota.issues]
+            )[::-1]
+        passed = per_project[project_id]
+        for issue, slot in zip(passed, quota_slots(shown, len(passed), quota, now), strict=True):
+            issue.shown_at = slot
 
 
 def _insert(rows: Sequence[Model]) -> None:
@@ -346,3 +451,10 @@ def issue_set_status(issue: Issue, status: str) -> Issue:
     issue.resolved_at = timezone.now() if status == IssueStatus.RESOLVED else None
     issue.save(update_fields=["status", "resolved_at"])
     return issue
+
+
+def issues_show_now(issues: QuerySet[Issue]) -> int:
+    """Show at once those of ``issues`` that the creation quota holds back (an operator's call
+    in the admin, past the quota); returns how many. Issues held later keep their times."""
+    now = timezone.now()
+    return issues.filter(is_visible=True, shown_at__gt=now).update(shown_at=now)

@@ -80,6 +80,7 @@ class DetectionSettingsAdmin(admin.ModelAdmin):
         "hydration_errors_enabled",
         "hydration_error_sample_rate",
         "noise_threshold",
+        "issue_quota",
         "updated_at",
     )
     list_editable = (
@@ -118,4 +119,5 @@ class DetectionSettingsAdmin(admin.ModelAdmin):
         ("Thresholds", {"fields": ("dead_click_ms", "slow_click_ms", "rage_click_count")}),
         ("Ignored elements", {"fields": ("ignore_selectors",)}),
         ("Noise", {"fields": ("noise_threshold", "noise_threshold_users")}),
+        ("Creation quota", {"fields": ("issue_quota", "issue_quota_window_s")}),
     )

@@ -11,6 +11,10 @@ from replays.detection.classify import (
     DEFAULT_SLOW_CLICK_MS,
 )
 
+# Sentry's own creation quota: 5 new issues per project per hour.
+DEFAULT_ISSUE_QUOTA = 5
+DEFAULT_ISSUE_QUOTA_WINDOW_S = 3600
+
 RATE_VALIDATORS = [MinValueValidator(0.0), MaxValueValidator(1.0)]
 
 
@@ -140,6 +144,21 @@ class DetectionSettings(models.Model):
         null=True,
         blank=True,
         help_text="... or once this many distinct users hit it (empty: occurrences only).",
+    )
+    issue_quota = models.PositiveIntegerField(
+        "new issues per window",
+        null=True,
+        blank=True,
+        default=DEFAULT_ISSUE_QUOTA,
+        validators=[MinValueValidator(1)],
+        help_text="At most this many new issues are shown per window; the next ones are held "
+        "back (their occurrences counted) and shown as the window frees up. Empty: no quota.",
+    )
+    issue_quota_window_s = models.PositiveIntegerField(
+        "quota window (s)",
+        default=DEFAULT_ISSUE_QUOTA_WINDOW_S,
+        validators=[MinValueValidator(1)],
+        help_text="The quota's window, in seconds (a sliding window).",
     )
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -84,7 +84,11 @@ class OccurrenceSerializer(serializers.ModelSerializer):
 
 
 class IssueSerializer(serializers.ModelSerializer):
-    short_id = serializers.CharField(read_only=True)
+    short_id = serializers.CharField(
+        read_only=True,
+        help_text="The project's slug, upper case, and the issue's number in the project "
+        "(SHOP-12); `query` finds the issue by it.",
+    )
     metadata = IssueMetadataSerializer(read_only=True)
     permalink = serializers.SerializerMethodField(help_text="The issue's page in the web UI.")
 

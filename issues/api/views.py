@@ -68,8 +68,9 @@ class ProjectListView(generics.ListAPIView):
         tags=["issues"],
         operation_id="project_issues_list",
         summary="A project's issues",
-        description="Visible issues (past the project's noise threshold), most recently seen first "
-        "unless `sort` says otherwise.",
+        description="Shown issues (past the project's noise threshold, not held back by its "
+        "creation quota), most recently seen first unless `sort` says otherwise. A `query` that "
+        "is one short id (`SHOP-12`, or an old `CLICK-<id>`) also finds that issue.",
     )
 )
 class ProjectIssueListView(generics.ListAPIView):

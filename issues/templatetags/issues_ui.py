@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from issues import charts, presentation
-from issues.grouptypes import label_of
+from issues.grouptypes import has_element, label_of
 from issues.models import Issue, IssueStatus, IssueType
 
 register = template.Library()
@@ -99,6 +99,7 @@ def query(request: HttpRequest, **changes: object) -> str:
     return f"?{encoded}" if encoded else "?"
 
 
+register.filter("has_element", has_element)
 register.filter("url_path", presentation.url_path)
 register.filter("http_url", presentation.http_url)
 register.filter("duration", presentation.duration)

@@ -12,13 +12,16 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from issues import charts, presentation
-from issues.filters import SORTS, IssueFilter
+from issues.filters import SORTS, IssueFilter, short_id_parts
+from issues.grouptypes import has_element
 from issues.models import IssueStatus, IssueType
 from issues.search_slots import SearchesBusy, search_slot
 from issues.selectors import (
     BREAKDOWN_FIELDS,
     TREND_DAYS,
+    creation_quota_for,
     daily_occurrence_counts,
+    held_by_quota_count,
     issue_breakdowns,
     issue_occurrences,
     issues_for,
@@ -61,10 +64,13 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _issue_filter_data(query: QueryDict) -> QueryDict:
     """The list's query string for IssueFilter: unresolved issues unless a status is asked for
-    (``status=all`` or an empty ``status=`` asks for all), and empty choices and sort dropped
-    (the form's "All types" and the like)."""
+    (``status=all`` or an empty ``status=`` asks for all; a search for a short id looks in
+    every status, as it names one issue), and empty choices and sort dropped (the form's "All
+    types" and the like)."""
     data = query.copy()
-    if "status" not in data:
+    if "status" not in data and short_id_parts(data.get("query", "")) is not None:
+        data.setlist("status", [])
+    elif "status" not in data:
         data.setlist("status", [IssueStatus.UNRESOLVED])
     for key in ("status", "type"):
         data.setlist(key, [value for value in data.getlist(key) if value and value != "all"])
@@ -145,6 +151,10 @@ def _issue_list(request: HttpRequest, project_id: int) -> HttpResponse:
             data.get(key) for key in ("type", "environment", "release", "browser", "query")
         ),
     )
+    context["held_by_quota"] = held_by_quota_count(project)
+    if context["held_by_quota"]:
+        quota = creation_quota_for(project.pk)
+        context["quota_text"] = f"{quota.issues} per {presentation.duration_words(quota.window)}"
     context["project_has_issues"] = bool(page.paginator.count) or project_issues.exists()
     if not context["project_has_issues"]:
         context["dsn"] = project_dsn(project)
@@ -178,6 +188,7 @@ def issue_detail(request: HttpRequest, issue_id: int) -> HttpResponse:
         request,
         issue.project,
         issue=issue,
+        has_element=has_element(issue.type),
         metadata=metadata,
         attributes=sorted((metadata.get("attributes") or {}).items()),
         days=days,

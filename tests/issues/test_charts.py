@@ -156,3 +156,11 @@ def test_shares_are_percentages_with_an_other_row():
 )
 def test_http_url_lets_only_web_links_through(url, href):
     assert presentation.http_url(url) == href
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [(3600, "hour"), (7200, "2 hours"), (1800, "30 minutes"), (86400, "day"), (90, "90 seconds")],
+)
+def test_duration_words_name_a_quota_window(seconds, words):
+    assert presentation.duration_words(timedelta(seconds=seconds)) == words

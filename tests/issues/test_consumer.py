@@ -346,11 +346,11 @@ def test_an_outage_while_a_batch_is_grouped_one_by_one_keeps_what_was_stored_and
     stored_alone = []
     record_one = consumer_module.issue_record_occurrence
 
-    def record_one_then_fail(record, noise):
+    def record_one_then_fail(record, noise, quota):
         if len(stored_alone) == 2:
             stored_alone.append("outage")
             raise OperationalError("the database system is shutting down (simulated)")
-        result = record_one(record, noise)
+        result = record_one(record, noise, quota)
         stored_alone.append(record.occurrence.id)
         return result
 

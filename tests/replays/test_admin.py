@@ -1,10 +1,13 @@
 """The admin pages of replays: stored replays (read-only) and each project's detection settings."""
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 
+from issues.selectors import creation_quota_for
+from issues.services import CreationQuota
 from replays.detection.detect import decode_segment, detect_clicks
 from replays.models import DetectionSettings, Replay
 from replays.selectors import detection_settings_for
@@ -57,6 +60,8 @@ def test_every_project_gets_default_settings_that_the_admin_changes(admin_client
         "ignore_selectors": "#buy\nnav > a",
         "noise_threshold": "3",
         "noise_threshold_users": "",
+        "issue_quota": "10",
+        "issue_quota_window_s": "600",
     }
     assert admin_client.post(url, form).status_code == 302
 
@@ -66,6 +71,7 @@ def test_every_project_gets_default_settings_that_the_admin_changes(admin_client
     assert detection.thresholds.dead_click_ms == 8000
     assert detection.thresholds.rage_click_count == 4
     assert [rule.text for rule in detection.ignore] == ["#buy", "nav > a"]
+    assert creation_quota_for(sdk_project.project_id) == CreationQuota(10, timedelta(minutes=10))
 
     refused = admin_client.post(url, {**form, "dead_click_sample_rate": "1.5"})
     assert refused.status_code == 200
