@@ -4,8 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Two stamps: `make run` installs the runtime dependencies only; `make test` (and bench, soak,
 # fuzz, lint, format) adds the dev extras. Going from one to the other installs only the difference.
+# Both install exactly what the lock files pin, each file checked against its hash
+# (requirements.lock: the runtime set; requirements-dev.lock: runtime and dev; `make lock`
+# regenerates them from pyproject.toml), then the project itself without resolving anything.
 STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
 # Where `make run` serves (the web UI, the API, the envelope endpoint) and its embedded broker.
 PORT ?= 8000
 BROKER_PORT ?= 9092
@@ -14,21 +19,35 @@ BROKER_PORT ?= 9092
 KAFKA_PORT ?= 9093
 KAFKA_CONTROLLER_PORT ?= 9094
 
-.PHONY: setup run test test-postgres test-kafka lint format clean bench soak fuzz kafka-up kafka-down
+.PHONY: setup run test test-postgres test-kafka lint format clean bench soak fuzz kafka-up kafka-down lock
 
 # The replay player of the web UI (rrweb-player), served as a static file; reinstalled only when
 # the lock file changes.
 NODE_STAMP := node_modules/.package-lock.json
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-$(DEV_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(DEV_STAMP): $(STAMP) $(DEV_LOCK)
+	$(BIN)/pip install --quiet --require-hashes -r $(DEV_LOCK)
 	touch $(DEV_STAMP)
+
+# Regenerate the lock files after a change to pyproject.toml's dependencies, with pip-tools in a
+# throwaway venv of its own (never the project's). Pins already in the files are kept; add
+# --upgrade to PIP_COMPILE_ARGS to move them to the newest versions allowed.
+PIP_COMPILE_ARGS ?=
+PIP_COMPILE := var/pip-tools/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+	--strip-extras --no-emit-find-links --no-emit-index-url $(PIP_COMPILE_ARGS)
+lock:
+	test -x var/pip-tools/bin/pip-compile || \
+		{ $(PYTHON) -m venv var/pip-tools && var/pip-tools/bin/pip install --quiet pip-tools; }
+	$(PIP_COMPILE) --extra dev --output-file $(DEV_LOCK) pyproject.toml
+	# pip-compile resolves for this machine and drops pyproject's markers: atheris is Linux-only.
+	sed -i 's/^atheris==\([^ ]*\) \\$$/atheris==\1 ; sys_platform == "linux" \\/' $(DEV_LOCK)
+	$(PIP_COMPILE) --constraint $(DEV_LOCK) --output-file $(LOCK) pyproject.toml
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

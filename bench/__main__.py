@@ -28,8 +28,8 @@ RESULTS_PATH = Path(__file__).with_name("results.json")
 SESSIONS = 20  # generated sessions of 20 segments: 400 distinct segments, 20 snapshots
 PARTS = {
     "a": "replays core per segment, one core, vs zlib / zlib+orjson",
-    "b": "replays consumer end to end (broker + database)",
-    "c": "ingest endpoint under wrk (gunicorn, embedded broker), vs no-op view",
+    "b": "replays consumer end to end (broker + database), on Tansu and on Apache Kafka",
+    "c": "ingest endpoint under wrk (gunicorn, broker), vs no-op view, on Tansu and Apache Kafka",
     "d": "POST to issue visible in the API (devstack)",
     "e": "occurrences consumer into the database",
 }
@@ -96,11 +96,37 @@ def _runners(work_dir: Path, sessions: list) -> dict[str, Callable[[], dict[str,
 
     return {
         "a": lambda: core.measure(sessions),
-        "b": lambda: recordings_consumer.measure(work_dir, sessions),
-        "c": lambda: ingest_load.measure(work_dir),
+        "b": lambda: on_each_broker(
+            "b", lambda engine: recordings_consumer.measure(work_dir, sessions, engine)
+        ),
+        "c": lambda: on_each_broker("c", lambda engine: ingest_load.measure(work_dir, engine)),
         "d": lambda: e2e_latency.measure(work_dir),
         "e": lambda: occurrences_consumer.measure(work_dir),
     }
+
+
+# Said under the table: why Apache Kafka's column is empty, when it is.
+NOTES: list[str] = []
+
+
+def on_each_broker(part: str, measure: Callable[[str], dict[str, float]]) -> dict[str, float]:
+    """``measure(engine)`` on Tansu, then on Apache Kafka (its figures prefixed ``kafka_``). A
+    machine without Java or Maven gets Tansu's figures and a note; Kafka's failure costs only its
+    own column."""
+    results = measure("tansu")
+    reason = stack.kafka_unavailable()
+    if reason is not None:
+        NOTES.append(f"{part}: Apache Kafka not run: {reason}")
+        return results
+    print(f"  {part} on Apache Kafka ...", file=sys.stderr, flush=True)
+    try:
+        kafka = measure("kafka")
+    except Exception:
+        NOTES.append(f"{part}: Apache Kafka failed (the traceback is above)")
+        traceback.print_exc()
+        return results
+    results.update({f"kafka_{key}": value for key, value in kafka.items()})
+    return results
 
 
 def timed(what: str, function: Callable[[], T]) -> T:
@@ -116,8 +142,8 @@ def _verdict(value: float, target: float, at_most: bool) -> str:
     return "met" if (value <= target if at_most else value >= target) else "MISSED"
 
 
-def table_rows(r: dict[str, float]) -> list[tuple[str, str, str, str, str]]:
-    rows: list[tuple[str, str, str, str, str]] = []
+def table_rows(r: dict[str, float]) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
     if "core_ratio_no_clicks" in r:
         rows += [
             (
@@ -160,45 +186,58 @@ def table_rows(r: dict[str, float]) -> list[tuple[str, str, str, str, str]]:
         ]
     if "consumer_segments_per_s" in r:
         rows.append(
-            (
+            on_brokers(
+                r,
                 "b",
-                f"consume_recordings, {r['consumer_segments_stored']:.0f}/"
-                f"{r['consumer_segments']:.0f} segments",
-                f"{r['consumer_segments_per_s']:,.0f} seg/s  "
-                f"{r['consumer_inflated_mb_per_s']:,.0f} MB/s",
+                "consume_recordings, segments stored",
+                lambda k: (
+                    f"{k['consumer_segments_per_s']:,.0f} seg/s  "
+                    f"{k['consumer_inflated_mb_per_s']:,.0f} MB/s  "
+                    f"{k['consumer_segments_stored']:.0f}/{k['consumer_segments']:.0f}"
+                ),
                 ">= 1,000 seg/s",
-                _verdict(r["consumer_segments_per_s"], 1000, at_most=False),
+                lambda k: _verdict(k["consumer_segments_per_s"], 1000, at_most=False),
             )
         )
     if "ingest_envelopes_per_s" in r:
         rows += [
-            (
+            on_brokers(
+                r,
                 "c",
                 f"ingest, {r['ingest_workers']:.0f} workers, 16 conns",
-                f"{r['ingest_envelopes_per_s']:,.0f} env/s",
+                lambda k: f"{k['ingest_envelopes_per_s']:,.0f} env/s",
                 ">= 1,500 env/s",
-                _verdict(r["ingest_envelopes_per_s"], 1500, at_most=False),
+                lambda k: _verdict(k["ingest_envelopes_per_s"], 1500, at_most=False),
             ),
-            (
+            on_brokers(
+                r,
                 "c",
-                f"  p50 | p99 latency, errors {r['ingest_errors']:.0f}",
-                f"{r['ingest_p50_ms']:.1f} | {r['ingest_p99_ms']:.1f} ms",
+                "  p50 | p99 latency, errors",
+                lambda k: (
+                    f"{k['ingest_p50_ms']:.1f} | {k['ingest_p99_ms']:.1f} ms, "
+                    f"{k['ingest_errors']:.0f}"
+                ),
                 "p99 < 50 ms",
-                _verdict(r["ingest_p99_ms"], 50, at_most=True),
+                lambda k: _verdict(k["ingest_p99_ms"], 50, at_most=True),
             ),
-            (
+            on_brokers(
+                r,
                 "c",
-                f"no-op view, p50 | p99, errors {r['noop_errors']:.0f}",
-                f"{r['noop_per_s']:,.0f} req/s  {r['noop_p50_ms']:.1f} | {r['noop_p99_ms']:.1f} ms",
+                "no-op view, p50 | p99, errors",
+                lambda k: (
+                    f"{k['noop_per_s']:,.0f} req/s  {k['noop_p50_ms']:.1f} | "
+                    f"{k['noop_p99_ms']:.1f} ms, {k['noop_errors']:.0f}"
+                ),
                 "",
-                "",
+                lambda k: "",
             ),
-            (
+            on_brokers(
+                r,
                 "c",
                 "  ingest / no-op",
-                f"{r['ingest_vs_noop']:.2f}",
+                lambda k: f"{k['ingest_vs_noop']:.2f}",
                 ">= 0.70",
-                _verdict(r["ingest_vs_noop"], 0.7, at_most=False),
+                lambda k: _verdict(k["ingest_vs_noop"], 0.7, at_most=False),
             ),
         ]
     if "e2e_p95_ms" in r:
@@ -225,15 +264,37 @@ def table_rows(r: dict[str, float]) -> list[tuple[str, str, str, str, str]]:
     return rows
 
 
+def on_brokers(
+    r: dict[str, float],
+    part: str,
+    measure: str,
+    figure: Callable[[dict[str, float]], str],
+    target: str,
+    verdict: Callable[[dict[str, float]], str],
+) -> tuple[str, ...]:
+    """A row of a part run on both brokers: Tansu's figure, Apache Kafka's (its results are
+    ``r``'s ``kafka_`` keys; none when it did not run), each one's verdict."""
+    kafka = {key.removeprefix("kafka_"): v for key, v in r.items() if key.startswith("kafka_")}
+    kafka_figure = figure(kafka) if kafka else "not run"
+    verdicts = [verdict(r), verdict(kafka) if kafka else ""]
+    return (part, measure, figure(r), kafka_figure, target, " | ".join(filter(None, verdicts)))
+
+
 def print_table(results: dict[str, float]) -> None:
-    header = ("part", "measure", "figure", "target", "")
-    rows = [header, *table_rows(results)]
+    """One table: a figure column per broker (parts b and c run on both; the others on none or
+    on Tansu, in the first)."""
+    header = ("part", "measure", "Tansu", "Apache Kafka", "target", "")
+    rows = [header]
+    for row in table_rows(results):
+        rows.append(row if len(row) == len(header) else (*row[:3], "", *row[3:]))
     widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
     print()
     for index, row in enumerate(rows):
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
         if index == 0:
             print("  ".join("-" * width for width in widths))
+    for note in NOTES:
+        print(note)
 
 
 if __name__ == "__main__":

@@ -140,7 +140,8 @@ def run_wrk(
     raise RuntimeError(f"wrk printed no result: {done.stdout[-500:]} {done.stderr[-500:]}")
 
 
-def measure(work_dir: Path) -> dict[str, float]:
+def measure(work_dir: Path, engine: str = "tansu") -> dict[str, float]:
+    """Part c on ``engine``'s broker (``stack.ENGINES``)."""
     wrk = ensure_wrk()
     if wrk is None:
         print("  c: skipped: wrk is missing (apt-get install wrk)", file=sys.stderr)
@@ -152,12 +153,10 @@ def measure(work_dir: Path) -> dict[str, float]:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     with (
-        stack.embedded_broker(work_dir, "ingest") as broker,
-        stack.Processes(
-            work_dir, {"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers}
-        ) as processes,
+        stack.embedded_broker(work_dir, f"ingest-{engine}", engine) as broker,
+        stack.Processes(work_dir, stack.client_settings(broker)) as processes,
     ):
-        server = processes.start("gunicorn", gunicorn_argv(port), gil=True)
+        server = processes.start(f"gunicorn-{engine}", gunicorn_argv(port), gil=True)
         wait_until_serving(base_url, processes)
         clocks = {
             "server": stack.CpuClock(server.pid),

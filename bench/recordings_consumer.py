@@ -20,11 +20,16 @@ SEGMENTS = int(os.environ.get("BENCH_SEGMENTS", "3000"))
 TIMEOUT_S = 120.0
 
 
-def measure(work_dir: Path, sessions: list[corpus.Session]) -> dict[str, float]:
-    messages = corpus.stamp(sessions, SEGMENTS)
+def measure(
+    work_dir: Path, sessions: list[corpus.Session], engine: str = "tansu"
+) -> dict[str, float]:
+    """Part b on ``engine``'s broker (``stack.ENGINES``)."""
+    # Replays of their own on each broker: the same ids again would be stored already (the
+    # consumer's writes are idempotent) and add no row to count.
+    messages = corpus.stamp(sessions, SEGMENTS, seed=corpus.SEED + stack.ENGINES.index(engine))
     inflated = sum(len(message.segment.events) for message in messages)
     with (
-        stack.embedded_broker(work_dir, "recordings") as broker,
+        stack.embedded_broker(work_dir, f"recordings-{engine}", engine) as broker,
         stack.Processes(work_dir) as processes,
     ):
         published_at = time.monotonic()
@@ -44,7 +49,8 @@ def measure(work_dir: Path, sessions: list[corpus.Session]) -> dict[str, float]:
     result = consumed.result
     if consumed.failures or result.done < len(messages):
         print(
-            f"  b: {result.done} of {len(messages)} segments stored; {' '.join(consumed.failures)}"
+            f"  b ({engine}): {result.done} of {len(messages)} segments stored; "
+            + " ".join(consumed.failures)
         )
     consumer_cpu, broker_cpu = consumed.cpu_shares
     return {

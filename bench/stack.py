@@ -21,6 +21,7 @@ from pathlib import Path
 
 from confluent_kafka import Producer
 
+from pipeline.apache_kafka import KafkaNode, ensure_libs, java_binary
 from pipeline.broker import EmbeddedBroker, free_port
 from pipeline.children import spawn
 
@@ -152,26 +153,69 @@ def manage_output(*args: str, env: dict[str, str] | None = None) -> str:
     return done.stdout
 
 
-@contextmanager
-def embedded_broker(work_dir: Path, name: str) -> Iterator[EmbeddedBroker]:
-    """A Tansu broker of the part's own, with the pipeline's topics.
+# The brokers parts b and c run on, each in a column of the table: the embedded Tansu, and Apache
+# Kafka (a single node from deploy/kafka/pom.xml's jars, as `make kafka-up` and the tests start it).
+ENGINES = ("tansu", "kafka")
+ENGINE_NAMES = {"tansu": "Tansu", "kafka": "Apache Kafka"}
+# A bench node's JVM: more heap than a test's, it takes thousands of messages a second.
+KAFKA_HEAP_OPTS = "-Xmx512m -Xms512m"
 
-    This process's Django settings point at it meanwhile, so ``ensure_topics`` and the clients
-    made from ``pipeline.kafka`` reach it.
+
+def kafka_unavailable() -> str | None:
+    """Why Apache Kafka cannot run on this machine (no Java, or no jars and no Maven to fetch
+    them), or None; the bench then says so in its column instead of failing."""
+    try:
+        java_binary()
+        ensure_libs()
+    except RuntimeError as error:
+        return str(error)
+    return None
+
+
+def client_settings(broker: EmbeddedBroker | KafkaNode) -> dict[str, str]:
+    """The environment of ``broker``'s clients: its address and its engine's ``client_env``."""
+    return {"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers, **broker.client_env}
+
+
+def _as_setting(current: object, value: str) -> object:
+    if isinstance(current, bool):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return type(current)(value) if isinstance(current, int | float) else value
+
+
+@contextmanager
+def embedded_broker(
+    work_dir: Path, name: str, engine: str = "tansu"
+) -> Iterator[EmbeddedBroker | KafkaNode]:
+    """A broker of the part's own, Tansu or an Apache Kafka node (``engine``), with the
+    pipeline's topics.
+
+    This process's Django settings point at it meanwhile (with its engine's client settings), so
+    ``ensure_topics`` and the clients made from ``pipeline.kafka`` reach it; children get the same
+    from ``client_settings``.
     """
     from django.conf import settings
 
     from pipeline.topics import ensure_topics
 
-    broker = EmbeddedBroker(free_port(), log_path=work_dir / f"broker-{name}.log")
-    broker.start()
-    previous = settings.KAFKA_BOOTSTRAP_SERVERS
-    settings.KAFKA_BOOTSTRAP_SERVERS = broker.bootstrap_servers
+    if engine == "kafka":
+        broker: EmbeddedBroker | KafkaNode = KafkaNode(
+            free_port(), free_port(), work_dir / f"kafka-{name}", heap_opts=KAFKA_HEAP_OPTS
+        )
+        broker.start(timeout_s=180)
+    else:
+        broker = EmbeddedBroker(free_port(), log_path=work_dir / f"broker-{name}.log")
+        broker.start()
+    values = client_settings(broker)
+    previous = {key: getattr(settings, key) for key in values}
+    for key, value in values.items():
+        setattr(settings, key, _as_setting(previous[key], value))
     try:
         ensure_topics()
         yield broker
     finally:
-        settings.KAFKA_BOOTSTRAP_SERVERS = previous
+        for key, value in previous.items():
+            setattr(settings, key, value)
         broker.stop()
 
 
@@ -322,7 +366,7 @@ class Consumed:
 
 def run_consumer(
     processes: Processes,
-    broker: EmbeddedBroker,
+    broker: EmbeddedBroker | KafkaNode,
     command: str,
     count: Callable[[], int],
     target: int,
@@ -336,7 +380,7 @@ def run_consumer(
         command,
         command,
         *("--group", f"bench-{command}-{uuid.uuid4().hex[:8]}"),
-        env={"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers},
+        env=client_settings(broker),
     )
     clocks = (CpuClock(consumer.pid), CpuClock(broker.process.pid))
     samples = watch_count(count, baseline + target, timeout_s, processes, clocks)

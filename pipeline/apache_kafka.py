@@ -29,6 +29,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from confluent_kafka import KafkaException
@@ -119,7 +120,13 @@ class KafkaNode:
     and 127.0.0.1:``controller_port`` (the KRaft quorum), with its data in ``data_dir``.
 
     ``voters`` is the controller quorum (``id@host:port,...``), by default this node alone;
-    ``overrides`` are further broker settings (``min.insync.replicas`` for a cluster, say)."""
+    ``overrides`` are further broker settings (``min.insync.replicas`` for a cluster, say);
+    ``heap_opts`` the JVM's heap flags (else ``KAFKA_HEAP_OPTS``, else ``DEFAULT_HEAP_OPTS``)."""
+
+    # What its clients are configured with (environment variables that settings read), as
+    # ``EmbeddedBroker.client_env`` is Tansu's: idempotent producers (Kafka keeps their ids in its
+    # log across restarts) and no offset-gap guard (pipeline/offset_gaps.py is for Tansu).
+    client_env = {"KAFKA_PRODUCER_IDEMPOTENCE": "true", "KAFKA_OFFSET_GAP_WAIT_S": "0"}
 
     def __init__(
         self,
@@ -129,6 +136,7 @@ class KafkaNode:
         node_id: int = 1,
         voters: str | None = None,
         overrides: dict[str, str] | None = None,
+        heap_opts: str | None = None,
     ) -> None:
         self.port = port
         self.controller_port = controller_port
@@ -136,6 +144,7 @@ class KafkaNode:
         self.node_id = node_id
         self.voters = voters or f"{node_id}@127.0.0.1:{controller_port}"
         self.overrides = overrides or {}
+        self.heap_opts = heap_opts
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -166,7 +175,7 @@ class KafkaNode:
         return f"{(KAFKA_DIR / 'server.properties').read_text()}\n# This node's own\n{own}\n"
 
     def java_command(self, main_class: str, *args: str) -> list[str]:
-        heap = shlex.split(os.environ.get("KAFKA_HEAP_OPTS", DEFAULT_HEAP_OPTS))
+        heap = shlex.split(self.heap_opts or os.environ.get("KAFKA_HEAP_OPTS", DEFAULT_HEAP_OPTS))
         return [
             java_binary(),
             *heap,
@@ -208,6 +217,16 @@ class KafkaNode:
     ) -> None:
         """Start the node and wait until it answers clients (at most ``timeout_s``). ``detached``:
         it outlives this process (``make kafka-up``); else it dies with it."""
+        self.launch(cluster_id, detached)
+        try:
+            self.wait_until_ready(timeout_s)
+        except BaseException:
+            self.kill()
+            raise
+
+    def launch(self, cluster_id: str | None = None, detached: bool = False) -> None:
+        """Start the process without waiting for it: the nodes of a cluster are launched together,
+        since none is ready before a majority of the controller quorum runs."""
         for number in (self.port, self.controller_port):
             if port_is_open(number):
                 raise RuntimeError(
@@ -223,11 +242,6 @@ class KafkaNode:
                 preexec_fn=None if detached else preexec_die_with_parent(),
             )
         self.pid_path.write_text(str(self.process.pid))
-        try:
-            self.wait_until_ready(timeout_s)
-        except BaseException:
-            self.kill()
-            raise
 
     def wait_until_ready(self, timeout_s: float) -> None:
         """Until the node answers a metadata request listing itself, with a leader for every
@@ -291,6 +305,105 @@ class KafkaNode:
         deadline = time.monotonic() + 5
         while port_is_open(self.port) and time.monotonic() < deadline:
             time.sleep(0.05)
+
+
+# What a cluster changes from a single node's server.properties: its internal topics (offsets,
+# transactions) replicated three times and written to two at least, as the pipeline's topics are
+# by default, so a produce with acks=all is acknowledged by two brokers or not at all; and a lost
+# broker noticed within seconds instead of Kafka's defaults (fenced after 9 s, out of the in-sync
+# replicas after 30 s), the time during which writes to its partitions wait.
+CLUSTER_OVERRIDES = {
+    "default.replication.factor": "3",
+    "min.insync.replicas": "2",
+    "offsets.topic.replication.factor": "3",
+    "transaction.state.log.replication.factor": "3",
+    "transaction.state.log.min.isr": "2",
+    "share.coordinator.state.topic.replication.factor": "3",
+    "share.coordinator.state.topic.min.isr": "2",
+    "broker.heartbeat.interval.ms": "500",
+    "broker.session.timeout.ms": "3000",
+    "replica.lag.time.max.ms": "5000",
+}
+
+
+def cluster_nodes(
+    ports: list[tuple[int, int]],
+    data_dir: Path,
+    overrides: dict[str, str] | None = None,
+    heap_opts: str | None = None,
+) -> list[KafkaNode]:
+    """The nodes of one KRaft cluster on loopback, one per (client port, controller port): node
+    ids from 1, each a broker and a voter of the controller quorum, data in ``data_dir/node-N``."""
+    voters = ",".join(f"{i}@127.0.0.1:{controller}" for i, (_, controller) in enumerate(ports, 1))
+    return [
+        KafkaNode(
+            port,
+            controller,
+            Path(data_dir) / f"node-{i}",
+            node_id=i,
+            voters=voters,
+            overrides={**CLUSTER_OVERRIDES, **(overrides or {})},
+            heap_opts=heap_opts,
+        )
+        for i, (port, controller) in enumerate(ports, 1)
+    ]
+
+
+class KafkaCluster:
+    """Nodes of one cluster (``cluster_nodes``), formatted with one cluster id, started together;
+    each can be killed and started again on its ports and log directory."""
+
+    def __init__(self, nodes: list[KafkaNode]) -> None:
+        self.nodes = nodes
+        self.cluster_id = new_cluster_id()
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return ",".join(node.bootstrap_servers for node in self.nodes)
+
+    def node(self, node_id: int) -> KafkaNode:
+        (node,) = (node for node in self.nodes if node.node_id == node_id)
+        return node
+
+    def start(self, timeout_s: float = 180.0) -> None:
+        """Launch every node, then wait until each answers (a node is ready only once a majority
+        of the quorum runs)."""
+        try:
+            # Formatting runs a JVM per node: side by side, not one after another.
+            with ThreadPoolExecutor(len(self.nodes)) as pool:
+                list(pool.map(lambda node: node.prepare(self.cluster_id), self.nodes))
+            for node in self.nodes:
+                node.launch(self.cluster_id)
+            deadline = time.monotonic() + timeout_s
+            for node in self.nodes:
+                node.wait_until_ready(max(1.0, deadline - time.monotonic()))
+        except BaseException:
+            self.stop()
+            raise
+
+    def restart(self, node: KafkaNode, timeout_s: float = 120.0) -> None:
+        node.start(timeout_s=timeout_s, cluster_id=self.cluster_id)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.kill()
+
+    def in_sync(self, node_id: int, topics: list[str]) -> bool:
+        """``node_id`` is an in-sync replica of every partition of ``topics`` (a restarted broker
+        has caught up with what was written while it was away)."""
+        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers, "log_level": 0})
+        try:
+            metadata = admin.list_topics(timeout=5)
+        except KafkaException:
+            return False
+        return all(
+            topic in metadata.topics
+            and all(
+                node_id in partition.isrs
+                for partition in metadata.topics[topic].partitions.values()
+            )
+            for topic in topics
+        )
 
 
 # --- make kafka-up / kafka-down -----------------------------------------------------------------

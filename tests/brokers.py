@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.apache_kafka import KafkaNode
+from pipeline.apache_kafka import KafkaCluster, KafkaNode
 from pipeline.broker import EmbeddedBroker, free_port
 
 ENGINES = ("tansu", "apache")
@@ -50,19 +50,25 @@ class ApacheKafkaBroker:
         self.node.kill()
 
 
-def client_settings(broker: EmbeddedBroker | ApacheKafkaBroker) -> dict[str, object]:
+Broker = EmbeddedBroker | ApacheKafkaBroker | KafkaCluster
+
+
+def client_settings(broker: Broker) -> dict[str, object]:
     """The settings of ``broker``'s clients, as deployed on its engine: Apache Kafka without the
     offset-gap guard (it is for Tansu's late records), Tansu without idempotent producers
-    (``EmbeddedBroker.client_env``). ``tests/consumer_processes.py`` passes them on."""
+    (``EmbeddedBroker.client_env``); a cluster's topics replicated on three brokers.
+    ``tests/consumer_processes.py`` passes them on."""
     values: dict[str, object] = {"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers}
-    if isinstance(broker, ApacheKafkaBroker):
+    if isinstance(broker, ApacheKafkaBroker | KafkaCluster):
         values.update(KAFKA_OFFSET_GAP_WAIT_S=0.0, KAFKA_PRODUCER_IDEMPOTENCE=True)
+    if isinstance(broker, KafkaCluster):
+        values.update(KAFKA_TOPIC_REPLICATION_FACTOR=len(broker.nodes))
     else:
         values.update(KAFKA_PRODUCER_IDEMPOTENCE=False)
     return values
 
 
-def use_broker(settings: object, broker: EmbeddedBroker | ApacheKafkaBroker) -> None:
+def use_broker(settings: object, broker: Broker) -> None:
     """Point ``settings`` (pytest-django's fixture, or Django's own) at ``broker``."""
     for name, value in client_settings(broker).items():
         setattr(settings, name, value)

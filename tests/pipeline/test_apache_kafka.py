@@ -8,7 +8,13 @@ from pathlib import Path
 
 from django.conf import settings
 
-from pipeline.apache_kafka import KafkaNode, kafka_version, new_cluster_id
+from pipeline.apache_kafka import (
+    KafkaCluster,
+    KafkaNode,
+    cluster_nodes,
+    kafka_version,
+    new_cluster_id,
+)
 from pipeline.kafka import MAX_MESSAGE_BYTES
 
 
@@ -43,3 +49,19 @@ def test_cluster_ids_are_kafkas_16_byte_base64url_uuids():
     assert "=" not in cluster_id
     assert len(base64.urlsafe_b64decode(cluster_id + "==")) == 16
     assert new_cluster_id() != cluster_id
+
+
+def test_a_clusters_nodes_share_one_quorum_and_write_every_record_to_two_brokers(tmp_path):
+    nodes = cluster_nodes([(9101, 9201), (9102, 9202), (9103, 9203)], tmp_path, heap_opts="-Xmx1m")
+    configs = [properties(node.properties()) for node in nodes]
+    voters = "1@127.0.0.1:9201,2@127.0.0.1:9202,3@127.0.0.1:9203"
+    assert [config["node.id"] for config in configs] == ["1", "2", "3"]
+    assert {config["controller.quorum.voters"] for config in configs} == {voters}
+    assert len({config["log.dirs"] for config in configs}) == 3
+    for config in configs:
+        assert config["default.replication.factor"] == "3"
+        assert config["min.insync.replicas"] == "2"
+        assert config["offsets.topic.replication.factor"] == "3"
+        assert config["transaction.state.log.min.isr"] == "2"
+    assert {node.heap_opts for node in nodes} == {"-Xmx1m"}
+    assert KafkaCluster(nodes).bootstrap_servers == ("127.0.0.1:9101,127.0.0.1:9102,127.0.0.1:9103")

@@ -21,6 +21,22 @@ def compose() -> dict:
     return yaml.safe_load(COMPOSE_FILE.read_text())
 
 
+def test_every_image_is_pinned_to_an_exact_version(compose):
+    """The images run what was tested: an exact release, never a moving tag (``latest``, or a
+    major version alone, which moves with each minor release)."""
+    exact = re.compile(r"\d+\.\d+(\.\d+)?(-[a-z0-9]+)?|RELEASE\.\d{4}-\d\d-\d\dT[\d-]+Z")
+    images = {
+        name: service["image"]
+        for name, service in compose["services"].items()
+        if "build" not in service and "image" in service
+    }
+    assert {"kafka", "postgres", "minio", "minio-setup", "proxy"} <= set(images)
+    for name, image in images.items():
+        repository, _, tag = image.rpartition(":")
+        assert repository, f"{name}: {image} has no tag"
+        assert exact.fullmatch(tag), f"{name}: {image} is not pinned to an exact version"
+
+
 def test_the_services_of_the_production_shape(compose):
     services = compose["services"]
     assert set(services) == {*LONG_RUNNING, "minio-setup", "setup"}

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 import boto3
 import orjson
 import pytest
-import requests
 from django.conf import settings
 from django.db import connection
 from moto.server import ThreadedMotoServer
@@ -34,9 +33,8 @@ from tests.consumers import (
     start_recordings_consumer,
     wait_until,
 )
-from tests.ingest.builders import build_envelope, replay_parts
+from tests.pipeline.envelope_sender import Sender, envelope_url
 from tests.replays.messages import click_event, recording_message, snapshot_events
-from tests.sdk_fixtures import replay_requests
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -277,47 +275,10 @@ def durable_broker(settings, tmp_path) -> Iterator[EmbeddedBroker | ApacheKafkaB
         yield broker
 
 
-def envelope_of_a_new_replay() -> tuple[str, bytes]:
-    """A captured SDK envelope (a segment with clicks), as segment 0 of a replay of its own."""
-    headers, event, recording = replay_parts(replay_requests()[3])
-    replay_id = uuid.uuid4().hex
-    event = {**event, "replay_id": replay_id, "event_id": replay_id, "segment_id": 0}
-    recording = b'{"segment_id":0}' + recording[recording.index(b"\n") :]
-    return replay_id, build_envelope(
-        {**headers, "event_id": replay_id},
-        [
-            ({"type": "replay_event"}, orjson.dumps(event)),
-            ({"type": "replay_recording"}, recording),
-        ],
-    )
-
-
-class Sender(threading.Thread):
-    """Posts envelopes of new replays to the live server, one after another, until stopped."""
-
-    def __init__(self, url: str) -> None:
-        super().__init__(name="sender", daemon=True)
-        self.url = url
-        self.answers: list[tuple[str, int]] = []
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        with requests.Session() as session:
-            while not self.stopping.is_set():
-                replay_id, body = envelope_of_a_new_replay()
-                response = session.post(
-                    self.url, data=body, headers={"Content-Type": "text/plain"}, timeout=30
-                )
-                self.answers.append((replay_id, response.status_code))
-
-    def count(self, status: int) -> int:
-        return sum(1 for _, code in self.answers if code == status)
-
-
 def test_the_broker_killed_during_ingest_gives_503s_then_200s_and_every_200_is_processed(
     tmp_path, live_server, durable_broker, sdk_project
 ):
-    sender = Sender(live_server.url + replay_requests()[3].path)
+    sender = Sender(envelope_url(live_server.url))
     consumer = ConsumerProcess("consumer", f"test-broker-{uuid.uuid4().hex[:8]}", tmp_path)
     try:
         wait_until(consumer.assigned, timeout_s=60, what="the consumer's partitions")
