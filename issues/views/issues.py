@@ -188,7 +188,9 @@ def issue_detail(request: HttpRequest, issue_id: int) -> HttpResponse:
         request,
         issue.project,
         issue=issue,
-        has_element=has_element(issue.type),
+        # The element card when the type has an element and the producer named one (an occurrence
+        # posted to the occurrence endpoint may not): otherwise its evidence_display.
+        has_element=has_element(issue.type) and bool(issue.selector),
         metadata=metadata,
         attributes=sorted((metadata.get("attributes") or {}).items()),
         days=days,
