@@ -124,6 +124,24 @@ class Occurrence(models.Model):
         return self.occurrence_id
 
 
+class IssueHash(models.Model):
+    """One hash that groups occurrences into ``issue`` (Sentry's ``GroupHash``): an issue has its
+    primary ``fingerprint_hash`` and every other hash of the fingerprints that made or joined it
+    (a version 2 fingerprint's, added to an issue made by version 1)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="issue_hashes")
+    hash = models.CharField(max_length=32, help_text="MD5 of one fingerprint string.")
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="hashes")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "hash"], name="unique_issue_hash")
+        ]
+
+    def __str__(self) -> str:
+        return self.hash
+
+
 class IssueUser(models.Model):
     """One distinct user of an issue: ``users_seen`` grows only when a row is added."""
 
