@@ -14,9 +14,11 @@ groups one issue across pages. Anything less (a ``button.btn`` with its text) is
 joins it, as every element was grouped before.
 """
 
-import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+
+import orjson
 
 from replays.detection.breadcrumbs import HTML_ELEMENT_NAMES, Node, mask_brackets
 
@@ -76,9 +78,14 @@ def looks_generated(token: str, min_runs: int = 3) -> bool:
     return False
 
 
+@lru_cache(maxsize=8192)
 def stable_class(name: str) -> str | None:
     """The part of a class name that a build keeps, or None when all of it is generated.
-    Ordinary classes (``btn-primary``, ``col-md-6``, ``mt-4``, ``card__title``) are kept whole."""
+    Ordinary classes (``btn-primary``, ``col-md-6``, ``mt-4``, ``card__title``) are kept whole.
+    Cached, as ``stable_path``: an app has a few thousand class names and its users click the
+    same elements again and again."""
+    if name.isalpha() and name.islower():  # most classes (``btn``, ``active``): nothing to do
+        return name
     if _GENERATED_CLASS.fullmatch(name):
         return None
     for pattern in _SUFFIXED_CLASS:
@@ -108,6 +115,7 @@ def is_generated_id(value: str) -> bool:
     ) or looks_generated(value)
 
 
+@lru_cache(maxsize=2048)
 def stable_path(selector: str) -> str:
     """The SDK's selector with generated class names (and generated ids) removed; component
     names keep their case, HTML element names are lower-cased."""
@@ -165,9 +173,7 @@ class ElementIdentity:
 
     def describe(self) -> str:
         """``key="value"`` pairs, each value a JSON string: unambiguous whatever the values hold."""
-        return " ".join(
-            f"{key}={json.dumps(value, ensure_ascii=False)}" for key, value in self.fields
-        )
+        return " ".join(f"{key}={orjson.dumps(value).decode()}" for key, value in self.fields)
 
 
 def element_identity(node: Node, selector: str) -> ElementIdentity:

@@ -15,9 +15,10 @@ A hydration error's fingerprint is ``[type, page]``, unversioned, as before.
 """
 
 import hashlib
-import json
 import re
 from urllib.parse import urlsplit
+
+import orjson
 
 from replays.detection.classify import ClickType
 from replays.detection.element_identity import ElementIdentity
@@ -72,13 +73,13 @@ def fingerprint(
     page = page_of(route, url)
     current = f"v{FINGERPRINT_VERSION} {click_type.value} {identity.describe()}"
     if not identity.strong:
-        current += f" page={json.dumps(page, ensure_ascii=False)}"
+        current += f" page={orjson.dumps(page).decode()}"
     return [current, legacy_entry([click_type.value, element, page])]
 
 
 def legacy_entry(parts: list[str]) -> str:
     """A version 1 fingerprint as one string of a versioned fingerprint."""
-    return LEGACY_PREFIX + json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
+    return LEGACY_PREFIX + orjson.dumps(parts).decode()
 
 
 def legacy_parts(entry: str) -> list[str] | None:
@@ -86,8 +87,8 @@ def legacy_parts(entry: str) -> list[str] | None:
     if not entry.startswith(LEGACY_PREFIX):
         return None
     try:
-        parts = json.loads(entry[len(LEGACY_PREFIX) :])
-    except ValueError:
+        parts = orjson.loads(entry[len(LEGACY_PREFIX) :])
+    except orjson.JSONDecodeError:
         return None
     if isinstance(parts, list) and parts and all(isinstance(part, str) for part in parts):
         return parts

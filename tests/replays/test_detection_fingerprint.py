@@ -124,6 +124,11 @@ def test_the_legacy_entry_carries_its_parts_whatever_they_hold():
         assert legacy_parts(not_legacy) is None
 
 
-@given(st.lists(st.text(alphabet=st.characters(exclude_characters="\x00")), min_size=1))
+# What a breadcrumb holds: no NUL (the parser drops it) and no lone surrogate (orjson refuses it).
+@given(
+    st.lists(
+        st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00")), min_size=1
+    )
+)
 def test_a_legacy_entry_round_trips(parts):
     assert legacy_parts(legacy_entry(parts)) == parts
