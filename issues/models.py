@@ -1,6 +1,7 @@
 """Issues grouped from occurrences, the occurrences themselves, and who was affected.
 
-An issue is one (project, fingerprint hash); its counters are kept by
+An issue is found by any of its hashes (``IssueHash``: one per fingerprint string that made or
+joined it; ``fingerprint_hash`` is the primary one, unique per project); its counters are kept by
 ``issues.services.issue_record_occurrence`` under a row lock, so consumers running side by side
 count each occurrence once.
 """
