@@ -197,9 +197,11 @@ def _lock_issues(records: Sequence[OccurrenceRecord]) -> dict[str, Issue]:
         return {}
     for _attempt in range(3):
         known: dict[HashKey, int | IssueKey] = dict(_hash_owners(records))
+        # Found by their fingerprint_hash alone: their hash is added, as any new one.
+        added: dict[HashKey, int | IssueKey] = dict(_unlisted_issues(records, known))
+        known.update(added)
         targets: dict[str, int | IssueKey] = {}  # an issue's id, or a new issue's key
         firsts: dict[IssueKey, OccurrenceRecord] = {}  # the new issues' first records
-        added: dict[HashKey, int | IssueKey] = {}
         for record in records:
             project_id = record.occurrence.project_id
             keys = [
@@ -248,6 +250,30 @@ def _lock_issues(records: Sequence[OccurrenceRecord]) -> dict[str, Issue]:
         # One was deleted (in the admin) since it was read: again.
     # Deleted again and again (in the admin) while being made: the consumer tries again later.
     raise OperationalError("issues were deleted while occurrences were grouped into them")
+
+
+def _unlisted_issues(
+    records: Sequence[OccurrenceRecord], known: Mapping[HashKey, object]
+) -> dict[HashKey, int]:
+    """Issues found by their ``fingerprint_hash`` alone, for the records that no ``IssueHash``
+    groups: one made by an issues consumer of the previous version (which adds no hashes) while
+    a rolling upgrade ran. One query, and only in a batch that would make an issue."""
+    unknown = {
+        (record.occurrence.project_id, fingerprint_hash)
+        for record in records
+        if not any(
+            (record.occurrence.project_id, one) in known for one in record.fingerprint_hashes
+        )
+        for fingerprint_hash in record.fingerprint_hashes
+    }
+    if not unknown:
+        return {}
+    return {
+        (project_id, fingerprint_hash): pk
+        for pk, project_id, fingerprint_hash in Issue.objects.filter(
+            _issues_where(sorted(unknown))
+        ).values_list("pk", "project_id", "fingerprint_hash")
+    }
 
 
 def _issue_id(target: int | IssueKey, made: Mapping[IssueKey, int]) -> int | None:

@@ -181,3 +181,19 @@ def test_threads_making_the_same_new_issues_at_once_make_each_once(sdk_project):
     assert Issue.objects.count() == 5
     assert IssueHash.objects.count() == 10
     assert sorted(Issue.objects.values_list("times_seen", flat=True)) == [10] * 5
+
+
+def test_an_issue_that_an_old_consumer_made_without_hashes_is_found_by_its_fingerprint_hash(
+    dead_click,
+):
+    """During a rolling upgrade an issues consumer of the previous version still makes issues,
+    without ``IssueHash`` rows: the first version 2 occurrence finds it all the same."""
+    made = record(as_version_1(another_click(dead_click)))
+    IssueHash.objects.all().delete()  # as the previous version left it
+    joined = record(another_click(dead_click))
+    assert (joined.issue_id, joined.issue_created) == (made.issue_id, False)
+    issue = Issue.objects.get()
+    assert issue.times_seen == 2
+    assert hashes_of(issue) == set(
+        decode_occurrence(occurrence_message(dead_click)).fingerprint_hashes
+    )
