@@ -134,6 +134,7 @@ def stable_path(selector: str) -> str:
     return "".join(out).strip()[:MAX_PATH_CHARS]
 
 
+@lru_cache(maxsize=8192)  # ancestors (``body``, ``main#app``) repeat in every selector
 def _stable_compound(compound: str) -> str:
     parts = []
     for match in _SIMPLE_SELECTOR.finditer(compound):
