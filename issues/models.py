@@ -1,6 +1,7 @@
 """Issues grouped from occurrences, the occurrences themselves, and who was affected.
 
-An issue is one (project, fingerprint hash); its counters are kept by
+An issue is found by any of its hashes (``IssueHash``: one per fingerprint string that made or
+joined it; ``fingerprint_hash`` is the primary one, unique per project); its counters are kept by
 ``issues.services.issue_record_occurrence`` under a row lock, so consumers running side by side
 count each occurrence once.
 """
@@ -191,6 +192,24 @@ class Occurrence(models.Model):
 
     def __str__(self) -> str:
         return self.occurrence_id
+
+
+class IssueHash(models.Model):
+    """One hash that groups occurrences into ``issue`` (Sentry's ``GroupHash``): an issue has its
+    primary ``fingerprint_hash`` and every other hash of the fingerprints that made or joined it
+    (a version 2 fingerprint's, added to an issue made by version 1)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="issue_hashes")
+    hash = models.CharField(max_length=32, help_text="MD5 of one fingerprint string.")
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="hashes")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "hash"], name="unique_issue_hash")
+        ]
+
+    def __str__(self) -> str:
+        return self.hash
 
 
 class IssueUser(models.Model):

@@ -16,7 +16,7 @@ from typing import Any
 from sentry_kafka_schemas import get_codec
 
 from issues import grouptypes
-from replays.detection.fingerprint import fingerprint_hash
+from issues.fingerprints import occurrence_hashes
 from replays.detection.occurrence import Occurrence
 from replays.detection.replay_event import User
 from replays.detection.tags import bounded_tags
@@ -48,7 +48,7 @@ class OccurrenceRecord:
 
     occurrence: Occurrence
     issue_type: str
-    fingerprint_hash: str
+    fingerprint_hashes: tuple[str, ...]  # what groups it, the primary (a new issue's) first
     timestamp: datetime
     replay_id: uuid.UUID | None
     segment_id: int | None
@@ -64,6 +64,11 @@ class OccurrenceRecord:
     url: str
     metadata: dict[str, Any]
     tags: dict[str, str]
+
+    @property
+    def fingerprint_hash(self) -> str:
+        """The primary hash: a new issue's ``fingerprint_hash``."""
+        return self.fingerprint_hashes[0]
 
 
 def decode_occurrence(raw: bytes) -> OccurrenceRecord:
@@ -147,7 +152,7 @@ def _record(occurrence: Occurrence) -> OccurrenceRecord:
     return OccurrenceRecord(
         occurrence=occurrence,
         issue_type=ISSUE_TYPES[occurrence.type],
-        fingerprint_hash=fingerprint_hash(occurrence.fingerprint),
+        fingerprint_hashes=occurrence_hashes(occurrence.type, occurrence.fingerprint),
         timestamp=timestamp,
         replay_id=_uuid(evidence.get("replay_id") or occurrence.resource_id),
         segment_id=_segment_id(evidence.get("segment_id")),

@@ -18,6 +18,7 @@ from issues.filters import SORTS
 from issues.models import Issue, IssueStatus, IssueType, Occurrence
 from issues.services import CreationQuota, NoiseThreshold
 from pipeline.ttl_cache import TtlCache
+from replays.detection.fingerprint import page_of
 from replays.models import (
     DEFAULT_ISSUE_QUOTA,
     DEFAULT_ISSUE_QUOTA_WINDOW_S,
@@ -118,7 +119,10 @@ def issues_for(user, project_id: int | None = None) -> QuerySet[Issue]:
 # --- Reads of the web UI (and of the API, which shares them) -------------------------------------
 
 TREND_DAYS = 14
-BREAKDOWN_FIELDS = ("browser", "os", "release", "environment")
+BREAKDOWN_FIELDS = ("page", "browser", "os", "release", "environment")
+# The page breakdown folds URLs in Python: it reads at most this many distinct (url, route) pairs,
+# the most frequent; occurrences on the others count as "other".
+PAGE_BREAKDOWN_MAX_URLS = 2000
 FILTER_CHOICE_FIELDS = ("environment", "release", "browser")
 # What the selectors page sorts by: the column name, then the ORDER BY that backs it.
 ELEMENT_SORTS = {
@@ -195,11 +199,15 @@ class Breakdown:
 def issue_breakdowns(
     issue: Issue, fields: Sequence[str] = BREAKDOWN_FIELDS, limit: int = 5
 ) -> list[Breakdown]:
-    """Per field (browser, OS, release, environment), the ``limit`` most frequent values of the
-    issue's occurrences with their counts; ``total`` is every occurrence, so the rest is "other"."""
+    """Per field (page, browser, OS, release, environment), the ``limit`` most frequent values of
+    the issue's occurrences with their counts; ``total`` is every occurrence, so the rest is
+    "other"."""
     total = Occurrence.objects.filter(issue=issue).count()
     breakdowns = []
     for field in fields:
+        if field == "page":
+            breakdowns.append(Breakdown(field, _page_counts(issue)[:limit], total))
+            continue
         rows = (
             Occurrence.objects.filter(issue=issue)
             .values_list(field)
@@ -208,6 +216,23 @@ def issue_breakdowns(
         )
         breakdowns.append(Breakdown(field, [(value, count) for value, count in rows], total))
     return breakdowns
+
+
+def _page_counts(issue: Issue) -> list[tuple[str, int]]:
+    """The pages of the issue's occurrences, most first: the SDK's route, else the URL's path with
+    ids folded and no query or fragment (as a weak identity's issue is grouped), so an issue of an
+    element that is the same on every page (a component, a test id) shows where it was clicked."""
+    rows = (
+        Occurrence.objects.filter(issue=issue)
+        .values_list("url", "evidence__route")
+        .annotate(count=Count("id"))
+        .order_by("-count", "url")[:PAGE_BREAKDOWN_MAX_URLS]
+    )
+    pages: dict[str, int] = {}
+    for url, route, count in rows:
+        page = page_of(route if isinstance(route, str) else None, url)
+        pages[page] = pages.get(page, 0) + count
+    return sorted(pages.items(), key=lambda item: (-item[1], item[0]))
 
 
 def _replay_stored() -> Exists:

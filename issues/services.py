@@ -17,7 +17,14 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
-from issues.models import Issue, IssueStatus, IssueUser, Occurrence, allocate_short_numbers
+from issues.models import (
+    Issue,
+    IssueHash,
+    IssueStatus,
+    IssueUser,
+    Occurrence,
+    allocate_short_numbers,
+)
 from issues.occurrence_message import OccurrenceRecord
 
 
@@ -77,7 +84,8 @@ class RecordedOccurrence:
     regressed: bool
 
 
-IssueKey = tuple[int, str]  # (project id, fingerprint hash): what groups occurrences
+IssueKey = tuple[int, str]  # (project id, primary fingerprint hash): an issue to make
+HashKey = tuple[int, str]  # (project id, hash): one of the hashes that group occurrences
 
 # What recording an occurrence changes on its issue.
 COUNTED_FIELDS = [
@@ -136,7 +144,7 @@ def _record(
     first_of: dict[str, int] = {}  # occurrence id -> the position of its first delivery
     for position, record in enumerate(records):
         first_of.setdefault(record.occurrence.id, position)
-    issues = _lock_issues(records[position] for position in first_of.values())
+    issues = _lock_issues([records[position] for position in first_of.values()])
     # Only under the locks: a consumer that recorded one of these a moment ago has committed.
     recorded_before = set(
         Occurrence.objects.filter(occurrence_id__in=first_of).values_list(
@@ -157,7 +165,7 @@ def _record(
     counted: dict[int, Issue] = {}
     for position in new:
         record = records[position]
-        issue = issues[_key(record)]
+        issue = issues[record.occurrence.id]
         created = issue.times_seen == 0 and issue.pk not in counted
         occurrences.append(_occurrence(issue, record))
         new_user = bool(record.user_key) and (issue.pk, record.user_key) not in users
@@ -285,58 +293,144 @@ def _save_counts(issues: Iterable[Issue]) -> None:
         cursor.executemany(statement, rows)
 
 
-def _lock_issues(records: Iterable[OccurrenceRecord]) -> dict[IssueKey, Issue]:
-    """The issues of ``records``, made when new and locked until the transaction ends.
+def _lock_issues(records: Sequence[OccurrenceRecord]) -> dict[str, Issue]:
+    """The issue of each of ``records`` (by occurrence id), made when new and locked until the
+    transaction ends.
 
-    The missing ones are inserted first (a consumer that inserts one at the same moment makes the
-    other wait, then the other's insert does nothing), then all are locked in primary key order,
-    so two consumers never wait for each other in a circle.
+    The issue platform's grouping: a record joins the issue of the first of its hashes that is
+    known, else makes a new issue under its primary hash; every hash of it not yet known is added
+    to the issue it goes to, as if the batch were grouped one record after another (a hash that a
+    record adds is known to the records after it). A hash known for another issue stays with that
+    issue. The new issues are inserted first (a consumer that inserts one at the same moment makes
+    the other wait, then the other's insert does nothing), then all are locked in primary key
+    order, so two consumers never wait for each other in a circle; the new hashes last, in order.
     """
-    firsts: dict[IssueKey, OccurrenceRecord] = {}
-    for record in records:
-        firsts.setdefault(_key(record), record)
-    if not firsts:
+    if not records:
         return {}
-    known = set(
-        Issue.objects.filter(_issues_where(firsts)).values_list("project_id", "fingerprint_hash")
-    )
-    issues: dict[IssueKey, Issue] = {}
     for _attempt in range(3):
-        wanted = [key for key in firsts if key not in issues]
-        missing = sorted(set(wanted) - known)
-        if missing:
+        known: dict[HashKey, int | IssueKey] = dict(_hash_owners(records))
+        # Found by their fingerprint_hash alone: their hash is added, as any new one.
+        added: dict[HashKey, int | IssueKey] = dict(_unlisted_issues(records, known))
+        known.update(added)
+        targets: dict[str, int | IssueKey] = {}  # an issue's id, or a new issue's key
+        firsts: dict[IssueKey, OccurrenceRecord] = {}  # the new issues' first records
+        for record in records:
+            project_id = record.occurrence.project_id
+            keys = [
+                (project_id, fingerprint_hash) for fingerprint_hash in record.fingerprint_hashes
+            ]
+            target = next((known[key] for key in keys if key in known), None)
+            if target is None:
+                target = _key(record)
+                firsts.setdefault(target, record)
+            targets[record.occurrence.id] = target
+            for key in keys:
+                if key not in known:
+                    known[key] = added[key] = target
+        made: dict[IssueKey, int] = {}
+        if firsts:
             Issue.objects.bulk_create(
-                [_new_issue(firsts[key]) for key in missing], ignore_conflicts=True
+                [_new_issue(firsts[key]) for key in sorted(firsts)], ignore_conflicts=True
             )
-        locked = (
-            Issue.objects.select_for_update()
-            .filter(_issues_where(wanted))
+            made = {
+                (project_id, fingerprint_hash): pk
+                for pk, project_id, fingerprint_hash in Issue.objects.filter(
+                    _issues_where(firsts)
+                ).values_list("pk", "project_id", "fingerprint_hash")
+            }
+        ids = {oid: _issue_id(target, made) for oid, target in targets.items()}
+        locked = {
+            issue.pk: issue
+            for issue in Issue.objects.select_for_update()
+            .filter(pk__in={pk for pk in ids.values() if pk is not None})
             .only("project_id", "fingerprint_hash", *COUNTED_FIELDS)
             .order_by("pk")
-        )
-        issues.update({(issue.project_id, issue.fingerprint_hash): issue for issue in locked})
-        if len(issues) == len(firsts):
-            return issues
-        known = set()  # one still missing was deleted (in the admin) since it was read: again
+        }
+        if all(pk in locked for pk in ids.values()):
+            IssueHash.objects.bulk_create(
+                [
+                    IssueHash(
+                        project_id=project_id,
+                        hash=fingerprint_hash,
+                        issue_id=_issue_id(target, made),
+                    )
+                    for (project_id, fingerprint_hash), target in sorted(added.items())
+                ],
+                ignore_conflicts=True,
+            )
+            return {occurrence_id: locked[pk] for occurrence_id, pk in ids.items()}
+        # One was deleted (in the admin) since it was read: again.
     # Deleted again and again (in the admin) while being made: the consumer tries again later.
     raise OperationalError("issues were deleted while occurrences were grouped into them")
 
 
-def _issues_where(keys: Iterable[IssueKey]) -> Q:
+def _unlisted_issues(
+    records: Sequence[OccurrenceRecord], known: Mapping[HashKey, object]
+) -> dict[HashKey, int]:
+    """Issues found by their ``fingerprint_hash`` alone, for the records that no ``IssueHash``
+    groups: one made by an issues consumer of the previous version (which adds no hashes) while
+    a rolling upgrade ran. One query, and only in a batch that would make an issue."""
+    unknown = {
+        (record.occurrence.project_id, fingerprint_hash)
+        for record in records
+        if not any(
+            (record.occurrence.project_id, one) in known for one in record.fingerprint_hashes
+        )
+        for fingerprint_hash in record.fingerprint_hashes
+    }
+    if not unknown:
+        return {}
+    return {
+        (project_id, fingerprint_hash): pk
+        for pk, project_id, fingerprint_hash in Issue.objects.filter(
+            _issues_where(sorted(unknown))
+        ).values_list("pk", "project_id", "fingerprint_hash")
+    }
+
+
+def _issue_id(target: int | IssueKey, made: Mapping[IssueKey, int]) -> int | None:
+    """An existing issue's id, or the id of the new issue made for a key (None: deleted since)."""
+    return made.get(target) if isinstance(target, tuple) else target
+
+
+def _hash_owners(records: Iterable[OccurrenceRecord]) -> dict[HashKey, int]:
+    """The issue that each known hash of ``records`` groups into."""
+    keys = sorted(
+        {
+            (record.occurrence.project_id, fingerprint_hash)
+            for record in records
+            for fingerprint_hash in record.fingerprint_hashes
+        }
+    )
+    # Within the backend's limit of parameters per statement (999 on SQLite, for Django).
+    chunk = (connection.features.max_query_params or 2000) // 2
+    owners: dict[HashKey, int] = {}
+    for start in range(0, len(keys), chunk):
+        where = _issues_where(keys[start : start + chunk], field="hash")
+        owners.update(
+            ((project_id, fingerprint_hash), issue_id)
+            for project_id, fingerprint_hash, issue_id in IssueHash.objects.filter(
+                where
+            ).values_list("project_id", "hash", "issue_id")
+        )
+    return owners
+
+
+def _issues_where(keys: Iterable[IssueKey], field: str = "fingerprint_hash") -> Q:
     hashes: dict[int, list[str]] = {}
     for project_id, fingerprint_hash in keys:
         hashes.setdefault(project_id, []).append(fingerprint_hash)
     return reduce(
         or_,
         (
-            Q(project_id=project_id, fingerprint_hash__in=in_project)
+            Q(project_id=project_id, **{f"{field}__in": in_project})
             for project_id, in_project in hashes.items()
         ),
     )
 
 
 def _known_users(
-    issues: Mapping[IssueKey, Issue], records: Iterable[OccurrenceRecord]
+    issues: Mapping[str, Issue], records: Iterable[OccurrenceRecord]
 ) -> set[tuple[int, str]]:
     """The (issue id, user key) pairs of ``records`` that their issues have counted before.
 
@@ -344,7 +438,11 @@ def _known_users(
     ``issue_id__in=... AND user_key__in=...`` would probe every issue with every user, and a
     ``Q`` per issue costs more to compile than to run."""
     pairs = list(
-        {(issues[_key(record)].pk, record.user_key) for record in records if record.user_key}
+        {
+            (issues[record.occurrence.id].pk, record.user_key)
+            for record in records
+            if record.user_key
+        }
     )
     quote = connection.ops.quote_name
     meta = IssueUser._meta

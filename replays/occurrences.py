@@ -5,7 +5,7 @@ from arroyo.backends.abstract import Producer
 from arroyo.backends.kafka import KafkaPayload
 from arroyo.types import Topic
 
-from replays.detection.fingerprint import fingerprint_hash
+from issues.fingerprints import occurrence_hashes
 from replays.detection.occurrence import Occurrence
 
 
@@ -16,13 +16,14 @@ class OccurrencePublisher:
         self.timeout_s = timeout_s
 
     def publish(self, occurrences: list[Occurrence]) -> None:
-        """Send them all, keyed by fingerprint (one issue's occurrences stay in order on one
-        partition); return once the broker has every one, else raise what went wrong."""
+        """Send them all, keyed by their primary hash (what a new issue is made under: one
+        issue's occurrences stay in order on one partition, on every page of a strongly
+        identified element); return once the broker has every one, else raise what went wrong."""
         futures = [
             self.producer.produce(
                 self.topic,
                 KafkaPayload(
-                    fingerprint_hash(occurrence.fingerprint).encode(),
+                    occurrence_hashes(occurrence.type, occurrence.fingerprint)[0].encode(),
                     orjson.dumps(occurrence.to_dict()),
                     [],
                 ),

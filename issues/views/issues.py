@@ -41,6 +41,7 @@ SORT_LABELS = {
     "first_seen": "First seen",
 }
 BREAKDOWN_LABELS = {
+    "page": "Page",
     "browser": "Browser",
     "os": "OS",
     "release": "Release",

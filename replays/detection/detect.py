@@ -18,6 +18,7 @@ from replays.detection.breadcrumbs import (
     fold_element_names,
 )
 from replays.detection.classify import ClickType, Thresholds, classify
+from replays.detection.element_identity import element_identity
 from replays.detection.errors import InvalidSegment
 from replays.detection.fingerprint import fingerprint, hydration_fingerprint, page_of
 from replays.detection.ignore import IgnoreRule, is_ignored
@@ -163,7 +164,8 @@ def detect_clicks(segment: Segment, settings: DetectionSettings, now: float) -> 
         if click_type is None:
             continue
         url = breadcrumb.url or segment.replay_event.request_url
-        # The element's identity: the selector with component names folded, as they always were.
+        # The selector with component names folded, as version 1 grouped it and as occurrence
+        # ids always named the element: the legacy fingerprint, and ids that do not change.
         element = fold_element_names(breadcrumb.selector)
         identifier = occurrence_id(
             segment.replay_id, segment.segment_id, breadcrumb.timestamp, element
@@ -173,7 +175,13 @@ def detect_clicks(segment: Segment, settings: DetectionSettings, now: float) -> 
             breadcrumb,
             context,
             occurrence_id=identifier,
-            fingerprint=fingerprint(click_type, element, breadcrumb.route, url),
+            fingerprint=fingerprint(
+                click_type,
+                element_identity(breadcrumb.node, breadcrumb.selector),
+                element,
+                breadcrumb.route,
+                url,
+            ),
             url=url,
             detection_time=now,
         )

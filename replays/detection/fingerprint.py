@@ -1,11 +1,30 @@
-"""Group the same broken element on the same kind of page: type, selector, route or URL path;
-a hydration error by its type and page alone."""
+"""Fingerprints: what the issue platform groups occurrences by.
+
+A click's fingerprint is versioned (``FINGERPRINT_VERSION``) and holds two strings, each hashed on
+its own by the issues stage (the issue platform's semantics: an occurrence joins the issue of the
+first of its hashes that exists; a new issue gets them all):
+
+1. ``v2 <type> <element identity> [page=...]``: the element as ``element_identity`` names it,
+   which a deploy that regenerates class names does not change; the page only for a weak one.
+2. the legacy (version 1) fingerprint ``[type, selector, page]``, written ``v1 <JSON list>``: its
+   hash is the MD5 of the parts joined by NUL, the hash every issue made before version 2 has. An
+   upgrade thus finds the existing issue and adds the version 2 hash to it. (The NUL-joined string
+   itself cannot travel: the issues stage and PostgreSQL refuse NUL characters.)
+
+A hydration error's fingerprint is ``[type, page]``, unversioned, as before.
+"""
 
 import hashlib
 import re
 from urllib.parse import urlsplit
 
+import orjson
+
 from replays.detection.classify import ClickType
+from replays.detection.element_identity import ElementIdentity
+
+FINGERPRINT_VERSION = 2
+LEGACY_PREFIX = "v1 "
 
 # Path segments that identify one record rather than a kind of page.
 _NUMBER = re.compile(r"\d+")
@@ -43,10 +62,37 @@ def normalize_path(url: str | None) -> str:
 
 
 def fingerprint(
-    click_type: ClickType, selector: str, route: str | None, url: str | None
+    click_type: ClickType,
+    identity: ElementIdentity,
+    element: str,
+    route: str | None,
+    url: str | None,
 ) -> list[str]:
-    """The issue platform's fingerprint: one issue per type, element and kind of page."""
-    return [click_type.value, selector, page_of(route, url)]
+    """A click's fingerprint: its version 2 identity, then its legacy one (``element``: the
+    selector as version 1 grouped it, with every element name folded)."""
+    page = page_of(route, url)
+    current = f"v{FINGERPRINT_VERSION} {click_type.value} {identity.describe()}"
+    if not identity.strong:
+        current += f" page={orjson.dumps(page).decode()}"
+    return [current, legacy_entry([click_type.value, element, page])]
+
+
+def legacy_entry(parts: list[str]) -> str:
+    """A version 1 fingerprint as one string of a versioned fingerprint."""
+    return LEGACY_PREFIX + orjson.dumps(parts).decode()
+
+
+def legacy_parts(entry: str) -> list[str] | None:
+    """The parts of a ``legacy_entry``, or None when ``entry`` is not one."""
+    if not entry.startswith(LEGACY_PREFIX):
+        return None
+    try:
+        parts = orjson.loads(entry[len(LEGACY_PREFIX) :])
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(parts, list) and parts and all(isinstance(part, str) for part in parts):
+        return parts
+    return None
 
 
 def page_of(route: str | None, url: str | None) -> str:
@@ -60,5 +106,6 @@ def hydration_fingerprint(type_slug: str, page: str) -> list[str]:
 
 
 def fingerprint_hash(parts: list[str]) -> str:
-    """A stable digest of a fingerprint: the message key, and what issues are grouped by."""
+    """A stable digest of a fingerprint's parts joined by NUL: the message key, and the hash of a
+    version 1 (unversioned) fingerprint, by which issues made before version 2 are found."""
     return hashlib.md5("\x00".join(parts).encode(), usedforsecurity=False).hexdigest()

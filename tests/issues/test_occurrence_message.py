@@ -29,7 +29,13 @@ def test_the_fixture_occurrences_decode_with_their_element_page_and_replay():
         "replay_slow_click",
     ]
     record = records[0]
-    assert record.fingerprint_hash == fingerprint_hash(record.occurrence.fingerprint)
+    # Version 2: the element's identity, then the version 1 fingerprint that made its issues.
+    identity, _ = record.occurrence.fingerprint
+    assert record.fingerprint_hashes == (
+        fingerprint_hash([identity]),
+        fingerprint_hash(["replay_dead_click", "body > button#buy.btn.primary", "/index.html"]),
+    )
+    assert record.fingerprint_hash == record.fingerprint_hashes[0]
     assert record.replay_id == uuid.UUID("40196c4efd834eedaa8e1947c813b364")
     assert record.user == {"id": "u-77", "email": "ana@example.com"}
     assert record.user_key == "u-77"

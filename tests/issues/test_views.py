@@ -17,6 +17,7 @@ from django.test import Client
 from django.urls import reverse
 
 from issues.models import Issue, IssueStatus, IssueType, Occurrence
+from replays.detection.fingerprint import legacy_entry, legacy_parts
 from replays.models import Replay
 from tests.issues.builders import (
     FIXTURE_REPLAY_ID,
@@ -92,7 +93,12 @@ def new_element_click(base: dict, number: int, **event_fields) -> dict:
     """A click on another element (its own issue), in a replay of its own."""
     click = another_click(base, **event_fields)
     selector = f"body > button#b{number}"
-    click["fingerprint"] = [click["fingerprint"][0], selector, f"/page/{number}"]
+    slug, _, _ = legacy_parts(click["fingerprint"][1])
+    page = f"/page/{number}"
+    click["fingerprint"] = [
+        f'v2 {slug} tag="button" id="b{number}" path="{selector}" page="{page}"',
+        legacy_entry([slug, selector, page]),
+    ]
     click["subtitle"] = selector
     click["evidence_data"]["selector"] = selector
     return click
@@ -337,9 +343,10 @@ def test_issue_page_shows_the_element_counts_trend_breakdowns_and_occurrences(si
     assert "buy-button" in page  # an attribute of the element
     assert "http://127.0.0.1:18766/index.html" in page
     assert '<svg class="trend"' in page
-    for field in ("browser", "os", "release", "environment"):
+    for field in ("page", "browser", "os", "release", "environment"):
         assert f'data-testid="breakdown-{field}"' in page
     assert re.search(r"Chrome</span><span class=\"muted\">1 · 100.0%", page)
+    assert re.search(r"/index.html</span><span class=\"muted\">1 · 100.0%", page)
     assert "staging" in page
     assert "shop@1.4.2" in page
     assert "Linux" in page

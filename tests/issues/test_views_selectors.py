@@ -75,6 +75,28 @@ def test_breakdowns_count_values_most_first(stored):
     assert breakdowns["release"].top == [("shop@1.4.2", 3)]
 
 
+def test_the_page_breakdown_folds_ids_queries_and_fragments_and_prefers_the_route(stored):
+    """A strong identity's issue spans pages: where its occurrences were clicked."""
+    dead = Issue.objects.get(type=IssueType.DEAD_CLICK, selector=BUY)
+    for url, route in [
+        ("https://shop.example.com/orders/12?x=1#top", None),
+        ("https://shop.example.com/orders/345#items", None),
+        ("https://shop.example.com/orders/9", "/orders/:id"),
+        ("/cart", None),
+    ]:
+        click = another_click(stored[0])
+        click["evidence_data"].update(url=url, route=route)
+        record(click)
+    breakdown = next(b for b in issue_breakdowns(dead) if b.field == "page")
+    assert breakdown.top == [
+        ("/orders/{id}", 2),
+        ("/cart", 1),
+        ("/index.html", 1),
+        ("/orders/:id", 1),
+    ]
+    assert breakdown.total == 5
+
+
 def test_filter_choices_are_the_projects_distinct_values(stored, sdk_project):
     assert project_filter_choices(sdk_project.project) == {
         "environment": ["staging"],

@@ -14,9 +14,10 @@ from prometheus_client import REGISTRY
 from sentry_kafka_schemas import get_codec
 
 from ingest.envelope import parse_envelope
-from issues.models import Issue
+from issues.models import Issue, Occurrence
 from replays import consumer as consumer_module
 from replays import services
+from replays.detection.fingerprint import legacy_parts
 from replays.detection.occurrence import TYPES_BY_ID
 from replays.models import DetectionSettings, Replay, ReplaySegment
 from tests.consumers import (
@@ -50,7 +51,11 @@ def metric(name: str, **labels: str) -> float:
 
 def summary(occurrence: dict) -> tuple[str, str, str]:
     click_type = TYPES_BY_ID[occurrence["type"]].value
-    return click_type, occurrence["evidence_data"]["selector"], occurrence["fingerprint"][2]
+    return (
+        click_type,
+        occurrence["evidence_data"]["selector"],
+        legacy_parts(occurrence["fingerprint"][1])[2],
+    )
 
 
 def post_captures(client, sdk_requests) -> None:
@@ -376,7 +381,7 @@ def test_the_hydrate_capture_becomes_hydration_error_occurrences_and_issues(
 
     issues_consumer = start_occurrences_consumer()
     try:
-        wait_until(lambda: Issue.objects.count() == 4, what="four issues")
+        wait_until(lambda: Occurrence.objects.count() == 5, what="five occurrences")
     finally:
         issues_consumer.stop()
     grouped = sorted(
@@ -387,3 +392,52 @@ def test_the_hydrate_capture_becomes_hydration_error_occurrences_and_issues(
         ("/cart", "Hydration Error", 2, True),
         ("/index.html", "Hydration Error", 1, True),
     ]
+    # The dead clicks are on one button with a test id, on two pages: one issue.
+    assert Issue.objects.get(type="replay_dead_click").times_seen == 2
+
+
+def test_the_hashed_capture_gives_one_issue_per_button_across_a_deploy(
+    client,
+    sdk_project,
+    recordings_topic,
+    recordings_dlq_topic,
+    occurrences_topic,
+    occurrences_dlq_topic,
+    topic_reader,
+):
+    """The hashed scenario: two buttons, each dead-clicked before and after a "deploy" that
+    changed every class hash (CSS modules and emotion). Posted as the SDK sent it and consumed on
+    the broker, the four clicks are two issues: "Pay" by its test id, "Use gift card" (no test
+    id) by its tag, text and the path without the hashed class names, on its page."""
+    post_captures(client, scenario_requests("hashed"))
+    segments = len(scenario_replay_requests("hashed"))
+    consumer = start_recordings_consumer()
+    try:
+        wait_until(lambda: ReplaySegment.objects.count() == segments, what="segments")
+        occurrences = occurrences_on(topic_reader, occurrences_topic, 4, timeout_s=5)
+    finally:
+        consumer.stop()
+    assert [o["type"] for o in occurrences] == [5001] * 4
+    # Version 1 grouped them by the selector: four fingerprints, four issues.
+    assert len({o["fingerprint"][1] for o in occurrences}) == 4
+    assert len({o["fingerprint"][0] for o in occurrences}) == 2
+
+    issues_consumer = start_occurrences_consumer()
+    try:
+        wait_until(lambda: Occurrence.objects.count() == 4, what="four occurrences")
+    finally:
+        issues_consumer.stop()
+    issues = {issue.metadata["text"]: issue for issue in Issue.objects.all()}
+    assert sorted(issues) == ["Pay", "Use gift card"]
+    for issue in issues.values():
+        assert (issue.times_seen, issue.users_seen, issue.type) == (2, 1, "replay_dead_click")
+        # Shown as the SDK wrote it: the first occurrence's selector, hashes and all.
+        assert "css-" in issue.selector
+        assert issue.hashes.count() == 3  # its version 2 hash and both version 1 hashes
+    assert issues["Pay"].fingerprint[0] == 'v2 replay_dead_click testid="pay" tag="button"'
+    assert issues["Use gift card"].fingerprint[0] == (
+        'v2 replay_dead_click tag="button" text="Use gift card" '
+        'path="body > section#lab > div.Checkout_actions > button.Button_ghost" '
+        'page="/index.html"'
+    )
+    assert topic_reader(occurrences_dlq_topic, 1, timeout_s=1) == []

@@ -12,8 +12,9 @@ from sentry_kafka_schemas import get_codec
 from replays.detection.breadcrumbs import SLOW_CLICK, find_click_breadcrumbs, fold_element_names
 from replays.detection.classify import ClickType, Thresholds
 from replays.detection.detect import Detection, DetectionSettings, decode_segment, detect_clicks
+from replays.detection.element_identity import element_identity
 from replays.detection.errors import InvalidSegment
-from replays.detection.fingerprint import normalize_path
+from replays.detection.fingerprint import fingerprint, legacy_entry, legacy_parts, normalize_path
 from replays.detection.ignore import parse_ignore_selectors
 from replays.detection.occurrence import TYPES_BY_ID, occurrence_id
 from replays.detection.user_agent import parse_user_agent
@@ -45,7 +46,7 @@ def detect(raw: bytes, detection_settings: DetectionSettings | None = None) -> D
 
 def summary(detection: Detection) -> list[tuple[ClickType, str, str]]:
     return [
-        (TYPES_BY_ID[o.type], o.evidence_data["selector"], o.fingerprint[2])
+        (TYPES_BY_ID[o.type], o.evidence_data["selector"], legacy_parts(o.fingerprint[1])[2])
         for o in detection.occurrences
     ]
 
@@ -121,7 +122,16 @@ def test_every_captured_segment_is_detected_from_its_own_fields(sdk_request):
         page = click.breadcrumb.route or normalize_path(url)
         element = fold_element_names(click.breadcrumb.selector)
         assert element == click.breadcrumb.selector  # the SDK's tags are lower-case already
-        assert o.fingerprint == [click.click_type.value, element, page]
+        assert o.fingerprint == [
+            fingerprint(
+                click.click_type,
+                element_identity(click.breadcrumb.node, click.breadcrumb.selector),
+                element,
+                click.breadcrumb.route,
+                url,
+            )[0],
+            legacy_entry([click.click_type.value, element, page]),
+        ]
         assert not {"?", "#", ":"} & set(page)
         assert o.event["contexts"]["browser"]["name"] == client.browser
         assert o.event["contexts"]["os"]["name"] == client.os
@@ -176,12 +186,12 @@ def test_a_missing_url_falls_back_to_the_replay_events_request_url():
     }
     detection = detect(recording_message([click_event(url=None)], replay_event=event))
     [o] = detection.occurrences
-    assert o.fingerprint[2] == "/o/{id}"
+    assert legacy_parts(o.fingerprint[1])[2] == "/o/{id}"
     assert o.evidence_data["url"] == "https://x.example/o/55?a=1"
     detection = detect(recording_message([click_event(url="/cart?x=1")], replay_event=event))
-    assert detection.occurrences[0].fingerprint[2] == "/cart"
+    assert legacy_parts(detection.occurrences[0].fingerprint[1])[2] == "/cart"
     detection = detect(recording_message([click_event(url=None)], replay_event=None))
-    assert detection.occurrences[0].fingerprint[2] == "/"
+    assert legacy_parts(detection.occurrences[0].fingerprint[1])[2] == "/"
     occurrence_codec.decode(orjson.dumps(detection.occurrences[0].to_dict()), validate=True)
 
 
@@ -197,7 +207,13 @@ def test_a_component_in_the_selector_is_shown_verbatim_and_grouped_as_before():
     assert o.evidence_data["selector"] == "body > div.xyz > SmartSearchBar"
     assert o.subtitle == "body > div.xyz > SmartSearchBar"
     assert o.evidence_display[0]["value"] == "body > div.xyz > SmartSearchBar"
-    assert o.fingerprint == [DEAD.value, "body > div.xyz > smartsearchbar", "/index.html"]
+    assert legacy_parts(o.fingerprint[1]) == [
+        DEAD.value,
+        "body > div.xyz > smartsearchbar",
+        "/index.html",
+    ]
+    # Version 2 keeps the component's name as written.
+    assert 'component="SmartSearchBar"' in o.fingerprint[0]
     assert o.id == occurrence_id(
         REPLAY_ID, 3, payload["timestamp"], "body > div.xyz > smartsearchbar"
     )

@@ -1,9 +1,20 @@
-"""Fingerprints: one issue per click type, element and kind of page."""
+"""Fingerprints: version 2 (the element's identity; the page when it is weak) and the legacy
+version 1 entry (type, selector, page) that finds the issues made before."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from replays.detection.breadcrumbs import parse_node
 from replays.detection.classify import ClickType
-from replays.detection.fingerprint import fingerprint, fingerprint_hash, normalize_path
+from replays.detection.element_identity import ElementIdentity, element_identity
+from replays.detection.fingerprint import (
+    fingerprint,
+    fingerprint_hash,
+    legacy_entry,
+    legacy_parts,
+    normalize_path,
+)
 
 
 @pytest.mark.parametrize(
@@ -43,6 +54,18 @@ def test_normalize_path(url, path):
     assert normalize_path(url) == path
 
 
+def weak(selector: str = "button#pay") -> ElementIdentity:
+    """A bare element: its identity names the page."""
+    return element_identity(parse_node({"tagName": "button"}), selector)
+
+
+STRONG = element_identity(parse_node({"tagName": "button", "attributes": {"testId": "pay"}}), "x")
+
+
+def legacy(click_type, selector, route, url) -> list[str]:
+    return legacy_parts(fingerprint(click_type, weak(selector), selector, route, url)[1])
+
+
 def test_query_fragment_host_and_scheme_are_not_part_of_the_fingerprint():
     urls = [
         "https://shop.example.com/orders/1?ref=mail#top",
@@ -51,32 +74,61 @@ def test_query_fragment_host_and_scheme_are_not_part_of_the_fingerprint():
         "/orders/7#details",
         "orders/8?x=1",
     ]
-    parts = {tuple(fingerprint(ClickType.DEAD, "button#pay", None, url)) for url in urls}
-    assert parts == {("replay_dead_click", "button#pay", "/orders/{id}")}
+    fingerprints = {tuple(fingerprint(ClickType.DEAD, weak(), "button#pay", None, u)) for u in urls}
+    assert len(fingerprints) == 1
+    [(current, old)] = fingerprints
+    assert legacy_parts(old) == ["replay_dead_click", "button#pay", "/orders/{id}"]
+    assert current.endswith(' page="/orders/{id}"')
 
 
 def test_the_route_is_preferred_over_the_url():
-    assert fingerprint(ClickType.RAGE, "a#x", "/orders/:id", "https://x.example/cart") == [
+    assert legacy(ClickType.RAGE, "a#x", "/orders/:id", "https://x.example/cart") == [
         "replay_rage_click",
         "a#x",
         "/orders/:id",
     ]
-    assert fingerprint(ClickType.RAGE, "a#x", None, "https://x.example/cart")[2] == "/cart"
-    assert fingerprint(ClickType.RAGE, "a#x", "", "https://x.example/cart")[2] == "/cart"
-    assert fingerprint(ClickType.RAGE, "a#x", None, None)[2] == "/"
+    assert legacy(ClickType.RAGE, "a#x", None, "https://x.example/cart")[2] == "/cart"
+    assert legacy(ClickType.RAGE, "a#x", "", "https://x.example/cart")[2] == "/cart"
+    assert legacy(ClickType.RAGE, "a#x", None, None)[2] == "/"
 
 
-def test_type_selector_and_page_each_split_issues():
-    base = fingerprint(ClickType.DEAD, "button#pay", None, "/cart")
+def test_type_element_and_page_each_split_a_weak_identity():
+    def hashes(click_type, selector, page):
+        return fingerprint_hash([fingerprint(click_type, weak(selector), selector, None, page)[0]])
+
+    base = hashes(ClickType.DEAD, "button#pay", "/cart")
     others = [
-        fingerprint(ClickType.RAGE, "button#pay", None, "/cart"),
-        fingerprint(ClickType.SLOW, "button#pay", None, "/cart"),
-        fingerprint(ClickType.DEAD, "button#buy", None, "/cart"),
-        fingerprint(ClickType.DEAD, "button#pay", None, "/checkout"),
+        hashes(ClickType.RAGE, "button#pay", "/cart"),
+        hashes(ClickType.SLOW, "button#pay", "/cart"),
+        hashes(ClickType.DEAD, "button#buy", "/cart"),
+        hashes(ClickType.DEAD, "button#pay", "/checkout"),
     ]
-    hashes = {fingerprint_hash(parts) for parts in [base, *others]}
-    assert len(hashes) == 5
-    assert fingerprint_hash(base) == fingerprint_hash(list(base))
-    assert len(fingerprint_hash(base)) == 32
+    assert len({base, *others}) == 5
+    assert len(base) == 32
     # The separator keeps parts apart: ("ab", "c") is not ("a", "bc").
     assert fingerprint_hash(["ab", "c"]) != fingerprint_hash(["a", "bc"])
+
+
+def test_a_strong_identity_is_one_fingerprint_on_every_page_and_the_legacy_one_per_page():
+    on_cart = fingerprint(ClickType.DEAD, STRONG, "button.a", "/cart", None)
+    on_home = fingerprint(ClickType.DEAD, STRONG, "button.b", None, "https://x.example/")
+    assert on_cart[0] == on_home[0] == 'v2 replay_dead_click testid="pay" tag="button"'
+    assert legacy_parts(on_cart[1]) == ["replay_dead_click", "button.a", "/cart"]
+    assert legacy_parts(on_home[1]) == ["replay_dead_click", "button.b", "/"]
+
+
+def test_the_legacy_entry_carries_its_parts_whatever_they_hold():
+    for parts in (["a", "b c", "/"], ['say "hi"', "ünï", "\\x"], ["v1 [", "]"]):
+        assert legacy_parts(legacy_entry(parts)) == parts
+    for not_legacy in ("v1", "v1 {}", "v1 [1]", "v1 []", "v1 [", "x1 []", 'v2 type tag="a"'):
+        assert legacy_parts(not_legacy) is None
+
+
+# What a breadcrumb holds: no NUL (the parser drops it) and no lone surrogate (orjson refuses it).
+@given(
+    st.lists(
+        st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00")), min_size=1
+    )
+)
+def test_a_legacy_entry_round_trips(parts):
+    assert legacy_parts(legacy_entry(parts)) == parts

@@ -6,8 +6,9 @@ from sentry_kafka_schemas import get_codec
 
 from replays.detection.breadcrumbs import find_click_breadcrumbs
 from replays.detection.classify import ClickType
+from replays.detection.element_identity import element_identity
 from replays.detection.errors import InvalidSegment
-from replays.detection.fingerprint import fingerprint
+from replays.detection.fingerprint import fingerprint, legacy_parts
 from replays.detection.occurrence import (
     TYPE_IDS,
     TYPES_BY_ID,
@@ -56,7 +57,13 @@ def occurrence(click_type=ClickType.DEAD, replay_event=None, segment_id=3, **fie
         click,
         ClickContext(42, REPLAY_ID, segment_id, event),
         occurrence_id=identifier,
-        fingerprint=fingerprint(click_type, click.selector, click.route, url),
+        fingerprint=fingerprint(
+            click_type,
+            element_identity(click.node, click.selector),
+            click.selector,
+            click.route,
+            url,
+        ),
         url=url,
         detection_time=1_800_000_000.5,
     )
@@ -90,7 +97,11 @@ def test_every_type_builds_a_valid_occurrence(click_type):
     assert TYPES_BY_ID[decoded["type"]] is click_type
     assert built.click_type is click_type
     assert decoded["payload_type"] == "occurrence"
-    assert decoded["fingerprint"] == [click_type.value, "body > main > button#pay.btn", "/checkout"]
+    assert legacy_parts(decoded["fingerprint"][1]) == [
+        click_type.value,
+        "body > main > button#pay.btn",
+        "/checkout",
+    ]
     assert decoded["resource_id"] == REPLAY_ID
     assert decoded["subtitle"] == "body > main > button#pay.btn"
     assert Occurrence.from_dict(decoded) == built
@@ -130,7 +141,7 @@ def test_the_occurrence_carries_the_click_and_the_replays_metadata():
     assert display["Page"] == "/checkout/:step"
     assert display["Clicks"] == "9"
     assert display["Time to answer"] == "no answer within 7000 ms"
-    assert built.fingerprint[2] == "/checkout/:step"
+    assert legacy_parts(built.fingerprint[1])[2] == "/checkout/:step"
     assert built.culprit == "/checkout/:step"
     assert built.issue_title == "Rage Click"
     assert built.level == "error"
@@ -164,7 +175,7 @@ def test_the_url_falls_back_to_the_replay_events_and_the_culprit_to_the_selector
     assert built.event["request"] == {"url": fixture_url}
     bare = occurrence(url=None, replay_event=ReplayEvent())
     assert bare.evidence_data["url"] is None
-    assert bare.fingerprint[2] == "/"
+    assert legacy_parts(bare.fingerprint[1])[2] == "/"
     assert bare.culprit == "body > main > button#pay.btn"
     assert bare.event["platform"] == "javascript"
     assert bare.event["user"] == {}
