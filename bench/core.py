@@ -49,12 +49,16 @@ def _has_findings(segment: corpus.RecordedSegment) -> bool:
     return bool(segment.clicks or segment.hydration_errors)
 
 
-def best_time(work: Callable[[], object], rounds: int) -> float:
-    best = float("inf")
+def best_times(works: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """Each work's best round. The works take turns within each round, so a neighbour's load that
+    comes and goes over seconds weighs on the core and its floor alike: timed one after the other,
+    the same code's ratio ranged 0.5x-2.6x on a loaded machine."""
+    best = dict.fromkeys(works, float("inf"))
     for _ in range(rounds):
-        started = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - started)
+        for name, work in works.items():
+            started = time.perf_counter()
+            work()
+            best[name] = min(best[name], time.perf_counter() - started)
     return best
 
 
@@ -90,8 +94,8 @@ def measure(sessions: list[corpus.Session]) -> dict[str, float]:
     os.sched_setaffinity(0, {max(affinity)})  # one core, as one consumer process uses
     try:
         for name, group in groups.items():
-            for method, function in methods.items():
-                times[f"{method}_{name}"] = best_time(partial(function, group), ROUNDS)
+            works = {f"{method}_{name}": partial(f, group) for method, f in methods.items()}
+            times.update(best_times(works, ROUNDS))
     finally:
         os.sched_setaffinity(0, affinity)
 
