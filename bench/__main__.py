@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         sessions: list[corpus.Session] = []
         if {"a", "b"} & set(parts):
             sessions = timed("generate sessions", lambda: corpus.make_sessions(SESSIONS))
+            print(f"  {corpus.describe_mix(sessions)}", file=sys.stderr, flush=True)
         runners = _runners(work_dir, sessions)
         for part in parts:
             try:
@@ -170,7 +171,7 @@ def table_rows(r: dict[str, float]) -> list[tuple[str, ...]]:
             ),
             (
                 "a",
-                f"{r['core_click_segments']:.0f} with clicks: core | zlib | zlib+orjson",
+                f"{r['core_click_segments']:.0f} with clicks/hydration: core | zlib | zlib+orjson",
                 f"{r['core_clicks_mb_per_s']:,.0f} | {r['zlib_clicks_mb_per_s']:,.0f} | "
                 f"{r['zlib_orjson_clicks_mb_per_s']:,.0f} MB/s",
                 "",

@@ -2,7 +2,9 @@
 
 A session is one replay's segments as the SDK sends them: segment 0 a full DOM snapshot of
 200 KB to 2 MB of JSON, then incremental segments of 5 to 100 KB, about one in 20 carrying a click
-breadcrumb; bodies zlib-compressed at level 6, as the SDK's deflate does (``x\\x9c``). A session is
+breadcrumb. As in real sessions, most segments also carry network spans and console breadcrumbs,
+and a few a hydration error (built from the SDK's captures, see ``bench.captures``). Bodies are
+zlib-compressed at level 6, as the SDK's deflate does (``x\\x9c``). A session is
 a template: ``stamp`` gives its segments a replay id of their own, so a few generated sessions make
 thousands of distinct messages without generating thousands of DOMs.
 """
@@ -15,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from bench import rrweb
+from bench import captures, rrweb
 from ingest.recording_message import encode_recording_message
 from ingest.replay_segment import ReplaySegment
 
@@ -31,6 +33,11 @@ SEGMENT_SPACING_MS = 5_000
 SNAPSHOT_BYTES = (200_000, 2_000_000)
 INCREMENTAL_BYTES = (5_000, 100_000)
 CLICK_SEGMENT_SHARE = 1 / 20
+# What else a segment carries, each drawn on its own: (share of segments, most per segment).
+NETWORK_SPANS = (0.8, 6)  # resource.fetch / resource.xhr
+CONSOLE_BREADCRUMBS = (0.6, 4)
+HYDRATION_ERRORS = (0.03, 2)  # React reports one or two per page load
+_API_PATHS = ("/api/cart", "/api/products/{n}", "/api/search?q={n}", "/api/orders/{n}", "/api/me")
 # dead and rage share ui.slowClickDetected with "timeout"; slow answered late; multi answered.
 CLICK_KINDS = {"dead": 50, "rage": 15, "slow": 20, "multi": 15}
 SDK = {"name": "sentry.javascript.browser", "version": "11.12.0"}
@@ -55,6 +62,9 @@ class RecordedSegment:
     events: bytes  # the rrweb events, JSON
     body: bytes  # as the SDK sends them: zlib
     clicks: int  # ui.slowClickDetected and ui.multiClick breadcrumbs
+    hydration_errors: int
+    network_spans: int
+    console_breadcrumbs: int
     snapshot: bool
     urls: tuple[str, ...]
     start_s: float
@@ -87,6 +97,10 @@ def recorded(segment_id: int, events: list[rrweb.Event], page: rrweb.Page) -> Re
         body=zlib.compress(inflated, 6),
         clicks=inflated.count(rrweb.SLOW_CLICK.encode())
         + inflated.count(rrweb.MULTI_CLICK.encode()),
+        hydration_errors=inflated.count(b'"category":"replay.hydrate-error"'),
+        network_spans=inflated.count(b'"op":"resource.fetch"')
+        + inflated.count(b'"op":"resource.xhr"'),
+        console_breadcrumbs=inflated.count(b'"category":"console"'),
         snapshot=any(event["type"] == 2 for event in events),
         urls=(page.url,),
         start_s=events[0]["timestamp"] / 1000,
@@ -94,17 +108,68 @@ def recorded(segment_id: int, events: list[rrweb.Event], page: rrweb.Page) -> Re
     )
 
 
+def with_extras(
+    rng: random.Random, page: rrweb.Page, events: list[rrweb.Event]
+) -> list[rrweb.Event]:
+    """``events`` with network spans, console breadcrumbs and hydration errors at random places
+    after the first event (a snapshot's meta event stays first), in the shares set above."""
+    extras: list[rrweb.Event] = []
+    start_ms, end_ms = int(events[0]["timestamp"]), page.now_ms
+    for share, most, build in (
+        (NETWORK_SPANS[0], NETWORK_SPANS[1], lambda at: _network_span(rng, page, at)),
+        (CONSOLE_BREADCRUMBS[0], CONSOLE_BREADCRUMBS[1], lambda at: _console(rng, page, at)),
+        (
+            HYDRATION_ERRORS[0],
+            HYDRATION_ERRORS[1],
+            lambda at: captures.hydration_error(page.url, at),
+        ),
+    ):
+        if rng.random() < share:
+            extras += [build(rng.randint(start_ms, end_ms)) for _ in range(rng.randint(1, most))]
+    merged = list(events)
+    for extra in extras:
+        merged.insert(rng.randint(1, len(merged)), extra)
+    return merged
+
+
+def _network_span(rng: random.Random, page: rrweb.Page, at_ms: int) -> rrweb.Event:
+    path = rng.choice(_API_PATHS).format(n=rng.randint(1, 99_999))
+    return captures.network_span(rng, page.origin, path, at_ms)
+
+
+def _console(rng: random.Random, page: rrweb.Page, at_ms: int) -> rrweb.Event:
+    return captures.console_breadcrumb(rng, page.words.sentence(2, 12), at_ms)
+
+
+def describe_mix(sessions: list[Session]) -> str:
+    """What the corpus holds, in one line: how many segments carry each kind of event."""
+    segments = [segment for session in sessions for segment in session.segments]
+
+    def share(predicate: Any) -> str:
+        count = sum(1 for segment in segments if predicate(segment))
+        return f"{count} ({count / len(segments):.0%})"
+
+    return (
+        f"{len(segments)} segments: {share(lambda s: s.snapshot)} snapshots, "
+        f"network spans in {share(lambda s: s.network_spans)}, "
+        f"console breadcrumbs in {share(lambda s: s.console_breadcrumbs)}, "
+        f"clicks in {share(lambda s: s.clicks)}, "
+        f"hydration errors in {share(lambda s: s.hydration_errors)}"
+    )
+
+
 def make_session(rng: random.Random, words: rrweb.Words, segment_count: int, index: int) -> Session:
     start_ms = SESSION_START_MS + index * 3_600_000
     page = rrweb.Page(rng, words, ORIGIN, start_ms)
-    segments = [recorded(0, rrweb.full_snapshot(page, log_uniform(rng, *SNAPSHOT_BYTES)), page)]
+    snapshot = rrweb.full_snapshot(page, log_uniform(rng, *SNAPSHOT_BYTES))
+    segments = [recorded(0, with_extras(rng, page, snapshot), page)]
     for segment_id in range(1, segment_count):
         page.now_ms = max(page.now_ms, start_ms + segment_id * SEGMENT_SPACING_MS)
         clicks: tuple[str, ...] = ()
         if rng.random() < CLICK_SEGMENT_SHARE:
             clicks = tuple(rng.choices(list(CLICK_KINDS), weights=list(CLICK_KINDS.values())))
         events = rrweb.incremental_segment(page, log_uniform(rng, *INCREMENTAL_BYTES), clicks)
-        segments.append(recorded(segment_id, events, page))
+        segments.append(recorded(segment_id, with_extras(rng, page, events), page))
     user_number = rng.randint(1, 5000)
     return Session(
         segments=tuple(segments),
