@@ -12,8 +12,6 @@ from typing import Any
 
 import orjson
 
-from issues.grouptypes import label_of
-
 TRIGGER_TITLES = {
     "new_issue": "New issue",
     "regression": "Regression",
@@ -97,7 +95,8 @@ def headline(body: dict[str, Any]) -> str:
     what = TRIGGER_TITLES.get(body["action"], body["action"])
     if body.get("issue"):
         issue = body["issue"]
-        return f"{what}: {label_of(issue['type'])} on {issue['title']}"
+        element = (issue.get("metadata") or {}).get("selector") or issue["culprit"]
+        return f"{what}: {issue['title']} on {element}" if element else f"{what}: {issue['title']}"
     page = body.get("page") or {}
     return f"{what}: {page.get('count')} clicks on {page.get('page')}"
 
