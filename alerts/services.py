@@ -260,6 +260,17 @@ def _delivery(decision: Decision, now: datetime) -> AlertDelivery:
     )
 
 
+# --- Rules (the API, the UI) ---------------------------------------------------------------------
+
+
+def alert_rule_save(rule: AlertRule, fields: dict[str, Any]) -> AlertRule:
+    """Create or change a rule from validated fields (the action whole, its secret included)."""
+    for name, value in fields.items():
+        setattr(rule, name, value)
+    rule.save()
+    return rule
+
+
 # --- The delivery worker's writes -----------------------------------------------------------------
 
 

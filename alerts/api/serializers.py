@@ -1,0 +1,141 @@
+"""What the API shows of alert rules and their deliveries. A rule's secret is write-only: the
+answer shows only its last four characters (``secret_hint``), and a PATCH without a secret keeps
+the one the rule has."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from alerts.models import ActionType, AlertDelivery, AlertRule, Trigger
+from alerts.sending import UnsafeDestination, check_url
+from alerts.services import alert_rule_save
+from issues.grouptypes import get_by_slug
+
+MIN_SECRET_CHARS = 16
+
+
+def secret_hint(secret: str) -> str:
+    return f"…{secret[-4:]}" if len(secret) >= MIN_SECRET_CHARS else ""
+
+
+class ActionSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=ActionType.choices)
+    url = serializers.CharField(required=False, allow_blank=True, max_length=2048)
+    secret = serializers.CharField(required=False, write_only=True, max_length=200)
+    recipients = serializers.ListField(
+        child=serializers.EmailField(), required=False, max_length=50
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        kind = attrs["type"]
+        if kind in (ActionType.WEBHOOK, ActionType.SLACK):
+            try:
+                check_url(attrs.get("url", ""))
+            except UnsafeDestination as exc:
+                raise serializers.ValidationError({"url": str(exc)}) from None
+            attrs.pop("recipients", None)
+        else:
+            if not attrs.get("recipients"):
+                raise serializers.ValidationError({"recipients": "an e-mail action needs them"})
+            attrs.pop("url", None)
+        return attrs
+
+
+class AlertRuleSerializer(serializers.ModelSerializer):
+    action = ActionSerializer()
+
+    class Meta:
+        model = AlertRule
+        fields = [
+            "id",
+            "project",
+            "name",
+            "enabled",
+            "trigger",
+            "issue_types",
+            "environment",
+            "count",
+            "users",
+            "window_s",
+            "action_interval_s",
+            "action",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "project", "created_at", "updated_at"]
+
+    def validate_issue_types(self, value: object) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(each, str) for each in value):
+            raise serializers.ValidationError("a list of issue type slugs")
+        unknown = [slug for slug in value if get_by_slug(slug) is None]
+        if unknown:
+            raise serializers.ValidationError(f"unknown issue types: {', '.join(unknown)}")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        current = self.instance
+        merged = {
+            name: attrs.get(name, getattr(current, name, None))
+            for name in ("trigger", "count", "users", "window_s")
+        }
+        if merged["trigger"] == Trigger.FREQUENCY and not (merged["count"] or merged["users"]):
+            raise serializers.ValidationError("a frequency rule needs a count or users")
+        if merged["trigger"] == Trigger.PAGE_FREQUENCY and not merged["count"]:
+            raise serializers.ValidationError({"count": "a page_frequency rule needs a count"})
+        if merged["window_s"] is not None and merged["window_s"] < 1:
+            raise serializers.ValidationError({"window_s": "at least 1 second"})
+        if "action" in attrs:
+            attrs["action"] = self._with_secret(attrs["action"])
+        return attrs
+
+    def _with_secret(self, action: dict[str, Any]) -> dict[str, Any]:
+        """A webhook signs with a secret: the one given, else the rule's current one."""
+        action = dict(action)
+        if action["type"] != ActionType.WEBHOOK:
+            action.pop("secret", None)
+            return action
+        secret = action.get("secret") or (
+            self.instance.action.get("secret") if self.instance else ""
+        )
+        if not secret or len(secret) < MIN_SECRET_CHARS:
+            raise serializers.ValidationError(
+                {
+                    "action": {
+                        "secret": f"a webhook needs a secret of {MIN_SECRET_CHARS}+ characters"
+                    }
+                }
+            )
+        action["secret"] = secret
+        return action
+
+    def create(self, validated_data: dict[str, Any]) -> AlertRule:
+        return alert_rule_save(AlertRule(), validated_data)
+
+    def update(self, instance: AlertRule, validated_data: dict[str, Any]) -> AlertRule:
+        return alert_rule_save(instance, validated_data)
+
+    def to_representation(self, instance: AlertRule) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        secret = instance.action.get("secret", "")
+        data["action"]["secret_hint"] = secret_hint(secret) if secret else ""
+        return data
+
+
+class AlertDeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AlertDelivery
+        fields = [
+            "id",
+            "delivery_id",
+            "trigger",
+            "issue",
+            "page",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "response_status",
+            "last_error",
+            "created_at",
+            "sent_at",
+        ]
+        read_only_fields = fields
