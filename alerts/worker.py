@@ -4,8 +4,8 @@ each outcome as it comes.
 The database is touched only by the loop's thread (claims, outcomes); the pool's threads only send
 (``alerts.sending``). The pool is kept full: a slot freed by one answer takes the next due delivery
 at once, so a receiver that hangs holds one slot for its timeout, not the others' turns. The lease
-of a claim outlasts a send by a wide margin; a worker that dies leaves its claims to run out, and
-they are sent again, with the same delivery id.
+of a claim (``ALERTS_CLAIM_LEASE_S``) outlasts a send by a wide margin; a worker that dies leaves
+its claims to run out, and they are sent again, with the same delivery id.
 """
 
 import logging
@@ -16,6 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import close_old_connections
 from django.utils import timezone
 
@@ -40,7 +41,12 @@ class DeliveryWorker:
         self.concurrency = concurrency or settings.ALERTS_DELIVERY_CONCURRENCY
         self.timeout_s = timeout_s or settings.ALERTS_DELIVERY_TIMEOUT_S
         # A claim outlives any one send: the timeout bounds the connection and each read.
-        self.lease_s = self.timeout_s * 6 + 30
+        self.lease_s = settings.ALERTS_CLAIM_LEASE_S
+        if self.lease_s < 3 * self.timeout_s:
+            raise ImproperlyConfigured(
+                f"ALERTS_CLAIM_LEASE_S ({self.lease_s:g}) must be at least three times "
+                f"ALERTS_DELIVERY_TIMEOUT_S ({self.timeout_s:g}): a claim must outlive a send"
+            )
         self.sender = sender
         self.clock = clock
         self.pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="deliver-alert")

@@ -371,6 +371,9 @@ ALERTS_DELIVERY_TIMEOUT_S = env.float("ALERTS_DELIVERY_TIMEOUT_S", default=10.0)
 ALERTS_DELIVERY_DEADLINE_S = env.float("ALERTS_DELIVERY_DEADLINE_S", default=24 * 3600.0)
 ALERTS_RETRY_BASE_S = env.float("ALERTS_RETRY_BASE_S", default=5.0)
 ALERTS_RETRY_MAX_S = env.float("ALERTS_RETRY_MAX_S", default=600.0)
+# How long a worker's claim on a delivery lasts: a worker that dies mid-send leaves its claims to
+# run out, then another sends them again (same delivery id). At least 3 x the timeout.
+ALERTS_CLAIM_LEASE_S = env.float("ALERTS_CLAIM_LEASE_S", default=90.0)
 # How often an idle worker looks for due deliveries.
 ALERTS_POLL_INTERVAL_S = env.float("ALERTS_POLL_INTERVAL_S", default=0.2)
 # Webhooks to private and loopback addresses (checked at send time, on the resolved address):
