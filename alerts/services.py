@@ -308,8 +308,9 @@ def delivery_record(
         "lease_until": None,
         "claim_token": "",
         "response_status": outcome.status,
-        "last_error": outcome.error[:2000],
     }
+    if outcome.error:  # a success keeps the error of the attempt before it, for the record
+        fields["last_error"] = outcome.error[:2000]
     if step.status == DeliveryStatus.SENT:
         fields["sent_at"] = now
     if step.next_attempt_at is not None:
