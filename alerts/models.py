@@ -6,6 +6,7 @@ triggered it (``alerts.services.alerts_decide``), so a decision is never lost no
 nothing. The delivery worker (``manage.py deliver_alerts``) sends the pending rows.
 """
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from ingest.models import Project
@@ -25,6 +26,12 @@ class ActionType(models.TextChoices):
     EMAIL = "email", "E-mail"
 
 
+# Bounds of a rule's numbers: windows and intervals of up to 30 days, counts of up to a billion.
+MAX_WINDOW_S = 30 * 24 * 3600
+MAX_COUNT = 10**9
+COUNT_BOUNDS = [MinValueValidator(1), MaxValueValidator(MAX_COUNT)]
+
+
 class AlertRule(models.Model):
     """One rule of a project: when to alert (``trigger`` and its filters) and how (``action``).
 
@@ -42,14 +49,23 @@ class AlertRule(models.Model):
         max_length=200, blank=True, help_text="Only occurrences of this environment; blank: all."
     )
     count = models.PositiveIntegerField(
-        null=True, blank=True, help_text="frequency / page_frequency: occurrences in the window."
+        null=True,
+        blank=True,
+        validators=COUNT_BOUNDS,
+        help_text="frequency / page_frequency: occurrences in the window.",
     )
     users = models.PositiveIntegerField(
-        null=True, blank=True, help_text="frequency: distinct users in the window."
+        null=True,
+        blank=True,
+        validators=COUNT_BOUNDS,
+        help_text="frequency: distinct users in the window.",
     )
-    window_s = models.PositiveIntegerField(default=3600)
+    window_s = models.PositiveIntegerField(
+        default=3600, validators=[MinValueValidator(1), MaxValueValidator(MAX_WINDOW_S)]
+    )
     action_interval_s = models.PositiveIntegerField(
         default=3600,
+        validators=[MaxValueValidator(MAX_WINDOW_S)],
         help_text="No second alert of this rule for the same issue (or page) within this time.",
     )
     action = models.JSONField(default=dict)

@@ -18,6 +18,17 @@ def secret_hint(secret: str) -> str:
     return f"…{secret[-4:]}" if len(secret) >= MIN_SECRET_CHARS else ""
 
 
+def _refuse_unknown(serializer: serializers.Serializer, data: object) -> None:
+    """A field the serializer does not take is refused (400), not silently dropped: a client's
+    typo (``"enviroment"``) must not make a rule that alerts on every environment."""
+    writable = {name for name, field in serializer.fields.items() if not field.read_only}
+    if not isinstance(data, dict):
+        return  # DRF answers that it wants an object
+    unknown = sorted(set(data) - writable)
+    if unknown:
+        raise serializers.ValidationError({name: "Not a writable field." for name in unknown})
+
+
 class ActionSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ActionType.choices)
     url = serializers.CharField(required=False, allow_blank=True, max_length=2048)
@@ -25,6 +36,10 @@ class ActionSerializer(serializers.Serializer):
     recipients = serializers.ListField(
         child=serializers.EmailField(), required=False, max_length=50
     )
+
+    def to_internal_value(self, data: object) -> dict[str, Any]:
+        _refuse_unknown(self, data)
+        return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         kind = attrs["type"]
@@ -71,6 +86,10 @@ class AlertRuleSerializer(serializers.ModelSerializer):
         if unknown:
             raise serializers.ValidationError(f"unknown issue types: {', '.join(unknown)}")
         return value
+
+    def to_internal_value(self, data: object) -> dict[str, Any]:
+        _refuse_unknown(self, data)
+        return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         current = self.instance
@@ -139,3 +158,15 @@ class AlertDeliverySerializer(serializers.ModelSerializer):
             "sent_at",
         ]
         read_only_fields = fields
+
+
+class AlertRulePatchSerializer(AlertRuleSerializer):
+    """A PATCH's body, for the schema: any of the rule's fields (what is left out is kept)."""
+
+    action = ActionSerializer(required=False)
+
+    class Meta(AlertRuleSerializer.Meta):
+        extra_kwargs = {
+            name: {"required": False}
+            for name in ("name", "trigger", "issue_types", "environment", "action")
+        }

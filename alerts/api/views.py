@@ -7,7 +7,11 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics
 from rest_framework.parsers import JSONParser
 
-from alerts.api.serializers import AlertDeliverySerializer, AlertRuleSerializer
+from alerts.api.serializers import (
+    AlertDeliverySerializer,
+    AlertRulePatchSerializer,
+    AlertRuleSerializer,
+)
 from alerts.models import AlertDelivery, AlertRule
 from alerts.selectors import rule_deliveries, rules_for
 from issues.api.pagination import Pagination
@@ -38,7 +42,13 @@ class AlertRuleListView(generics.ListCreateAPIView):
 
 @extend_schema_view(
     get=extend_schema(tags=["alerts"], operation_id="alert_rule_retrieve", summary="A rule"),
-    patch=extend_schema(tags=["alerts"], operation_id="alert_rule_update", summary="Change a rule"),
+    patch=extend_schema(
+        tags=["alerts"],
+        operation_id="alert_rule_update",
+        summary="Change a rule",
+        request=AlertRulePatchSerializer,
+        responses={200: AlertRuleSerializer},
+    ),
     delete=extend_schema(
         tags=["alerts"], operation_id="alert_rule_delete", summary="Delete a rule"
     ),

@@ -87,6 +87,10 @@ def test_create_list_read_change_and_delete_a_rule(api, sdk_project):
         ({"action": {"type": "webhook", "url": HOOK, "secret": "short"}}, "secret"),
         ({"action": {"type": "email"}}, "recipients"),
         ({"action": {"type": "pigeon"}}, "type"),
+        ({"enviroment": "production"}, "enviroment"),
+        ({"action": {"type": "email", "recipients": ["a@b.co"], "cc": []}}, "cc"),
+        ({"window_s": 10**12}, "window_s"),
+        ({"count": 0, "trigger": "page_frequency"}, "count"),
     ],
 )
 def test_invalid_rules_are_refused_with_the_reason(api, sdk_project, fields, error):
