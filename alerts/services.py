@@ -297,24 +297,53 @@ def deliveries_claim(limit: int, lease_s: float, now: datetime | None = None) ->
     return token, list(claimed.order_by("next_attempt_at", "pk"))
 
 
-def delivery_record(
-    delivery: AlertDelivery, token: str, outcome: Outcome, step: NextStep, now: datetime
-) -> bool:
-    """Write an attempt's outcome, if this worker still holds the delivery (False if not)."""
-    fields: dict[str, Any] = {
-        "attempts": delivery.attempts + 1,
-        "status": step.status,
-        "lease_until": None,
-        "claim_token": "",
-        "response_status": outcome.status,
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One attempt's result, for ``deliveries_record``."""
+
+    delivery: AlertDelivery
+    token: str
+    outcome: Outcome
+    step: NextStep
+
+
+def deliveries_record(attempts: Sequence[Attempt], now: datetime) -> int:
+    """Write the outcomes of attempts, each only if its worker still holds the delivery: one
+    UPDATE statement run with each attempt's values (``executemany``); how many were written."""
+    if not attempts:
+        return 0
+    quote = connection.ops.quote_name
+    table = quote(AlertDelivery._meta.db_table)
+    column = {
+        field.name: quote(field.column)
+        for field in AlertDelivery._meta.concrete_fields
+        if field.name != "rule"
     }
-    if outcome.error:  # a success keeps the error of the attempt before it, for the record
-        fields["last_error"] = outcome.error[:2000]
-    if step.status == DeliveryStatus.SENT:
-        fields["sent_at"] = now
-    if step.next_attempt_at is not None:
-        fields["next_attempt_at"] = step.next_attempt_at
-    return bool(AlertDelivery.objects.filter(pk=delivery.pk, claim_token=token).update(**fields))
+    statement = (
+        f"UPDATE {table} SET {column['attempts']} = {column['attempts']} + 1, "
+        f"{column['status']} = %s, {column['lease_until']} = NULL, {column['claim_token']} = '', "
+        f"{column['response_status']} = %s, "
+        f"{column['last_error']} = COALESCE(NULLIF(%s, ''), {column['last_error']}), "
+        f"{column['sent_at']} = COALESCE(%s, {column['sent_at']}), "
+        f"{column['next_attempt_at']} = COALESCE(%s, {column['next_attempt_at']}) "
+        f"WHERE {column['id']} = %s AND {column['claim_token']} = %s"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [
+        (
+            attempt.step.status,
+            attempt.outcome.status,
+            attempt.outcome.error[:2000],
+            adapt(now) if attempt.step.status == DeliveryStatus.SENT else None,
+            adapt(attempt.step.next_attempt_at),
+            attempt.delivery.pk,
+            attempt.token,
+        )
+        for attempt in attempts
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(statement, rows)
+        return cursor.rowcount
 
 
 def page_occurrences_prune(now: datetime | None = None) -> int:

@@ -21,9 +21,14 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from alerts.models import AlertDelivery
-from alerts.retry import NextStep, Outcome, next_step
+from alerts.retry import Outcome, next_step
 from alerts.sending import Job, Sender, send
-from alerts.services import deliveries_claim, delivery_record, page_occurrences_prune
+from alerts.services import (
+    Attempt,
+    deliveries_claim,
+    deliveries_record,
+    page_occurrences_prune,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +71,11 @@ class DeliveryWorker:
 
     def fill(self) -> int:
         """Claim due deliveries for the free slots and start sending them; how many."""
-        free = self.concurrency - len(self.in_flight)
-        if free <= 0:
+        # Up to twice the pool's threads are handed to it (the rest wait in its queue for the next
+        # free thread), and a claim is made once at least half of that is free: a claim is a
+        # transaction, taken for many deliveries at once rather than one per answer.
+        free = 2 * self.concurrency - len(self.in_flight)
+        if free <= 0 or (self.in_flight and free < self.concurrency):
             return 0
         token, deliveries = deliveries_claim(free, self.lease_s, self.clock())
         for delivery in deliveries:
@@ -80,6 +88,8 @@ class DeliveryWorker:
         if not self.in_flight:
             return 0
         done, _ = wait(list(self.in_flight), timeout=timeout_s, return_when=FIRST_COMPLETED)
+        now = self.clock()
+        attempts = []
         for future in done:
             delivery, token = self.in_flight.pop(future)
             try:
@@ -87,33 +97,34 @@ class DeliveryWorker:
             except Exception as exc:  # a bug in a sender: the delivery is retried, not lost
                 logger.exception("sending delivery %s failed", delivery.delivery_id)
                 outcome = Outcome(False, True, None, f"internal error: {exc}")
-            self.record(delivery, token, outcome)
+            step = next_step(
+                outcome,
+                delivery.attempts + 1,
+                delivery.created_at,
+                now,
+                settings.ALERTS_DELIVERY_DEADLINE_S,
+                settings.ALERTS_RETRY_BASE_S,
+                settings.ALERTS_RETRY_MAX_S,
+            )
+            attempts.append(Attempt(delivery, token, outcome, step))
+        # The outcomes that came together, in one statement and one commit.
+        written = deliveries_record(attempts, now)
+        if written < len(attempts):
+            logger.warning("%d claim(s) ran out before their outcome", len(attempts) - written)
+        for attempt in attempts:
+            self.log(attempt)
+        self.sent += sum(attempt.step.status == "sent" for attempt in attempts)
         return len(done)
 
-    def record(self, delivery: AlertDelivery, token: str, outcome: Outcome) -> None:
-        now = self.clock()
-        step: NextStep = next_step(
-            outcome,
-            delivery.attempts + 1,
-            delivery.created_at,
-            now,
-            settings.ALERTS_DELIVERY_DEADLINE_S,
-            settings.ALERTS_RETRY_BASE_S,
-            settings.ALERTS_RETRY_MAX_S,
-        )
-        if not delivery_record(delivery, token, outcome, step, now):
-            logger.warning("delivery %s: claim lost before its outcome", delivery.delivery_id)
-            return
-        if step.status == "sent":
-            self.sent += 1
-        log = logger.info if step.status == "sent" else logger.warning
-        log(
+    def log(self, attempt: Attempt) -> None:
+        status, delivery, error = attempt.step.status, attempt.delivery, attempt.outcome.error
+        (logger.info if status == "sent" else logger.warning)(
             "alert %s %s (%s, attempt %d)%s",
             delivery.delivery_id,
-            step.status,
+            status,
             delivery.trigger,
             delivery.attempts + 1,
-            f": {outcome.error}" if outcome.error else "",
+            f": {error}" if error else "",
         )
 
     def run_once(self) -> int:
