@@ -277,7 +277,13 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "issues.api.schema.document_errors",
+        "alerts.api.schema.rule_request_bodies",
     ],
+    # Choices named "type" and "status" in two apps each: each enum keeps a name of its own.
+    "ENUM_NAME_OVERRIDES": {
+        "ActionTypeEnum": "alerts.models.ActionType",
+        "DeliveryStatusEnum": "alerts.models.DeliveryStatus",
+    },
 }
 
 # --- HTTPS and browser security headers (what `manage.py check --deploy` asks for) -------------

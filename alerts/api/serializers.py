@@ -2,16 +2,16 @@
 answer shows only its last four characters (``secret_hint``), and a PATCH without a secret keeps
 the one the rule has."""
 
+import re
 from typing import Any
 
 from rest_framework import serializers
 
+from alerts.api.schema import EMAIL_PATTERN, MIN_SECRET_CHARS, URL_PATTERN
 from alerts.models import ActionType, AlertDelivery, AlertRule, Trigger
 from alerts.sending import UnsafeDestination, check_url
 from alerts.services import alert_rule_save
 from issues.grouptypes import get_by_slug
-
-MIN_SECRET_CHARS = 16
 
 
 def secret_hint(secret: str) -> str:
@@ -26,33 +26,56 @@ def _refuse_unknown(serializer: serializers.Serializer, data: object) -> None:
         return  # DRF answers that it wants an object
     unknown = sorted(set(data) - writable)
     if unknown:
-        raise serializers.ValidationError({name: "Not a writable field." for name in unknown})
+        raise serializers.ValidationError({name: ["Not a writable field."] for name in unknown})
+
+
+ACTION_FIELDS = {
+    ActionType.WEBHOOK: {"type", "url", "secret"},
+    ActionType.SLACK: {"type", "url"},
+    ActionType.EMAIL: {"type", "recipients"},
+}
 
 
 class ActionSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ActionType.choices)
-    url = serializers.CharField(required=False, allow_blank=True, max_length=2048)
-    secret = serializers.CharField(required=False, write_only=True, max_length=200)
+    url = serializers.CharField(required=False, max_length=2048, trim_whitespace=False)
+    secret = serializers.CharField(
+        required=False, write_only=True, max_length=200, trim_whitespace=False
+    )
     recipients = serializers.ListField(
-        child=serializers.EmailField(), required=False, max_length=50
+        child=serializers.CharField(max_length=254, trim_whitespace=False),
+        required=False,
+        min_length=1,
+        max_length=50,
     )
 
     def to_internal_value(self, data: object) -> dict[str, Any]:
-        _refuse_unknown(self, data)
+        if isinstance(data, dict) and data.get("type") in ACTION_FIELDS:
+            allowed = ACTION_FIELDS[data["type"]]
+            unknown = sorted(set(data) - allowed)
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [f"Not a field of a {data['type']} action."] for name in unknown}
+                )
         return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         kind = attrs["type"]
         if kind in (ActionType.WEBHOOK, ActionType.SLACK):
+            url = attrs.get("url", "")
             try:
-                check_url(attrs.get("url", ""))
+                if not re.search(URL_PATTERN, url):
+                    raise UnsafeDestination("an http(s) URL with a host name and a path")
+                check_url(url)
             except UnsafeDestination as exc:
-                raise serializers.ValidationError({"url": str(exc)}) from None
-            attrs.pop("recipients", None)
+                raise serializers.ValidationError({"url": [str(exc)]}) from None
         else:
-            if not attrs.get("recipients"):
-                raise serializers.ValidationError({"recipients": "an e-mail action needs them"})
-            attrs.pop("url", None)
+            recipients = attrs.get("recipients") or []
+            if not recipients:
+                raise serializers.ValidationError({"recipients": ["an e-mail action needs them"]})
+            bad = [each for each in recipients if not re.search(EMAIL_PATTERN, each)]
+            if bad:
+                raise serializers.ValidationError({"recipients": [f"not addresses: {bad}"]})
         return attrs
 
 
@@ -78,6 +101,10 @@ class AlertRuleSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "project", "created_at", "updated_at"]
+        extra_kwargs = {
+            "name": {"trim_whitespace": False},
+            "environment": {"trim_whitespace": False},
+        }
 
     def validate_issue_types(self, value: object) -> list[str]:
         if not isinstance(value, list) or not all(isinstance(each, str) for each in value):
@@ -98,11 +125,13 @@ class AlertRuleSerializer(serializers.ModelSerializer):
             for name in ("trigger", "count", "users", "window_s")
         }
         if merged["trigger"] == Trigger.FREQUENCY and not (merged["count"] or merged["users"]):
-            raise serializers.ValidationError("a frequency rule needs a count or users")
+            raise serializers.ValidationError(
+                {"count": ["a frequency rule needs a count or users"]}
+            )
         if merged["trigger"] == Trigger.PAGE_FREQUENCY and not merged["count"]:
-            raise serializers.ValidationError({"count": "a page_frequency rule needs a count"})
+            raise serializers.ValidationError({"count": ["a page_frequency rule needs a count"]})
         if merged["window_s"] is not None and merged["window_s"] < 1:
-            raise serializers.ValidationError({"window_s": "at least 1 second"})
+            raise serializers.ValidationError({"window_s": ["at least 1 second"]})
         if "action" in attrs:
             attrs["action"] = self._with_secret(attrs["action"])
         return attrs
@@ -167,6 +196,7 @@ class AlertRulePatchSerializer(AlertRuleSerializer):
 
     class Meta(AlertRuleSerializer.Meta):
         extra_kwargs = {
-            name: {"required": False}
-            for name in ("name", "trigger", "issue_types", "environment", "action")
+            **AlertRuleSerializer.Meta.extra_kwargs,
+            "name": {"required": False, "trim_whitespace": False},
+            "trigger": {"required": False},
         }

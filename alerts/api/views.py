@@ -5,8 +5,12 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
 
+from alerts.api.schema import body_errors, flat_errors
 from alerts.api.serializers import (
     AlertDeliverySerializer,
     AlertRulePatchSerializer,
@@ -36,6 +40,16 @@ class AlertRuleListView(generics.ListCreateAPIView):
     def get_queryset(self) -> QuerySet[AlertRule]:
         return rules_for(self.request.user, self.project().pk)
 
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        self.project()  # another organization's project: 404 before the body is read
+        errors = body_errors(request.data, creating=True)
+        if errors:
+            return Response(errors, status=400)
+        try:
+            return super().create(request, *args, **kwargs)
+        except ValidationError as exc:
+            return Response(flat_errors(exc.detail), status=400)
+
     def perform_create(self, serializer: AlertRuleSerializer) -> None:
         serializer.save(project=self.project())
 
@@ -61,6 +75,16 @@ class AlertRuleDetailView(generics.RetrieveUpdateDestroyAPIView):
 
     def get_queryset(self) -> QuerySet[AlertRule]:
         return rules_for(self.request.user, self.kwargs["project_id"])
+
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:
+        self.get_object()  # not yours: 404 before the body is read
+        errors = body_errors(request.data, creating=False)
+        if errors:
+            return Response(errors, status=400)
+        try:
+            return super().partial_update(request, *args, **kwargs)
+        except ValidationError as exc:
+            return Response(flat_errors(exc.detail), status=400)
 
 
 @extend_schema_view(
