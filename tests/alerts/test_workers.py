@@ -92,8 +92,9 @@ def test_two_workers_send_every_delivery_once(sdk_project, tmp_path):
     assert len(received) == total
     assert set(received.values()) == {1}
     assert set(AlertDelivery.objects.values_list("attempts", flat=True)) == {1}
-    # Both took part (each logs the alerts it sent).
-    assert all(" sent (new_issue" in worker.output() for worker in workers)
+    # Each logs the alerts it sent: together, each once (which of them sent how many depends on
+    # which started first).
+    assert sum(worker.output().count(" sent (new_issue") for worker in workers) == total
 
 
 def test_a_worker_killed_mid_send_leaves_its_deliveries_to_the_next(sdk_project, tmp_path):
