@@ -25,6 +25,7 @@ COPY organizations organizations
 COPY ingest ingest
 COPY replays replays
 COPY issues issues
+COPY alerts alerts
 RUN pip install .
 COPY manage.py ./
 COPY deploy deploy
