@@ -279,8 +279,11 @@ SPECTACULAR_SETTINGS = {
         "issues.api.schema.document_errors",
         "alerts.api.schema.rule_request_bodies",
     ],
-    # Choices named "type" and "status" in two apps each: each enum keeps a name of its own.
+    # Choices named "type" and "status" in two apps each: each enum keeps a name of its own (the
+    # issues' keep the names they had before alerts came).
     "ENUM_NAME_OVERRIDES": {
+        "TypeEnum": "issues.models.IssueType",
+        "StatusEnum": "issues.models.IssueStatus",
         "ActionTypeEnum": "alerts.models.ActionType",
         "DeliveryStatusEnum": "alerts.models.DeliveryStatus",
     },
