@@ -29,6 +29,7 @@ COPY organizations organizations
 COPY ingest ingest
 COPY replays replays
 COPY issues issues
+COPY alerts alerts
 RUN pip install --no-deps .
 COPY manage.py ./
 COPY deploy deploy

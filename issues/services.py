@@ -17,6 +17,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
+from alerts.services import alerts_decide
 from issues.models import (
     Issue,
     IssueHash,
@@ -82,6 +83,9 @@ class RecordedOccurrence:
     issue_id: int
     issue_created: bool
     regressed: bool
+    # This occurrence made the issue visible (created visible, or past the noise threshold now):
+    # what a ``new_issue`` alert fires on.
+    became_visible: bool = False
 
 
 IssueKey = tuple[int, str]  # (project id, primary fingerprint hash): an issue to make
@@ -130,10 +134,14 @@ def issue_record_occurrences(
     each; one result per record, None for one recorded before (also earlier in the batch).
 
     ``noise`` holds each project's noise threshold (SHOW_AT_ONCE when it has none there),
-    ``quotas`` each project's creation quota (NO_QUOTA when it has none there).
+    ``quotas`` each project's creation quota (NO_QUOTA when it has none there). The alerts the
+    batch triggers are decided in the same transaction (the outbox: they commit or roll back
+    with the counts that triggered them).
     """
     with transaction.atomic():
-        return _record(records, noise or {}, quotas or {})
+        results = _record(records, noise or {}, quotas or {})
+        alerts_decide(records, results)
+        return results
 
 
 def _record(
@@ -174,11 +182,13 @@ def _record(
             new_users.append(
                 IssueUser(issue=issue, user_key=record.user_key, first_seen=record.timestamp)
             )
+        was_visible = issue.is_visible
         regressed = _count(
             issue, record, new_user, noise.get(record.occurrence.project_id, SHOW_AT_ONCE)
         )
         counted[issue.pk] = issue
-        results[position] = RecordedOccurrence(issue.pk, created, regressed)
+        became_visible = issue.is_visible and not was_visible
+        results[position] = RecordedOccurrence(issue.pk, created, regressed, became_visible)
 
     _insert(occurrences)
     _insert(new_users)

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "ingest",
     "replays",
     "issues",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -284,7 +285,16 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "issues.api.schema.document_errors",
+        "alerts.api.schema.rule_request_bodies",
     ],
+    # Choices named "type" and "status" in two apps each: each enum keeps a name of its own (the
+    # issues' keep the names they had before alerts came).
+    "ENUM_NAME_OVERRIDES": {
+        "TypeEnum": "issues.models.IssueType",
+        "StatusEnum": "issues.models.IssueStatus",
+        "ActionTypeEnum": "alerts.models.ActionType",
+        "DeliveryStatusEnum": "alerts.models.DeliveryStatus",
+    },
 }
 
 # --- HTTPS and browser security headers (what `manage.py check --deploy` asks for) -------------
@@ -369,3 +379,37 @@ if SENTRY_DSN:
 
 # Where SDKs reach this service; used to show each project key's DSN.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+
+# --- Alerts ---------------------------------------------------------------------------------------
+# Absolute links in alerts (the issue, the replay at the click) start with this: where people reach
+# the web UI. Defaults to PUBLIC_BASE_URL.
+PUBLIC_URL = env.str("PUBLIC_URL", default=PUBLIC_BASE_URL)
+# The delivery worker (manage.py deliver_alerts): requests at once per worker, each one's timeout
+# (connect, and each read), and how long a delivery is tried again (timeouts, connection errors,
+# 429, 5xx) before it is marked failed; the back-off doubles from ALERTS_RETRY_BASE_S up to
+# ALERTS_RETRY_MAX_S, with jitter.
+ALERTS_DELIVERY_CONCURRENCY = env.int("ALERTS_DELIVERY_CONCURRENCY", default=16)
+ALERTS_DELIVERY_TIMEOUT_S = env.float("ALERTS_DELIVERY_TIMEOUT_S", default=10.0)
+ALERTS_DELIVERY_DEADLINE_S = env.float("ALERTS_DELIVERY_DEADLINE_S", default=24 * 3600.0)
+ALERTS_RETRY_BASE_S = env.float("ALERTS_RETRY_BASE_S", default=5.0)
+ALERTS_RETRY_MAX_S = env.float("ALERTS_RETRY_MAX_S", default=600.0)
+# How long a worker's claim on a delivery lasts: a worker that dies mid-send leaves its claims to
+# run out, then another sends them again (same delivery id). At least 3 x the timeout.
+ALERTS_CLAIM_LEASE_S = env.float("ALERTS_CLAIM_LEASE_S", default=90.0)
+# How often an idle worker looks for due deliveries.
+ALERTS_POLL_INTERVAL_S = env.float("ALERTS_POLL_INTERVAL_S", default=0.2)
+# Webhooks to private and loopback addresses (checked at send time, on the resolved address):
+# off by default; devstack (make run) turns it on for local receivers. Link-local and cloud
+# metadata addresses are always refused.
+ALERTS_ALLOW_PRIVATE_ADDRESSES = env.bool("ALERTS_ALLOW_PRIVATE_ADDRESSES", default=False)
+
+# --- E-mail (alert e-mails) -----------------------------------------------------------------------
+# EMAIL_URL configures SMTP in one variable (smtp+tls://user:password@host:587); without it, mail
+# is printed to the console (make run, devstack).
+if "EMAIL_URL" in env:
+    globals().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = env.str(
+        "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+    )
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="replay-issues@localhost")

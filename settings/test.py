@@ -22,3 +22,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not the shared in-memory database: the consumers under test write from threads of
     # their own, and only a file gives them WAL and the busy timeout, as in production.
     DATABASES["default"]["TEST"] = {"NAME": str(TEST_TMP_DIR / "test.sqlite3")}  # noqa: F405
+
+# The tests' webhook receivers listen on 127.0.0.1.
+ALERTS_ALLOW_PRIVATE_ADDRESSES = True
+ALERTS_DELIVERY_TIMEOUT_S = 2.0

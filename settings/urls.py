@@ -22,6 +22,7 @@ urlpatterns = [
         name="api-redoc",
     ),
     path("api/0/", include("issues.api.urls")),
+    path("api/0/", include("alerts.api.urls")),
     path("", include("issues.urls")),
 ]
 

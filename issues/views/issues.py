@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from alerts.selectors import issue_deliveries
 from issues import charts, presentation
 from issues.filters import SORTS, IssueFilter, short_id_parts
 from issues.grouptypes import has_element
@@ -201,6 +202,7 @@ def issue_detail(request: HttpRequest, issue_id: int) -> HttpResponse:
         occurrences=occurrences,
         latest_with_replay=latest,
         evidence_display=[entry for entry in shown if isinstance(entry, dict)],
+        alert_deliveries=issue_deliveries(issue.pk),
     )
     return render(request, "issues/issue_detail.html", context)
 

@@ -84,6 +84,8 @@ class Command(BaseCommand):
         }
         if broker is not None:
             env.update(broker.client_env)
+        # Alert webhooks to receivers on this machine (a private address is refused by default).
+        env.setdefault("ALERTS_ALLOW_PRIVATE_ADDRESSES", "true")
         if external:
             # The offset-gap guard (pipeline/offset_gaps.py) is for the embedded broker's late
             # records; Apache Kafka has none. An explicit KAFKA_OFFSET_GAP_WAIT_S still wins.
@@ -113,6 +115,7 @@ class Command(BaseCommand):
                 ("occurrences", "consume_occurrences"),
             ):
                 supervisor.start(name, [*manage, command], ready_marker=PARTITIONS_ASSIGNED)
+            supervisor.start("alerts", [*manage, "deliver_alerts"])
             problem = supervisor.wait_until_ready(
                 float(options["ready_timeout"]), {"web": lambda: answers(f"{base_url}/healthz")}
             )

@@ -1,0 +1,34 @@
+"""``manage.py deliver_alerts``: the alert delivery worker (run as many as needed)."""
+
+import signal
+import threading
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from alerts.worker import DeliveryWorker
+
+
+class Command(BaseCommand):
+    help = "Send the alerts that rules decided (webhook, Slack, e-mail), with retries."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--once", action="store_true", help="Send what is due now, then exit (tests, cron)."
+        )
+        parser.add_argument("--concurrency", type=int, default=None)
+
+    def handle(self, *args: object, **options: object) -> None:
+        worker = DeliveryWorker(concurrency=options["concurrency"])
+        try:
+            if options["once"]:
+                sent = worker.run_once()
+                self.stdout.write(f"{sent} alert(s) sent")
+                return
+            stop = threading.Event()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, lambda _signum, _frame: stop.set())
+            self.stdout.write("delivering alerts", ending="\n")
+            self.stdout.flush()
+            worker.run(stop)
+        finally:
+            worker.close()

@@ -1,0 +1,81 @@
+"""Real HTTP receivers for the alerts tests: an ``http.server`` in a thread that records what it
+got and answers from a script (status codes in turn, or a hang until released)."""
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import orjson
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> dict:
+        return orjson.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    """``answers``: the status of each request in turn (the last one repeats); ``hang``: requests
+    wait for ``release`` (at most ``hang_s``) before answering."""
+
+    answers: list[int] = field(default_factory=lambda: [200])
+    hang: bool = False
+    hang_s: float = 30.0
+    received: list[Received] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    url: str = ""
+
+    def answer(self, request: Received) -> int:
+        with self.lock:
+            self.received.append(request)
+            turn = len(self.received) - 1
+        if self.hang:
+            self.release.wait(self.hang_s)
+        return self.answers[min(turn, len(self.answers) - 1)]
+
+    def deliveries(self) -> list[str]:
+        return [each.headers.get("X-Replay-Issues-Delivery", "") for each in self.received]
+
+
+@contextmanager
+def receiving(receiver: Receiver | None = None) -> Iterator[Receiver]:
+    receiver = receiver or Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            status = receiver.answer(Received(self.path, dict(self.headers), body))
+            try:
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+            except OSError:
+                pass  # the sender timed out and went away
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 128  # the workers' bursts of connections wait, not reset
+
+    server = Server(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    try:
+        yield receiver
+    finally:
+        receiver.release.set()
+        server.shutdown()
+        server.server_close()
