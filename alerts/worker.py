@@ -137,10 +137,18 @@ class DeliveryWorker:
                 return self.sent - sent_before
             self.collect(timeout_s=self.timeout_s * 2)
 
-    def run(self, stop: threading.Event, poll_s: float | None = None) -> None:
-        """Until ``stop`` is set: keep the pool full, look again every ``poll_s`` when idle."""
+    def run(
+        self,
+        stop: threading.Event,
+        poll_s: float | None = None,
+        heartbeat: Callable[[], None] | None = None,
+    ) -> None:
+        """Until ``stop`` is set: keep the pool full, look again every ``poll_s`` when idle;
+        ``heartbeat`` is called on every round (the container's healthcheck file)."""
         poll_s = settings.ALERTS_POLL_INTERVAL_S if poll_s is None else poll_s
         while not stop.is_set():
+            if heartbeat is not None:
+                heartbeat()
             close_old_connections()
             claimed = self.fill()
             if self.in_flight:

@@ -77,13 +77,30 @@ def test_two_workers_send_every_delivery_once(sdk_project, tmp_path):
     with receiving() as receiver:
         total = decide(sdk_project.project_id, receiver.url, rules=20)
         assert total == 100
-        workers = [WorkerProcess(tmp_path, f"w{n}", "--concurrency", "4") for n in (1, 2)]
+        health = [tmp_path / f"w{n}-health" for n in (1, 2)]
+        workers = [
+            WorkerProcess(
+                tmp_path, f"w{n}", "--concurrency", "4", f"--healthcheck-file={health[n - 1]}"
+            )
+            for n in (1, 2)
+        ]
         try:
             wait_until(
                 all_sent,
                 timeout_s=60,
                 what="every delivery sent",
                 diagnosis=lambda: "\n".join(w.output()[-2000:] for w in workers),
+            )
+            # Each touches its healthcheck file on every round, idle or not (docker-compose's
+            # healthcheck reads its age).
+            wait_until(lambda: all(path.exists() for path in health), what="healthcheck files")
+            touched = [path.stat().st_mtime_ns for path in health]
+            wait_until(
+                lambda: all(
+                    path.stat().st_mtime_ns > before
+                    for path, before in zip(health, touched, strict=True)
+                ),
+                what="healthcheck files touched again",
             )
         finally:
             for worker in workers:

@@ -12,7 +12,17 @@ from django.conf import settings
 
 COMPOSE_FILE = Path(settings.BASE_DIR) / "docker-compose.yml"
 REQUIRED_ENV = {"SECRET_KEY": "x", "POSTGRES_PASSWORD": "y", "MINIO_ROOT_PASSWORD": "z"}
-LONG_RUNNING = ("kafka", "postgres", "minio", "proxy", "web", "ingest", "recordings", "occurrences")
+LONG_RUNNING = (
+    "kafka",
+    "postgres",
+    "minio",
+    "proxy",
+    "web",
+    "ingest",
+    "recordings",
+    "occurrences",
+    "alerts",
+)
 NGINX_CONF = Path(settings.BASE_DIR) / "deploy" / "nginx.conf"
 
 
@@ -58,7 +68,7 @@ def test_every_long_running_service_has_a_healthcheck_and_waits_for_what_it_need
         "postgres": {"condition": "service_healthy"},
         "kafka": {"condition": "service_healthy"},
     }
-    for name in ("web", "ingest", "recordings", "occurrences"):
+    for name in ("web", "ingest", "recordings", "occurrences", "alerts"):
         assert services[name]["depends_on"] == {
             "setup": {"condition": "service_completed_successfully"},
             "minio-setup": {"condition": "service_completed_successfully"},

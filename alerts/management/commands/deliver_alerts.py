@@ -2,6 +2,7 @@
 
 import signal
 import threading
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -16,6 +17,12 @@ class Command(BaseCommand):
             "--once", action="store_true", help="Send what is due now, then exit (tests, cron)."
         )
         parser.add_argument("--concurrency", type=int, default=None)
+        parser.add_argument(
+            "--healthcheck-file",
+            type=Path,
+            default=None,
+            help="Touched on every round of the loop (a container healthcheck reads its age).",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         worker = DeliveryWorker(concurrency=options["concurrency"])
@@ -29,6 +36,7 @@ class Command(BaseCommand):
                 signal.signal(signum, lambda _signum, _frame: stop.set())
             self.stdout.write("delivering alerts", ending="\n")
             self.stdout.flush()
-            worker.run(stop)
+            health = options["healthcheck_file"]
+            worker.run(stop, heartbeat=health.touch if health else None)
         finally:
             worker.close()
