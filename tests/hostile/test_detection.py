@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from issues.fingerprints import occurrence_hashes
 from issues.occurrence_message import InvalidOccurrence, decode_occurrence
 from replays.detection.breadcrumbs import MAX_CLICKS_PER_SEGMENT, MAX_SELECTOR_CHARS
 from replays.detection.detect import DetectionSettings, decode_segment, detect_clicks
 from replays.detection.errors import InvalidSegment
-from replays.detection.fingerprint import fingerprint_hash
 from replays.detection.ignore import parse_ignore_selectors
 from replays.detection.timestamps import MAX_TIMESTAMP, MIN_TIMESTAMP
 from tests.hostile.inputs import (
@@ -82,7 +82,9 @@ def assert_storable(detection) -> None:
         record = decode_occurrence(dumps(occurrence))
         assert record.metadata["selector"] == selector
         assert record.tags == occurrence["event"]["tags"]  # bounded already, kept as they are
-        assert record.fingerprint_hash == fingerprint_hash(occurrence["fingerprint"])
+        assert record.fingerprint_hashes == occurrence_hashes(
+            occurrence["type"], occurrence["fingerprint"]
+        )
 
 
 @PURE
