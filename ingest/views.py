@@ -9,11 +9,13 @@ handled by django-cors-headers (settings: ``CORS_*``).
 
 import logging
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
+from prometheus_client import Counter
 
 from ingest.auth import dsn_key, request_key, resolve_key
 from ingest.envelope import parse_envelope
@@ -60,6 +62,34 @@ def rejection(exc: EnvelopeRejected) -> JsonResponse:
     return response
 
 
+def _decoded_body(request: HttpRequest, limit: int) -> bytes:
+    """The request's body, its Content-Encoding undone, ``limit`` bytes at most either way."""
+    body = read_body(request, limit)
+    encoding = request.headers.get("Content-Encoding", "")
+    return decode_content(body, encoding, limit) if encoding else body
+
+
+def _answer(
+    request: HttpRequest,
+    project_id: str,
+    accept: Callable[[HttpRequest, int], dict[str, str]],
+    counter: Counter,
+    what: str,
+) -> HttpResponse:
+    """The endpoints' shared edge: 200 to a CORS preflight, else ``accept``'s body as JSON or
+    the refusal it raised, logged and counted by outcome and reason."""
+    if request.method == "OPTIONS":
+        return HttpResponse(status=200)
+    try:
+        answer = accept(request, int(project_id))
+    except EnvelopeRejected as exc:
+        logger.info("%s for project %s refused (%s): %s", what, project_id, exc.status, exc.detail)
+        counter.labels("rejected", exc.reason).inc()
+        return rejection(exc)
+    counter.labels("accepted", "").inc()
+    return JsonResponse(answer)
+
+
 def accept_envelope(request: HttpRequest, project_id: int) -> dict[str, str]:
     """Check the envelope and publish its replay segment; return the answer's body."""
     limit = settings.INGEST_MAX_BODY_BYTES
@@ -70,10 +100,7 @@ def accept_envelope(request: HttpRequest, project_id: int) -> dict[str, str]:
         # anything a stranger sent.
         grant = authorize_key(project_id, from_request)
         enforce_rate_limit(grant.key_id, grant.rate_limit)
-    body = read_body(request, limit)
-    encoding = request.headers.get("Content-Encoding", "")
-    if encoding:
-        body = decode_content(body, encoding, limit)
+    body = _decoded_body(request, limit)
     envelope = parse_envelope(body)
     public_key = resolve_key(from_request, dsn_key(envelope.headers.get("dsn"), project_id))
     if grant is None:
@@ -105,16 +132,7 @@ def accept_envelope(request: HttpRequest, project_id: int) -> dict[str, str]:
 @csrf_exempt
 @require_http_methods(["POST", "OPTIONS"])
 def envelope_view(request: HttpRequest, project_id: str) -> HttpResponse:
-    if request.method == "OPTIONS":
-        return HttpResponse(status=200)
-    try:
-        answer = accept_envelope(request, int(project_id))
-    except EnvelopeRejected as exc:
-        logger.info("envelope for project %s refused (%s): %s", project_id, exc.status, exc.detail)
-        ENVELOPES.labels("rejected", exc.reason).inc()
-        return rejection(exc)
-    ENVELOPES.labels("accepted", "").inc()
-    return JsonResponse(answer)
+    return _answer(request, project_id, accept_envelope, ENVELOPES, "envelope")
 
 
 def accept_occurrence_post(request: HttpRequest, project_id: int) -> dict[str, str]:
@@ -133,10 +151,7 @@ def accept_occurrence_post(request: HttpRequest, project_id: int) -> dict[str, s
     grant = authorize_key(project_id, public_key)
     enforce_rate_limit(grant.key_id, grant.rate_limit)
     limit = settings.INGEST_MAX_OCCURRENCE_BYTES
-    body = read_body(request, limit)
-    encoding = request.headers.get("Content-Encoding", "")
-    if encoding:
-        body = decode_content(body, encoding, limit)
+    body = _decoded_body(request, limit)
     occurrence = accept_occurrence(body, project_id)
     get_producer().publish(settings.TOPIC_OCCURRENCES, key=occurrence.key, value=occurrence.message)
     return {"id": occurrence.id}
@@ -145,15 +160,4 @@ def accept_occurrence_post(request: HttpRequest, project_id: int) -> dict[str, s
 @csrf_exempt
 @require_http_methods(["POST", "OPTIONS"])
 def occurrence_view(request: HttpRequest, project_id: str) -> HttpResponse:
-    if request.method == "OPTIONS":
-        return HttpResponse(status=200)
-    try:
-        answer = accept_occurrence_post(request, int(project_id))
-    except EnvelopeRejected as exc:
-        logger.info(
-            "occurrence for project %s refused (%s): %s", project_id, exc.status, exc.detail
-        )
-        POSTED_OCCURRENCES.labels("rejected", exc.reason).inc()
-        return rejection(exc)
-    POSTED_OCCURRENCES.labels("accepted", "").inc()
-    return JsonResponse(answer)
+    return _answer(request, project_id, accept_occurrence_post, POSTED_OCCURRENCES, "occurrence")
