@@ -5,6 +5,7 @@ import zlib
 
 import brotli
 import orjson
+import requests
 import zstandard
 from hypothesis import strategies as st
 
@@ -84,3 +85,24 @@ def mutate(body: bytes, data: st.DataObject) -> bytes:
             other = data.draw(st.sampled_from(sdk_requests())).body
             body[position:] = other[data.draw(st.integers(0, len(other) - 1)) :]
     return bytes(body)
+
+
+def assert_cors_preflight(url: str, origin: str) -> None:
+    """An SDK's preflight from another origin is allowed as Relay allows it: POST, the headers
+    an SDK sends, cached an hour (ARCHITECTURE.md, "Limits and answers at the edge")."""
+    preflight = requests.options(
+        url,
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type, x-sentry-auth, content-encoding",
+        },
+        timeout=10,
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] in ("*", origin)
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    allowed = preflight.headers["Access-Control-Allow-Headers"].lower()
+    for header in ("x-sentry-auth", "authorization", "content-type", "content-encoding"):
+        assert header in allowed
+    assert preflight.headers["Access-Control-Max-Age"] == "3600"

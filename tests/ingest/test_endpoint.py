@@ -11,7 +11,13 @@ from sentry_kafka_schemas import get_codec
 
 from ingest.envelope import parse_envelope
 from ingest.models import Project, ProjectKey
-from tests.ingest.builders import ENCODERS, build_envelope, replay_envelope, replay_parts
+from tests.ingest.builders import (
+    ENCODERS,
+    assert_cors_preflight,
+    build_envelope,
+    replay_envelope,
+    replay_parts,
+)
 from tests.sdk_fixtures import other_requests, replay_requests, sdk_requests
 
 
@@ -80,22 +86,7 @@ def test_envelopes_without_a_replay_are_accepted_and_produce_nothing(
 def test_cors_preflight_and_answers_from_another_origin(live_server, recordings_topic):
     url = live_server.url + replay_requests()[0].path
     origin = "https://shop.example"
-    preflight = requests.options(
-        url,
-        headers={
-            "Origin": origin,
-            "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "content-type, x-sentry-auth, content-encoding",
-        },
-        timeout=10,
-    )
-    assert preflight.status_code == 200
-    assert preflight.headers["Access-Control-Allow-Origin"] in ("*", origin)
-    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
-    allowed = preflight.headers["Access-Control-Allow-Headers"].lower()
-    for header in ("x-sentry-auth", "authorization", "content-type", "content-encoding"):
-        assert header in allowed
-    assert preflight.headers["Access-Control-Max-Age"] == "3600"
+    assert_cors_preflight(url, origin)
 
     accepted = requests.post(
         url, data=replay_requests()[0].body, headers={"Origin": origin}, timeout=10

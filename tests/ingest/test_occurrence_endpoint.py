@@ -21,7 +21,7 @@ from issues.models import Issue, Occurrence
 from pipeline.topics import ensure_topics
 from replays.detection.fingerprint import fingerprint_hash
 from tests.consumers import start_occurrences_consumer, wait_until
-from tests.ingest.builders import ENCODERS
+from tests.ingest.builders import ENCODERS, assert_cors_preflight
 from tests.ingest.test_broker_outage import own_broker  # noqa: F401 (a fixture)
 from tests.ingest.test_endpoint import assert_refused, other_project  # noqa: F401 (a fixture)
 from tests.ingest.test_endpoint import post as post_envelope
@@ -223,22 +223,7 @@ def test_the_rate_limit_is_the_keys_one_count_with_its_envelopes(
 def test_cors_preflight_and_answers_from_another_origin(live_server):
     url = live_server.url + path()
     origin = "https://app.example"
-    preflight = requests.options(
-        url,
-        headers={
-            "Origin": origin,
-            "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "content-type, x-sentry-auth, content-encoding",
-        },
-        timeout=10,
-    )
-    assert preflight.status_code == 200
-    assert preflight.headers["Access-Control-Allow-Origin"] in ("*", origin)
-    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
-    allowed = preflight.headers["Access-Control-Allow-Headers"].lower()
-    for header in ("x-sentry-auth", "authorization", "content-type", "content-encoding"):
-        assert header in allowed
-    assert preflight.headers["Access-Control-Max-Age"] == "3600"
+    assert_cors_preflight(url, origin)
 
     accepted = requests.post(
         url, data=orjson.dumps(minimal_occurrence()), headers={"Origin": origin}, timeout=10
