@@ -1,6 +1,9 @@
 """The alert rules API: thin DRF generics over ``alerts.selectors`` (another organization's
 project, rule or deliveries are 404, as everywhere in the API)."""
 
+from collections.abc import Callable
+from functools import partial
+
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -20,6 +23,18 @@ from alerts.models import AlertDelivery, AlertRule
 from alerts.selectors import rule_deliveries, rules_for
 from issues.api.pagination import Pagination
 from issues.selectors import projects_for
+
+
+def _checked(data: object, save: Callable[[], Response], *, creating: bool = True) -> Response:
+    """``save`` once the body passes the JSON Schema that /api/schema/ publishes; its errors,
+    or the serializer's, as one 400 in the API's ValidationError shape."""
+    errors = body_errors(data, creating=creating)
+    if errors:
+        return Response(errors, status=400)
+    try:
+        return save()
+    except ValidationError as exc:
+        return Response(flat_errors(exc.detail), status=400)
 
 
 @extend_schema_view(
@@ -42,13 +57,7 @@ class AlertRuleListView(generics.ListCreateAPIView):
 
     def create(self, request: Request, *args, **kwargs) -> Response:
         self.project()  # another organization's project: 404 before the body is read
-        errors = body_errors(request.data, creating=True)
-        if errors:
-            return Response(errors, status=400)
-        try:
-            return super().create(request, *args, **kwargs)
-        except ValidationError as exc:
-            return Response(flat_errors(exc.detail), status=400)
+        return _checked(request.data, partial(super().create, request, *args, **kwargs))
 
     def perform_create(self, serializer: AlertRuleSerializer) -> None:
         serializer.save(project=self.project())
@@ -78,13 +87,11 @@ class AlertRuleDetailView(generics.RetrieveUpdateDestroyAPIView):
 
     def partial_update(self, request: Request, *args, **kwargs) -> Response:
         self.get_object()  # not yours: 404 before the body is read
-        errors = body_errors(request.data, creating=False)
-        if errors:
-            return Response(errors, status=400)
-        try:
-            return super().partial_update(request, *args, **kwargs)
-        except ValidationError as exc:
-            return Response(flat_errors(exc.detail), status=400)
+        return _checked(
+            request.data,
+            partial(super().partial_update, request, *args, **kwargs),
+            creating=False,
+        )
 
 
 @extend_schema_view(
