@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +17,7 @@ from django.conf import settings
 
 from pipeline.broker import free_port
 from tests.runtime_only import blocking_env
+from tests.sdk_fixtures import SdkRequest
 
 
 @dataclass
@@ -60,6 +61,34 @@ class Devstack:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+
+    def post_all(self, sdk_requests: Iterable[SdkRequest]) -> None:
+        """POST captured SDK requests as the SDK sent them; each must be accepted."""
+        for sdk_request in sdk_requests:
+            response = self.post(sdk_request.path, sdk_request.body)
+            assert response.status_code == 200, response.text
+
+    def api(self) -> requests.Session:
+        """A session of the admin's API token (``drf_create_token``)."""
+        token = self.manage("drf_create_token", "admin").split()[2]
+        session = requests.Session()
+        session.headers["Authorization"] = f"Token {token}"
+        return session
+
+    def issues(
+        self, api: requests.Session, until: Callable[[list[dict]], bool], timeout_s: float = 60
+    ) -> list[dict]:
+        """Project 42's issues from the API, read again until ``until`` says they are all there
+        (or the time is up: the caller's assertions then say what is missing)."""
+        url = f"{self.base_url}/api/0/projects/42/issues/"
+        issues: list[dict] = []
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not until(issues):
+            response = api.get(url, timeout=10)
+            assert response.status_code == 200, response.text
+            issues = response.json()["results"]
+            time.sleep(0.2)
+        return issues
 
 
 def devstack_env(directory: Path) -> dict[str, str]:

@@ -6,27 +6,14 @@ import hashlib
 import hmac
 import time
 
-import pytest
-import requests
-
 from tests.alerts.receivers import receiving
-from tests.devstack import running_devstack
 from tests.sdk_fixtures import replay_requests
 
 SECRET = "e2e-secret-e2e-secret"
 
 
-@pytest.fixture
-def devstack(tmp_path):
-    with running_devstack(tmp_path) as stack:
-        assert stack.process.poll() is None, stack.banner
-        yield stack
-
-
 def test_the_captured_envelopes_give_five_signed_new_issue_alerts(devstack):
-    token = devstack.manage("drf_create_token", "admin").split()[2]
-    api = requests.Session()
-    api.headers["Authorization"] = f"Token {token}"
+    api = devstack.api()
     with receiving() as receiver:
         made = api.post(
             f"{devstack.base_url}/api/0/projects/42/alert-rules/",
@@ -39,9 +26,7 @@ def test_the_captured_envelopes_give_five_signed_new_issue_alerts(devstack):
         )
         assert made.status_code == 201, made.text
 
-        for sdk_request in replay_requests():
-            response = devstack.post(sdk_request.path, sdk_request.body)
-            assert response.status_code == 200, response.text
+        devstack.post_all(replay_requests())
 
         deadline = time.monotonic() + 60
         while len(receiver.received) < 5 and time.monotonic() < deadline:

@@ -3,10 +3,8 @@ appear as the five expected issues in the REST API, each linking to its replay."
 
 import time
 
-import pytest
 import requests
 
-from tests.devstack import running_devstack
 from tests.sdk_fixtures import replay_requests, scenario_requests
 
 EXPECTED = sorted(
@@ -20,35 +18,21 @@ EXPECTED = sorted(
 )
 
 
+def seen(issues: list[dict]) -> int:
+    return sum(issue["times_seen"] for issue in issues)
+
+
 def summary(issue: dict) -> tuple[str, str, str]:
     path = "/" + issue["metadata"]["url"].split("/", 3)[3].split("#")[0]
     return issue["type"], issue["metadata"]["selector"], path
 
 
-@pytest.fixture
-def devstack(tmp_path):
-    with running_devstack(tmp_path) as stack:
-        assert stack.process.poll() is None, stack.banner
-        yield stack
-
-
 def test_the_captured_envelopes_become_five_issues_in_the_api(devstack):
-    token = devstack.manage("drf_create_token", "admin").split()[2]
-    api = requests.Session()
-    api.headers["Authorization"] = f"Token {token}"
-
-    for sdk_request in replay_requests():
-        response = devstack.post(sdk_request.path, sdk_request.body)
-        assert response.status_code == 200, response.text
+    api = devstack.api()
+    devstack.post_all(replay_requests())
 
     issues_url = f"{devstack.base_url}/api/0/projects/42/issues/"
-    issues: list[dict] = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(issues) < len(EXPECTED):
-        response = api.get(issues_url, timeout=10)
-        assert response.status_code == 200, response.text
-        issues = response.json()["results"]
-        time.sleep(0.2)
+    issues = devstack.issues(api, until=lambda issues: len(issues) >= len(EXPECTED))
     assert sorted(summary(issue) for issue in issues) == EXPECTED
     assert all(issue["times_seen"] == issue["users_seen"] == 1 for issue in issues)
     assert all(issue["status"] == "unresolved" for issue in issues)
@@ -90,21 +74,10 @@ def test_the_hydrate_capture_becomes_one_hydration_error_issue_per_page(devstack
     """The hydrate scenario as the SDK sent it (sessions, error events, three segments): its
     hydration errors on /index.html and /cart are two issues of the registry's type, beside the
     session's two dead clicks, each linking to the replay at that moment."""
-    token = devstack.manage("drf_create_token", "admin").split()[2]
-    api = requests.Session()
-    api.headers["Authorization"] = f"Token {token}"
-    for sdk_request in scenario_requests("hydrate"):
-        response = devstack.post(sdk_request.path, sdk_request.body)
-        assert response.status_code == 200, response.text
+    api = devstack.api()
+    devstack.post_all(scenario_requests("hydrate"))
 
-    issues_url = f"{devstack.base_url}/api/0/projects/42/issues/"
-    issues: list[dict] = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and sum(i["times_seen"] for i in issues) < 5:
-        response = api.get(issues_url, timeout=10)
-        assert response.status_code == 200, response.text
-        issues = response.json()["results"]
-        time.sleep(0.2)
+    issues = devstack.issues(api, until=lambda issues: seen(issues) >= 5)
     # The two dead clicks are on one button with a test id, on two pages: one issue.
     assert sorted((issue["type"], issue["culprit"], issue["times_seen"]) for issue in issues) == [
         ("replay_dead_click", "http://127.0.0.1:18766/index.html", 2),
@@ -123,21 +96,10 @@ def test_the_hydrate_capture_becomes_one_hydration_error_issue_per_page(devstack
 def test_the_hashed_capture_stays_one_issue_per_button_across_a_deploy(devstack):
     """Two buttons, each dead-clicked before and after a deploy that changed their class hashes:
     two issues of two occurrences each, not four."""
-    token = devstack.manage("drf_create_token", "admin").split()[2]
-    api = requests.Session()
-    api.headers["Authorization"] = f"Token {token}"
-    for sdk_request in scenario_requests("hashed"):
-        response = devstack.post(sdk_request.path, sdk_request.body)
-        assert response.status_code == 200, response.text
+    api = devstack.api()
+    devstack.post_all(scenario_requests("hashed"))
 
-    issues_url = f"{devstack.base_url}/api/0/projects/42/issues/"
-    issues: list[dict] = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and sum(i["times_seen"] for i in issues) < 4:
-        response = api.get(issues_url, timeout=10)
-        assert response.status_code == 200, response.text
-        issues = response.json()["results"]
-        time.sleep(0.2)
+    issues = devstack.issues(api, until=lambda issues: seen(issues) >= 4)
     assert sorted((i["type"], i["metadata"]["text"], i["times_seen"]) for i in issues) == [
         ("replay_dead_click", "Pay", 2),
         ("replay_dead_click", "Use gift card", 2),
