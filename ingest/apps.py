@@ -10,8 +10,8 @@ class IngestConfig(AppConfig):
 
     def ready(self) -> None:
         from ingest.models import Project, ProjectKey
+        from ingest.queries import forget_cached_keys
         from ingest.rate_limits import forget_exceeded
-        from ingest.selectors import forget_cached_keys
 
         for model in (Project, ProjectKey):
             post_save.connect(forget_cached_keys, sender=model, dispatch_uid=f"keys-{model}-save")

@@ -19,7 +19,7 @@ class Project(models.Model):
     id = models.PositiveIntegerField(primary_key=True)
     name = models.CharField(max_length=200)
     # Named ``org`` so that its column and attribute are ``org_id``, the name the pipeline's
-    # messages use; members of the organization see the project (issues.selectors.projects_for).
+    # messages use; members of the organization see the project (issues.queries.projects_for).
     org = models.ForeignKey(
         Organization,
         on_delete=models.PROTECT,

@@ -23,10 +23,10 @@ from ingest.errors import EnvelopeRejected, MissingAuth, PayloadTooLarge
 from ingest.inflate import decode_content
 from ingest.occurrence import accept_occurrence
 from ingest.producer import get_producer
+from ingest.queries import KeyGrant, authorize_key
 from ingest.rate_limits import enforce as enforce_rate_limit
 from ingest.recording_message import encode_recording_message
 from ingest.replay_segment import RecordingLimits, extract_replay_segment
-from ingest.selectors import KeyGrant, authorize_key
 from pipeline.metrics import ENVELOPES, POSTED_OCCURRENCES
 from pipeline.params import ascii_int
 

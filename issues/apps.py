@@ -10,7 +10,7 @@ class IssuesConfig(AppConfig):
 
     def ready(self) -> None:
         from ingest.models import Project
-        from issues.selectors import forget_cached_noise_thresholds
+        from issues.queries import forget_cached_noise_thresholds
         from replays.models import DetectionSettings
 
         # An admin's change in this process applies at once; other processes wait for the TTL.

@@ -30,7 +30,7 @@ from arroyo.types import BrokerValue, Commit, Message, Partition
 from django.db import InterfaceError, OperationalError
 
 from issues.occurrence_message import InvalidOccurrence, OccurrenceRecord, decode_occurrence
-from issues.selectors import creation_quota_for, noise_threshold_for
+from issues.queries import creation_quota_for, noise_threshold_for
 from issues.services import NoiseThreshold, issue_record_occurrence, issue_record_occurrences
 from pipeline.batches import ProcessInBatches, Refused, batch_else_one_by_one, dead_letter
 from pipeline.steps import Backoff

@@ -1,7 +1,7 @@
 """Organizations: each owns projects, and its members see those projects' issues and replays.
 
 The rule itself (superusers see every organization, other users their own) is applied in one place,
-``issues.selectors.projects_for``, which every page of the web UI and every view of the API reads
+``issues.queries.projects_for``, which every page of the web UI and every view of the API reads
 through.
 """
 

@@ -11,7 +11,7 @@ class ReplaysConfig(AppConfig):
     def ready(self) -> None:
         from ingest.models import Project
         from replays.models import DetectionSettings
-        from replays.selectors import forget_cached_settings
+        from replays.queries import forget_cached_settings
         from replays.services import detection_settings_create_defaults
 
         post_save.connect(

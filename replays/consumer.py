@@ -35,7 +35,7 @@ from replays.detection.detect import Detection, Segment, decode_segment, detect_
 from replays.detection.errors import InvalidSegment
 from replays.models import ReplaySegment
 from replays.occurrences import OccurrencePublisher
-from replays.selectors import detection_settings_for
+from replays.queries import detection_settings_for
 from replays.services import (
     RecordingStorageUnavailable,
     replay_mark_published,

@@ -14,14 +14,14 @@ from django.conf import settings as django_settings
 
 from ingest.models import Project, ProjectKey
 from ingest.producer import reset_producer
+from ingest.queries import forget_cached_keys
 from ingest.rate_limits import forget_exceeded
-from ingest.selectors import forget_cached_keys
-from issues.selectors import forget_cached_noise_thresholds
+from issues.queries import forget_cached_noise_thresholds
 from organizations.models import Organization
 from pipeline.broker import EmbeddedBroker
 from pipeline.kafka import client_config
 from pipeline.topics import TopicSpec, ensure_topics, schema_topic_config
-from replays.selectors import forget_cached_settings
+from replays.queries import forget_cached_settings
 from tests.brokers import client_settings, engine, new_broker, use_broker
 from tests.sdk_fixtures import sdk_requests
 

@@ -1,4 +1,4 @@
-"""The alert rules API: thin DRF generics over ``alerts.selectors`` (another organization's
+"""The alert rules API: thin DRF generics over ``alerts.queries`` (another organization's
 project, rule or deliveries are 404, as everywhere in the API)."""
 
 from collections.abc import Callable
@@ -20,9 +20,9 @@ from alerts.api.serializers import (
     AlertRuleSerializer,
 )
 from alerts.models import AlertDelivery, AlertRule
-from alerts.selectors import rule_deliveries, rules_for
+from alerts.queries import rule_deliveries, rules_for
 from issues.api.pagination import Pagination
-from issues.selectors import projects_for
+from issues.queries import projects_for
 
 
 def _checked(data: object, save: Callable[[], Response], *, creating: bool = True) -> Response:

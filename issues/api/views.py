@@ -1,4 +1,4 @@
-"""The API's views: thin DRF generics over issues.selectors, so every read is scoped to the
+"""The API's views: thin DRF generics over issues.queries, so every read is scoped to the
 projects the user may see. The class-level ``queryset`` of each view only names its model for the
 schema; ``get_queryset`` is what the requests read."""
 
@@ -33,8 +33,8 @@ from issues.api.serializers import (
 )
 from issues.filters import IssueFilter
 from issues.models import Issue, Occurrence
+from issues.queries import issue_occurrences, issues_for, projects_for, replay_for
 from issues.search_slots import SearchesBusy, search_slot
-from issues.selectors import issue_occurrences, issues_for, projects_for, replay_for
 from issues.services import issue_set_status
 from replays.models import Replay
 

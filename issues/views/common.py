@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
 from ingest.models import Project
-from issues.selectors import projects_for
+from issues.queries import projects_for
 from pipeline.params import ascii_int
 
 

@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from issues.selectors import ELEMENT_SORTS, element_click_counts, latest_clicks_on
+from issues.queries import ELEMENT_SORTS, element_click_counts, latest_clicks_on
 from issues.views.common import page_context, page_number, project_or_404
 
 COLUMNS = [

@@ -11,13 +11,12 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from alerts.selectors import issue_deliveries
+from alerts.queries import issue_deliveries
 from issues import charts, presentation
 from issues.filters import SORTS, IssueFilter, short_id_parts
 from issues.grouptypes import has_element
 from issues.models import IssueStatus, IssueType
-from issues.search_slots import SearchesBusy, search_slot
-from issues.selectors import (
+from issues.queries import (
     BREAKDOWN_FIELDS,
     TREND_DAYS,
     creation_quota_for,
@@ -31,6 +30,7 @@ from issues.selectors import (
     projects_with_open_issue_counts,
     utc_today,
 )
+from issues.search_slots import SearchesBusy, search_slot
 from issues.services import issue_set_status
 from issues.views.common import page_context, page_number, project_or_404
 

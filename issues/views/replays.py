@@ -12,7 +12,7 @@ from django.views.decorators.gzip import gzip_page
 
 from issues.grouptypes import label_of
 from issues.models import Occurrence
-from issues.selectors import replay_clicks, replay_for, replay_recording
+from issues.queries import replay_clicks, replay_for, replay_recording
 from issues.views.common import page_context, project_or_404
 from pipeline.params import ascii_int
 

@@ -8,7 +8,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from ingest.models import Project
 from issues.models import Issue, IssueUser, Occurrence
-from issues.selectors import shown
+from issues.queries import shown
 from replays.models import DetectionSettings
 
 BEFORE = [

@@ -25,7 +25,7 @@ from ingest.slugs import project_slug
 from issues.grouptypes import all_group_types, has_element
 from issues.models import Issue, IssueStatus, Occurrence
 from issues.occurrence_message import decode_occurrence
-from issues.selectors import creation_quota_for, held_by_quota_count, shown
+from issues.queries import creation_quota_for, held_by_quota_count, shown
 from issues.services import (
     CreationQuota,
     NoiseThreshold,

@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from issues.selectors import creation_quota_for
+from issues.queries import creation_quota_for
 from issues.services import CreationQuota
 from replays.detection.detect import decode_segment, detect_clicks
 from replays.models import DetectionSettings, Replay
-from replays.selectors import detection_settings_for
+from replays.queries import detection_settings_for
 from replays.services import replay_record_segment
 from tests.replays.messages import MAX_INFLATED_BYTES, fixture_messages
 

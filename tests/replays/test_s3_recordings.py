@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from issues.selectors import replay_recording
+from issues.queries import replay_recording
 from pipeline.broker import free_port
 from replays.models import Replay, ReplaySegment
 from tests.consumers import produce, start_recordings_consumer, wait_until

@@ -1,10 +1,10 @@
 """Reads of the alerts app, scoped as every read of the UI and API is: through
-``issues.selectors.projects_for``, so another organization's rules are not found (404)."""
+``issues.queries.projects_for``, so another organization's rules are not found (404)."""
 
 from django.db.models import QuerySet
 
 from alerts.models import AlertDelivery, AlertRule
-from issues.selectors import projects_for
+from issues.queries import projects_for
 
 
 def rules_for(user, project_id: int | None = None) -> QuerySet[AlertRule]:

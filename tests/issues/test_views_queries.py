@@ -1,4 +1,4 @@
-"""The reads that the web UI added to issues.selectors, on the SDK's captured replay."""
+"""The reads that the web UI added to issues.queries, on the SDK's captured replay."""
 
 import uuid
 from datetime import UTC, date, datetime
@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from issues.models import Issue, IssueStatus, IssueType
-from issues.selectors import (
+from issues.queries import (
     daily_occurrence_counts,
     element_click_counts,
     issue_breakdowns,
