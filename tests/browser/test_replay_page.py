@@ -24,7 +24,8 @@ FAILING_REPLAY_ID = "0d0d96a4bc914d9d91fd25394941757b"
 FAILING_FIRST_EVENT_MS = 1_796_141_660_502
 CHECKOUT_START_MS = 1_796_141_661_887
 CONSOLE_ERROR_MS = 1_796_141_662_102
-# The main capture: the pushState from /index.html to /cart.
+# The main capture: its first rrweb event, the pushState from /index.html to /cart.
+MAIN_FIRST_EVENT_MS = 1_795_537_769_000
 NAVIGATION_MS = 1_795_537_816_159
 
 
@@ -133,11 +134,31 @@ def test_the_headers_duration_is_the_players_total(logged_in_page: Page):
     expect(duration).to_be_visible()
     players_total = page.locator("#player .rr-timeline__time").last.inner_text()
     assert duration.inner_text().strip() == f"· {players_total} long"
-    # The replay event's timestamps span 00:56 (from the page's navigation start to the last
-    # segment's send); the recording the player plays is 00:47 of it.
-    assert players_total == "00:47"
     total_ms = page.evaluate("window.replayPlayer.getMetaData().totalTime")
     assert player.get_attribute("data-total-ms") == str(round(total_ms))
+    # The player runs from the first recorded event to the last thing the SDK recorded (its
+    # last memory sample, 56.2 s later), not only to the page's last change (47.7 s): every
+    # timeline row is a moment of the player.
+    assert players_total == "00:56"
+    last_row_ms = int(page.get_by_test_id("timeline-row").last.get_attribute("data-ms"))
+    assert last_row_ms - MAIN_FIRST_EVENT_MS <= total_ms
+
+
+def test_the_player_keeps_the_seconds_the_sdk_waited_after_a_dead_click(logged_in_page: Page):
+    """In ``failing`` the page stops changing 2 ms after the click, and the SDK waits 7 s more:
+    the player lasts until the SDK's last record (9.9 s), the click's window drawn on it."""
+    page = logged_in_page
+    page.goto(replay_url(FAILING_REPLAY_ID, occurrence=failing_click().occurrence_id))
+    ready(page)
+    expect(page.locator("#player .rr-timeline__time").last).to_have_text("00:09")
+    expect(page.get_by_test_id("replay-duration")).to_have_text(" · 00:09 long")
+    band = page.get_by_test_id("window-band").bounding_box()
+    progress = page.locator("#player .rr-progress").bounding_box()
+    assert band is not None
+    assert progress is not None
+    # The window (1.38 s to 8.38 s of 9.9 s) is about 70 % of the bar, from about 14 %.
+    assert band["width"] / progress["width"] == pytest.approx(7000 / 9898, abs=0.02)
+    assert (band["x"] - progress["x"]) / progress["width"] == pytest.approx(1382 / 9898, abs=0.02)
 
 
 def test_the_url_above_the_player_follows_a_seek_across_a_navigation(logged_in_page: Page):

@@ -276,6 +276,22 @@
     }
   }
 
+  // The focused click's window as a band on the player's progress bar.
+  function markWindow(totalMs) {
+    var focusWindow = config.focusWindow;
+    var progress = container.querySelector(".rr-progress");
+    if (!focusWindow || !progress || !(totalMs > 0)) return;
+    var start = Math.min(Math.max(0, focusWindow.startMs - firstTimestamp), totalMs);
+    var end = Math.min(Math.max(start, focusWindow.endMs - firstTimestamp), totalMs);
+    var band = document.createElement("div");
+    band.className = "window-band";
+    band.setAttribute("data-testid", "window-band");
+    band.title = "The click's window: " + clock(start) + " to " + clock(end);
+    band.style.left = (100 * start) / totalMs + "%";
+    band.style.width = Math.max(0.5, (100 * (end - start)) / totalMs) + "%";
+    progress.appendChild(band);
+  }
+
   // Where in the player (ms from its first event) a moment is, leadMs before it.
   function offsetFor(momentMs, leadMs) {
     return Math.max(0, momentMs - leadMs - firstTimestamp);
@@ -295,11 +311,15 @@
   }
 
   // One rrweb custom event per click: rrweb-player draws a marker for each tag in `tags`.
-  // The SDK's own custom events (breadcrumbs, performance spans) are left out: the player has no
-  // use for them (the timeline shows them), and performance spans carry their timestamp in
-  // seconds, not milliseconds, which would stretch the player's timeline back to 1970.
-  function withClickMarkers(events) {
-    events = events.filter(function (event) { return event.type !== 5; });
+  // The SDK's own custom events (breadcrumbs, performance spans) are left out: the player would
+  // draw a marker for each (the timeline shows them), and performance spans carry their
+  // timestamp in seconds, not milliseconds, which would stretch the player back to 1970.
+  // But the recording lasts until the last thing the SDK recorded, not until the page last
+  // changed: after a dead click nothing changes while the SDK waits 7 s, and those seconds are
+  // the evidence. A plugin event (rrweb type 6, which neither the player nor its progress bar
+  // acts on) at that moment keeps them in the player's timeline.
+  function playableOf(events) {
+    var playable = events.filter(function (event) { return event.type !== 5; });
     var markers = config.clicks.map(function (click) {
       return {
         type: 5,
@@ -307,7 +327,12 @@
         data: { tag: click.tag, payload: { selector: click.selector, issue: click.issue, occurrence: click.occurrence } },
       };
     });
-    return events.concat(markers).sort(function (a, b) { return a.timestamp - b.timestamp; });
+    playable = playable.concat(markers).sort(function (a, b) { return a.timestamp - b.timestamp; });
+    var lastRecorded = events.reduce(function (last, event) { return Math.max(last, ms(event.timestamp) || 0); }, 0);
+    if (playable.length && lastRecorded > playable[playable.length - 1].timestamp) {
+      playable.push({ type: 6, timestamp: lastRecorded, data: { plugin: "replay-issues/recording-end", payload: {} } });
+    }
+    return playable;
   }
 
   // The recording's size (its first snapshot's viewport), to give the player the same aspect.
@@ -345,7 +370,7 @@
         fail("This replay has no recording to play (no events stored).");
         return;
       }
-      var playable = withClickMarkers(events);
+      var playable = playableOf(events);
       firstTimestamp = playable.reduce(function (min, event) { return Math.min(min, event.timestamp); }, Infinity);
       var timeline = timelineOf(events);
       urlTrack = timeline.urls;
@@ -378,6 +403,7 @@
       player.addEventListener("ui-update-current-time", function (event) {
         showMoment(event.payload);
       });
+      markWindow(totalMs);
       if (config.startMs !== null) {
         seekTo(config.focusMs, config.leadMs);
       } else {
