@@ -19,6 +19,7 @@ from tests.issues.builders import FIXTURE_REPLAY_ID, store_fixture_replay
 pytestmark = pytest.mark.skipif(chromium_path() is None, reason=INSTALL_HINT)
 
 FAILING_REPLAY_ID = "0d0d96a4bc914d9d91fd25394941757b"
+PENDING_REPLAY_ID = "8345dd04fd49406aa668563e7ea9f312"
 # The failing capture: its first rrweb event (the player's 00:00), the POST's start, the console
 # error (epoch ms, as the SDK recorded them).
 FAILING_FIRST_EVENT_MS = 1_796_141_660_502
@@ -31,9 +32,10 @@ NAVIGATION_MS = 1_795_537_816_159
 
 @pytest.fixture
 def fixture_issues(live_server, transactional_db, sdk_project) -> list[Issue]:
-    """Both captures in the fixture project, as the consumers store and group them."""
+    """The three captures in the fixture project, as the consumers store and group them."""
     store_fixture_replay(sdk_project.project_id)
     store_fixture_replay(sdk_project.project_id, scenario="failing")
+    store_fixture_replay(sdk_project.project_id, scenario="pending")
     return list(Issue.objects.order_by("pk"))
 
 
@@ -76,6 +78,7 @@ def test_the_timeline_lists_the_failed_request_and_the_console_error_in_the_clic
     expect(request).to_have_class(re.compile(r"\bfailed\b"))
     expect(request).to_contain_text("500")
     expect(request).to_contain_text("212 ms")
+    expect(request).not_to_contain_text("pending")
     assert request.get_attribute("data-ms") == str(CHECKOUT_START_MS)
     console = timeline_row(page, "console", "Checkout failed: HTTP 500")
     expect(console).to_have_count(1)
@@ -103,6 +106,25 @@ def test_the_timeline_lists_the_failed_request_and_the_console_error_in_the_clic
     expect(came_from).to_have_text(click.issue.short_id)
     expect(came_from).to_have_attribute("href", f"/issues/{click.issue.pk}/")
     page.screenshot(path=screenshot_path("replay"), full_page=True)
+
+
+def test_a_request_still_running_at_the_end_of_the_clicks_window_is_marked_pending(
+    logged_in_page: Page,
+):
+    """In ``pending`` the click's GET /api/quote answers 200 after 12 s, its span in the third
+    segment; the SDK gave up on the click after 7 s."""
+    page = logged_in_page
+    click = Occurrence.objects.filter(replay_id=PENDING_REPLAY_ID).order_by("timestamp").first()
+    assert click is not None
+    page.goto(replay_url(PENDING_REPLAY_ID, occurrence=click.occurrence_id))
+    ready(page)
+    quote = timeline_row(page, "request", "GET /api/quote")
+    expect(quote).to_have_count(1)
+    expect(quote).to_contain_text("200")
+    expect(quote).to_contain_text("12.0 s")
+    expect(quote).to_contain_text("pending when the SDK gave up")
+    expect(quote).to_have_class(re.compile(r"\bin-window\b"))
+    expect(quote).not_to_have_class(re.compile(r"\bfailed\b"))
 
 
 def test_a_click_on_a_timeline_row_seeks_the_player_to_its_moment(logged_in_page: Page):

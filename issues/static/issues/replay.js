@@ -215,6 +215,11 @@
     if (row.kind === "request") {
       body.appendChild(span("tl-status" + (row.failed ? " failed" : ""), row.status === null || row.status === 0 ? "no answer" : String(row.status)));
       if (row.durationMs !== null) body.appendChild(span("tl-duration muted", seconds(row.durationMs)));
+      // Started in the click's window and not answered by its end: what the SDK gave up on.
+      if (item.classList.contains("in-window") && (row.durationMs === null || row.ms + row.durationMs > focusWindow.endMs)) {
+        item.classList.add("pending");
+        body.appendChild(span("tl-pending", "pending when the SDK gave up"));
+      }
     } else if (row.detail) {
       body.appendChild(span("tl-detail", row.detail));
     }
