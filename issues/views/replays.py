@@ -44,9 +44,7 @@ def _focus_ms(request: HttpRequest, clicks: list[Occurrence]) -> tuple[int | Non
     return moment, ""
 
 
-def _came_from(
-    request: HttpRequest, project_id: int, clicks: list[Occurrence], focus_occurrence: str
-) -> Issue | None:
+def _came_from(request: HttpRequest, project_id: int, focused: Occurrence | None) -> Issue | None:
     """The issue the reader came from, for the breadcrumb trail: ``?issue=<id>`` (one of the
     project's shown issues), else the issue of the occurrence asked for (the issue page and the
     elements page link to a replay with ``?occurrence=``)."""
@@ -55,10 +53,7 @@ def _came_from(
         found = issues_for(request.user, project_id).filter(pk=wanted).first()
         if found is not None:
             return found
-    for click in clicks:
-        if click.occurrence_id == focus_occurrence:
-            return click.issue
-    return None
+    return focused.issue if focused is not None else None
 
 
 def _stored_error_events(replay) -> Iterable[Mapping[str, Any]]:
@@ -81,8 +76,8 @@ def replay(request: HttpRequest, project_id: int, replay_id: uuid.UUID) -> HttpR
     project, found = _replay_or_404(request, project_id, replay_id)
     clicks = list(replay_clicks(found))
     focus_ms, focus_occurrence = _focus_ms(request, clicks)
-    came_from = _came_from(request, project.pk, clicks, focus_occurrence)
     focused = next((click for click in clicks if click.occurrence_id == focus_occurrence), None)
+    came_from = _came_from(request, project.pk, focused)
     started_ms = round(found.started_at.timestamp() * 1000) if found.started_at else None
     rows = [
         {
