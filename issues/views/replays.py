@@ -1,7 +1,10 @@
-"""A replay with its clicks (and its other issues' occurrences), played by rrweb-player, and the
-recording that the player loads."""
+"""A replay with its clicks (and its other issues' occurrences), played by rrweb-player beside its
+timeline, and the recording that the player loads. Why the timeline is built in the browser:
+``issues.replay_timeline``."""
 
 import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import orjson
 from django.contrib.auth.decorators import login_required
@@ -11,8 +14,9 @@ from django.urls import reverse
 from django.views.decorators.gzip import gzip_page
 
 from issues.grouptypes import label_of
-from issues.models import Occurrence
-from issues.queries import replay_clicks, replay_for, replay_recording
+from issues.models import Issue, Occurrence
+from issues.queries import issues_for, replay_clicks, replay_for, replay_recording
+from issues.replay_timeline import click_window, error_entries
 from issues.views.common import page_context, project_or_404
 from pipeline.params import ascii_int
 
@@ -40,6 +44,25 @@ def _focus_ms(request: HttpRequest, clicks: list[Occurrence]) -> tuple[int | Non
     return moment, ""
 
 
+def _came_from(request: HttpRequest, project_id: int, focused: Occurrence | None) -> Issue | None:
+    """The issue the reader came from, for the breadcrumb trail: ``?issue=<id>`` (one of the
+    project's shown issues), else the issue of the occurrence asked for (the issue page and the
+    elements page link to a replay with ``?occurrence=``)."""
+    wanted = ascii_int(request.GET.get("issue"))
+    if wanted is not None:
+        found = issues_for(request.user, project_id).filter(pk=wanted).first()
+        if found is not None:
+            return found
+    return focused.issue if focused is not None else None
+
+
+def _stored_error_events(replay) -> Iterable[Mapping[str, Any]]:
+    """The SDK's error events stored for the replay, in the replay API's ``errors`` shape. None
+    are stored yet: ingesting and keeping them is another change (issue 17, part 2), whose read
+    plugs in here; until then the timeline's errors are the recording's console errors."""
+    return ()
+
+
 def _replay_or_404(request: HttpRequest, project_id: int, replay_id: uuid.UUID):
     project = project_or_404(request, project_id)
     replay = replay_for(request.user, project.pk, replay_id)
@@ -53,6 +76,8 @@ def replay(request: HttpRequest, project_id: int, replay_id: uuid.UUID) -> HttpR
     project, found = _replay_or_404(request, project_id, replay_id)
     clicks = list(replay_clicks(found))
     focus_ms, focus_occurrence = _focus_ms(request, clicks)
+    focused = next((click for click in clicks if click.occurrence_id == focus_occurrence), None)
+    came_from = _came_from(request, project.pk, focused)
     started_ms = round(found.started_at.timestamp() * 1000) if found.started_at else None
     rows = [
         {
@@ -71,6 +96,10 @@ def replay(request: HttpRequest, project_id: int, replay_id: uuid.UUID) -> HttpR
         "leadMs": LEAD_MS,
         "missingSegmentsHeader": MISSING_SEGMENTS_HEADER,
         "tags": TAG_COLORS,
+        # The focused click's window (click → click + the SDK's wait), highlighted on the timeline.
+        "focusWindow": click_window(_click_ms(focused), focused.evidence) if focused else None,
+        "errors": error_entries(_stored_error_events(found)),
+        "issueParam": came_from.pk if came_from is not None else None,
         "clicks": [
             {
                 "ms": row["ms"],
@@ -89,11 +118,7 @@ def replay(request: HttpRequest, project_id: int, replay_id: uuid.UUID) -> HttpR
         clicks=rows,
         player_config=player_config,
         focus_ms=focus_ms,
-        duration_ms=(
-            (found.last_seen_at - found.started_at).total_seconds() * 1000
-            if found.started_at and found.last_seen_at
-            else None
-        ),
+        came_from=came_from,
     )
     return render(request, "issues/replay.html", context)
 

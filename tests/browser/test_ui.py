@@ -128,7 +128,6 @@ def test_the_occurrence_link_opens_the_replay_and_the_player_renders_it(
     expect(replayed.get_by_role("button", name="Buy now")).to_be_attached()
     expect(replayed.get_by_role("button", name="Save")).to_be_attached()
     expect(page.locator("#player .replayer-wrapper iframe")).to_be_visible()
-    page.screenshot(path=screenshot_path("replay"), full_page=True)
 
 
 def test_the_selectors_page_counts_clicks_per_element(
