@@ -77,6 +77,13 @@ class ReplaySegment(models.Model):
         null=True, blank=True, help_text="When the SDK sent it (replay_event.timestamp)."
     )
     received_at = models.DateTimeField(help_text="When ingest accepted it.")
+    replay_event = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The segment's parsed replay_event, as detection read it: what reprocessing "
+        "reads back. Empty on segments stored before it was kept (their replay's merged fields "
+        "stand in).",
+    )
     dead_clicks = models.PositiveIntegerField(default=0)
     rage_clicks = models.PositiveIntegerField(default=0)
     slow_clicks = models.PositiveIntegerField(default=0)

@@ -48,6 +48,11 @@ def detection_settings_for(project_id: int) -> DetectionSettings | None:
     return _cached.get(project_id, _load_settings)
 
 
+def load_detection_settings(project_id: int) -> DetectionSettings | None:
+    """The project's settings as they are in the database now (no cache)."""
+    return _load_settings(project_id)
+
+
 def _load_settings(project_id: int) -> DetectionSettings | None:
     row = DetectionSettingsRow.objects.filter(project_id=project_id).first()
     if row is None and Project.objects.filter(id=project_id).exists():
