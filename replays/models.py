@@ -174,3 +174,48 @@ class DetectionSettings(models.Model):
 
     def __str__(self) -> str:
         return f"detection settings of {self.project}"
+
+
+class PreviewRun(models.Model):
+    """Detection run again over a project's stored segments, in the background (``run_previews``):
+    a preview compares the current settings with a draft and publishes nothing; an apply run
+    publishes what the saved settings find (as ``reprocess_replays``)."""
+
+    class Kind(models.TextChoices):
+        PREVIEW = "preview"
+        APPLY = "apply"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="preview_runs")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PREVIEW)
+    requested_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    days = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(30)]
+    )
+    draft_settings = models.JSONField(
+        default=dict, blank=True, help_text="The draft's fields (a preview), as the form had them."
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    covered_since = models.DateTimeField(null=True, blank=True)
+    covered_until = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.project} over {self.days} day(s)"

@@ -13,7 +13,7 @@ started again from the beginning.
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -102,12 +102,14 @@ def stored_segment(row: ReplaySegment, replay: Replay, max_inflated_bytes: int) 
 def detect_stored_segment(
     row: ReplaySegment,
     replay: Replay,
-    settings: DetectionSettings,
+    settings: Sequence[DetectionSettings],
     now: float,
     max_inflated_bytes: int,
-) -> Detection:
-    """Detection over one stored segment, by the consumer's own entry point."""
-    return detect_clicks(stored_segment(row, replay, max_inflated_bytes), settings, now)
+) -> tuple[Detection, ...]:
+    """Detection over one stored segment by the consumer's own entry point, once per settings
+    (a preview compares two): the recording is read once."""
+    segment = stored_segment(row, replay, max_inflated_bytes)
+    return tuple(detect_clicks(segment, each, now) for each in settings)
 
 
 def stored_segments(
@@ -154,9 +156,14 @@ class Summary:
     titles: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     first_received: datetime | None = None
     last_received: datetime | None = None
+    _last_replay: int | None = None
 
     def add(self, row: ReplaySegment, occurrences: list[Occurrence]) -> None:
+        """Count one segment's occurrences (segments come in (replay, segment) order)."""
         self.segments += 1
+        if row.replay_id != self._last_replay:
+            self.replays += 1
+            self._last_replay = row.replay_id
         received = row.received_at
         self.first_received = min(filter(None, (self.first_received, received)))
         self.last_received = max(filter(None, (self.last_received, received)))
@@ -206,50 +213,92 @@ def reprocess(
     until: datetime | None = None,
     publish: Callable[[list[Occurrence]], None] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
-    max_segments: int | None = None,
     max_inflated_bytes: int,
     publish_batch: int = 500,
 ) -> Summary:
     """Run detection with ``settings`` over the project's stored segments in the range, publish
-    the occurrences (``publish``, in batches; None publishes nothing) and sum them up.
-
-    A segment whose recording is gone (purged meanwhile) or unreadable is skipped and counted;
-    the storage unavailable stops the run (started again, it publishes nothing twice)."""
-    rows = stored_segments(project_id, since, until)
-    if max_segments is not None:
-        rows = rows[:max_segments]
-    progress = Progress(total=rows.count())
+    the occurrences (``publish``, in batches; None publishes nothing) and sum them up."""
     summary = Summary()
     pending: list[Occurrence] = []
-    last_replay = None
-    now = time.time()
-    for row in rows.iterator(chunk_size=CHUNK_ROWS):
-        try:
-            detection = detect_stored_segment(row, row.replay, settings, now, max_inflated_bytes)
-        except RecordingStorageUnavailable:
-            raise
-        except Exception:  # purged meanwhile, corrupt, or tripping a bug: not the run's end
-            logger.warning("segment %s skipped", row, exc_info=True)
-            summary.skipped += 1
-            detection = None
-        if detection is not None:
-            occurrences = detection.occurrences
-            summary.add(row, occurrences)
-            if row.replay_id != last_replay:
-                summary.replays += 1
-                last_replay = row.replay_id
+
+    def found(row: ReplaySegment, detections: tuple[Detection, ...]) -> None:
+        nonlocal pending
+        occurrences = detections[0].occurrences
+        summary.add(row, occurrences)
+        if publish is not None:
             pending.extend(occurrences)
-            if publish is not None and len(pending) >= publish_batch:
+            if len(pending) >= publish_batch:
                 publish(pending)
                 pending = []
-            elif publish is None:
-                pending.clear()
-        progress.done += 1
-        if on_progress is not None:
-            on_progress(progress)
+
+    summary.skipped = run_detection(
+        stored_segments(project_id, since, until),
+        (settings,),
+        found,
+        on_progress,
+        max_inflated_bytes,
+    )
     if publish is not None and pending:
         publish(pending)
     return summary
+
+
+def compare(
+    project_id: int,
+    current: DetectionSettings,
+    draft: DetectionSettings,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    max_inflated_bytes: int,
+) -> tuple[Summary, Summary]:
+    """What ``current`` and ``draft`` find over the same stored segments; publishes nothing."""
+    before, after = Summary(), Summary()
+
+    def found(row: ReplaySegment, detections: tuple[Detection, ...]) -> None:
+        before.add(row, detections[0].occurrences)
+        after.add(row, detections[1].occurrences)
+
+    before.skipped = after.skipped = run_detection(
+        stored_segments(project_id, since, until),
+        (current, draft),
+        found,
+        on_progress,
+        max_inflated_bytes,
+    )
+    return before, after
+
+
+def run_detection(
+    rows: QuerySet[ReplaySegment],
+    settings: Sequence[DetectionSettings],
+    found: Callable[[ReplaySegment, tuple[Detection, ...]], None],
+    on_progress: Callable[[Progress], None] | None,
+    max_inflated_bytes: int,
+) -> int:
+    """Detection over each row, one recording at a time, ``CHUNK_ROWS`` rows fetched at a time;
+    returns how many segments were skipped.
+
+    A segment whose recording is gone (purged since the run began), corrupt or tripping a bug is
+    skipped; the storage unavailable stops the run (started again, it publishes nothing twice)."""
+    progress = Progress(total=rows.count())
+    skipped = 0
+    now = time.time()
+    for row in rows.iterator(chunk_size=CHUNK_ROWS):
+        try:
+            detections = detect_stored_segment(row, row.replay, settings, now, max_inflated_bytes)
+        except RecordingStorageUnavailable:
+            raise
+        except Exception:  # not the run's end: one segment's own problem
+            logger.warning("segment %s skipped", row, exc_info=True)
+            skipped += 1
+        else:
+            found(row, detections)
+        progress.done += 1
+        if on_progress is not None:
+            on_progress(progress)
+    return skipped
 
 
 def parse_instant(value: str) -> datetime:

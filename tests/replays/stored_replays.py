@@ -4,6 +4,7 @@ replays consumer, and copies of them in bulk for the tests of scale."""
 
 import uuid
 
+from issues.models import Occurrence
 from replays.models import Replay, ReplaySegment
 from tests.consumers import start_occurrences_consumer, start_recordings_consumer, wait_until
 from tests.sdk_fixtures import replay_requests
@@ -24,12 +25,12 @@ def post_captures(client) -> None:
         assert response.status_code == 200, response.content
 
 
-def store_captures(client, group: bool = False) -> Replay:
-    """The captured replay through the endpoint and the replays consumer (and, with ``group``,
-    its occurrences through the issues consumer into issues)."""
+def store_captures(client, grouped: int | None = None) -> Replay:
+    """The captured replay through the endpoint and the replays consumer (and, with ``grouped``,
+    its occurrences through the issues consumer until that many are recorded)."""
     post_captures(client)
     consumers = [start_recordings_consumer()]
-    if group:
+    if grouped is not None:
         consumers.append(start_occurrences_consumer())
     try:
         wait_until(
@@ -39,11 +40,9 @@ def store_captures(client, group: bool = False) -> Replay:
             ),
             what="the captured segments stored and published",
         )
-        if group:
-            from issues.models import Occurrence
-
+        if grouped is not None:
             wait_until(
-                lambda: Occurrence.objects.count() == sum(DEFAULT_OCCURRENCES.values()),
+                lambda: Occurrence.objects.count() == grouped,
                 what="the occurrences grouped",
             )
     finally:
