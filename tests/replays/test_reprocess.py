@@ -4,6 +4,12 @@ counted twice), nothing published by a dry run."""
 
 import io
 import json
+import os
+import pty
+import re
+import select
+import signal
+import subprocess
 from collections import Counter
 
 import pytest
@@ -11,9 +17,11 @@ from django.core.management import call_command
 from sentry_kafka_schemas import get_codec
 
 from issues.models import Issue, Occurrence
+from pipeline.children import spawn
 from replays.models import DetectionSettings, ReplaySegment
 from tests.consumers import start_occurrences_consumer, wait_until
-from tests.replays.stored_replays import DEFAULT_OCCURRENCES, store_captures
+from tests.replays.reprocess_processes import process_env, reprocess_argv
+from tests.replays.stored_replays import DEFAULT_OCCURRENCES, copy_stored_replay, store_captures
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -102,3 +110,82 @@ def test_reprocessing_twice_counts_nothing_twice_and_a_new_threshold_adds_only_t
         consumer.stop()
     assert counts() == grouped
     assert sorted(grouped.values()) == [1, 1, 1, 1, 1]
+
+
+def read_progress(master: int, process: subprocess.Popen, until_done: int) -> int:
+    """Read the progress that the command writes on its terminal until it says ``until_done``
+    segments or more are done; return that count (0 if it ended first)."""
+    seen = b""
+    while process.poll() is None:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if not ready:
+            continue
+        try:
+            seen += os.read(master, 4096)
+        except OSError:
+            break
+        done = [int(n) for n in re.findall(rb"(\d+)/\d+ segments", seen)]
+        if done and done[-1] >= until_done:
+            return done[-1]
+    return 0
+
+
+# Replays of the killed run (7 segments each): enough for it to be killed halfway.
+REPLAYS = 300
+
+
+def test_killed_halfway_and_run_again_it_ends_as_one_clean_run(
+    client, sdk_project, recordings_topic, occurrences_topic
+):
+    project_id = sdk_project.project_id
+    DetectionSettings.objects.filter(project_id=project_id).update(
+        dead_click_ms=60_000, slow_click_ms=60_000
+    )
+    replay = store_captures(client)
+    copy_stored_replay(replay, REPLAYS - 1)
+    total = ReplaySegment.objects.count()
+    DetectionSettings.objects.filter(project_id=project_id).update(
+        dead_click_ms=7000, slow_click_ms=3000
+    )
+
+    master, terminal = pty.openpty()  # its progress shows on a terminal only
+    process = spawn(
+        reprocess_argv(project_id),
+        env=process_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    try:
+        halfway = read_progress(master, process, total // 2)
+        assert halfway, f"it ended before halfway (exit code {process.poll()})"
+        assert halfway < total
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    finally:
+        os.close(master)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    consumer = start_occurrences_consumer()
+    try:
+        again = subprocess.run(
+            [*reprocess_argv(project_id), "--json"],
+            env=process_env(),
+            capture_output=True,
+            timeout=300,
+            check=True,
+        )
+        assert json.loads(again.stdout)["occurrences"] == {
+            slug: n * REPLAYS for slug, n in DEFAULT_OCCURRENCES.items()
+        }
+        wait_until(
+            lambda: Occurrence.objects.count() == 5 * REPLAYS, timeout_s=60, what="all grouped"
+        )
+    finally:
+        consumer.stop()
+    # As one clean run: each click counted once, whatever the killed run had published.
+    assert Occurrence.objects.count() == 5 * REPLAYS
+    assert sorted(counts().values()) == [REPLAYS] * 5
