@@ -13,13 +13,15 @@ import subprocess
 from collections import Counter
 
 import pytest
-from django.core.management import call_command
+from django.core.files.storage import storages
+from django.core.management import CommandError, call_command
 from sentry_kafka_schemas import get_codec
 
 from issues.models import Issue, Occurrence
 from pipeline.children import spawn
 from replays.models import DetectionSettings, ReplaySegment
 from tests.consumers import start_occurrences_consumer, wait_until
+from tests.issues.builders import store_fixture_replay
 from tests.replays.reprocess_processes import process_env, reprocess_argv
 from tests.replays.stored_replays import DEFAULT_OCCURRENCES, copy_stored_replay, store_captures
 
@@ -189,3 +191,23 @@ def test_killed_halfway_and_run_again_it_ends_as_one_clean_run(
     # As one clean run: each click counted once, whatever the killed run had published.
     assert Occurrence.objects.count() == 5 * REPLAYS
     assert sorted(counts().values()) == [REPLAYS] * 5
+
+
+def test_a_segment_whose_recording_is_gone_is_skipped_and_said(sdk_project):
+    store_fixture_replay(sdk_project.project_id)
+    purged = ReplaySegment.objects.get(segment_id=0)
+    storages["recordings"].delete(purged.recording)
+    out = io.StringIO()
+
+    call_command(
+        "reprocess_replays", "--project", str(sdk_project.project_id), "--dry-run", stdout=out
+    )
+
+    assert "6 segment(s) of 1 replay(s)" in out.getvalue()
+    assert "1 segment(s) skipped" in out.getvalue()
+    assert "dry run: nothing published" in out.getvalue()
+
+
+def test_an_unknown_project_is_refused(db):
+    with pytest.raises(CommandError, match="project 999 does not exist"):
+        call_command("reprocess_replays", "--project", "999")
