@@ -211,6 +211,12 @@ class PreviewRun(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Last sign of life of the worker running it: a run silent for long is taken "
+        "over by another worker (its own died).",
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

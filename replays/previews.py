@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db.models import Q
 
 from issues.models import IssueHash
 from replays.detection.detect import PRODUCED_TYPES, DetectionSettings
@@ -33,8 +33,10 @@ DRAFT_FIELDS = tuple(
 )
 # Rows of each list of the comparison.
 TOP = 10
-# How often a run writes its progress to its row, at most.
+# How often a run writes its progress (and its sign of life) to its row, at most.
 PROGRESS_EVERY_S = 0.5
+# A running run with no sign of life for this long is taken over by another worker.
+STALE_AFTER = timedelta(minutes=5)
 
 
 def draft_of(cleaned_data: dict[str, Any]) -> dict[str, Any]:
@@ -64,24 +66,29 @@ def apply_request(project_id: int, user: Any, days: int) -> PreviewRun:
     )
 
 
-def preview_claim_next() -> PreviewRun | None:
-    """The oldest queued run, now marked running by this worker (another worker that saw it
-    queued too finds the update made and looks again)."""
+def preview_claim_next(now: datetime | None = None) -> PreviewRun | None:
+    """The oldest run that is queued, or running with no sign of life for ``STALE_AFTER`` (its
+    worker died: the run starts again, which publishes nothing twice), now marked running by this
+    worker. Another worker that saw the same run finds it taken and looks again."""
+    now = now or datetime.now(UTC)
+    claimable = Q(status=PreviewRun.Status.QUEUED) | Q(
+        status=PreviewRun.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER
+    )
     while True:
-        queued = (
-            PreviewRun.objects.filter(status=PreviewRun.Status.QUEUED)
+        found = (
+            PreviewRun.objects.filter(claimable)
             .order_by("created_at", "pk")
-            .values_list("pk", flat=True)
+            .values_list("pk", "status", "heartbeat_at")
             .first()
         )
-        if queued is None:
+        if found is None:
             return None
-        with transaction.atomic():
-            claimed = PreviewRun.objects.filter(pk=queued, status=PreviewRun.Status.QUEUED).update(
-                status=PreviewRun.Status.RUNNING, started_at=datetime.now(UTC)
-            )
+        pk, status, heartbeat_at = found
+        claimed = PreviewRun.objects.filter(pk=pk, status=status, heartbeat_at=heartbeat_at).update(
+            status=PreviewRun.Status.RUNNING, started_at=now, heartbeat_at=now, done=0
+        )
         if claimed:
-            return PreviewRun.objects.get(pk=queued)
+            return PreviewRun.objects.get(pk=pk)
 
 
 def covered_range(
@@ -164,7 +171,9 @@ def _progress_writer(run: PreviewRun) -> Callable[[Progress], None]:
             return
         written = time.monotonic()
         run.done, run.total = progress.done, progress.total
-        PreviewRun.objects.filter(pk=run.pk).update(done=progress.done, total=progress.total)
+        PreviewRun.objects.filter(pk=run.pk).update(
+            done=progress.done, total=progress.total, heartbeat_at=datetime.now(UTC)
+        )
 
     return write
 

@@ -3,6 +3,8 @@ consumer: the draft validated and queued (never run in the request), the ``run_p
 comparison of the current settings with the draft (counts exact), nothing published; saving the
 draft and applying it to the stored replays; only for who may edit the project."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
@@ -11,6 +13,7 @@ from django.urls import reverse
 from issues.models import Occurrence
 from organizations.models import Organization
 from replays.models import DetectionSettings, PreviewRun
+from replays.previews import STALE_AFTER, preview_claim_next
 from tests.consumers import start_occurrences_consumer, wait_until
 from tests.replays.stored_replays import DEFAULT_OCCURRENCES, store_captures
 
@@ -180,3 +183,27 @@ def test_another_organizations_staff_can_neither_run_nor_see_a_preview(
     sdk_project.project.org.members.add(user)
     assert preview(client, project_id).status_code == 302
     assert client.get(page).status_code == 200
+
+
+def test_a_run_whose_worker_died_is_taken_over_and_a_live_one_is_left_alone(sdk_project):
+    now = datetime.now(UTC)
+    project_id = sdk_project.project_id
+    live = PreviewRun.objects.create(
+        project_id=project_id, days=1, status=PreviewRun.Status.RUNNING, heartbeat_at=now
+    )
+    dead = PreviewRun.objects.create(
+        project_id=project_id,
+        days=1,
+        status=PreviewRun.Status.RUNNING,
+        heartbeat_at=now - STALE_AFTER - timedelta(seconds=1),
+        done=40,
+    )
+
+    taken = preview_claim_next(now)
+
+    assert taken.pk == dead.pk
+    assert (taken.status, taken.done, taken.heartbeat_at) == (PreviewRun.Status.RUNNING, 0, now)
+    assert preview_claim_next(now) is None
+    live.refresh_from_db()
+    assert live.heartbeat_at == now
+    call_command("run_previews", "--once")  # nothing claimable: it returns
