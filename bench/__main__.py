@@ -28,7 +28,8 @@ RESULTS_PATH = Path(__file__).with_name("results.json")
 SESSIONS = 20  # generated sessions of 20 segments: 400 distinct segments, 20 snapshots
 PARTS = {
     "a": "replays core per segment, one core, vs zlib / zlib+orjson",
-    "b": "replays consumer end to end (broker + database), on Tansu and on Apache Kafka",
+    "b": "replays consumer end to end (broker + database), then reprocess_replays over what it "
+    "stored, on Tansu and on Apache Kafka",
     "c": "ingest endpoint under wrk (gunicorn, broker), vs no-op view, on Tansu and Apache Kafka",
     "d": "POST to issue visible in the API (devstack)",
     "e": "occurrences consumer into the database",
@@ -198,6 +199,28 @@ def table_rows(r: dict[str, float]) -> list[tuple[str, ...]]:
                 ),
                 ">= 1,000 seg/s",
                 lambda k: _verdict(k["consumer_segments_per_s"], 1000, at_most=False),
+            )
+        )
+    if "reprocess_segments_per_s" in r:
+        rows.append(
+            on_brokers(
+                r,
+                "b",
+                "reprocess_replays over them, published",
+                lambda k: (
+                    f"{k['reprocess_segments_per_s']:,.0f} seg/s  "
+                    f"{k['reprocess_segments']:.0f} segments"
+                    if "reprocess_segments_per_s" in k
+                    else "not run"
+                ),
+                ">= consume_recordings",
+                lambda k: (
+                    _verdict(
+                        k["reprocess_segments_per_s"], k["consumer_segments_per_s"], at_most=False
+                    )
+                    if "reprocess_segments_per_s" in k
+                    else ""
+                ),
             )
         )
     if "ingest_envelopes_per_s" in r:

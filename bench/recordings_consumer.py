@@ -46,6 +46,7 @@ def measure(
             len(messages),
             TIMEOUT_S,
         )
+        reprocessed = _reprocess(len(messages)) if consumed.result.done == len(messages) else {}
     result = consumed.result
     if consumed.failures or result.done < len(messages):
         print(
@@ -64,4 +65,38 @@ def measure(
         "consumer_machine_busy": result.machine_busy,
         "consumer_first_row_after_s": consumed.first_row_s,
         "consumer_publish_s": publish_s,
+        **reprocessed,
+    }
+
+
+def _reprocess(segments: int) -> dict[str, float]:
+    """``reprocess_replays`` over what the consumer stored, publishing on the same broker: its
+    loop in this process (the command's, without Django's start-up), recordings read back from
+    the same storage."""
+    from arroyo.backends.kafka import KafkaProducer
+
+    from pipeline.consumers import consumer_producer_config
+    from replays.occurrences import OccurrencePublisher
+    from replays.queries import load_detection_settings
+    from replays.reprocessing import reprocess
+
+    producer = KafkaProducer(consumer_producer_config())
+    publisher = OccurrencePublisher(
+        producer, settings.TOPIC_OCCURRENCES, settings.REPLAYS_PRODUCE_TIMEOUT_S
+    )
+    try:
+        started = time.monotonic()
+        summary = reprocess(
+            corpus.PROJECT_ID,
+            load_detection_settings(corpus.PROJECT_ID),
+            publish=publisher.publish,
+            max_inflated_bytes=settings.REPLAYS_MAX_RECORDING_INFLATED_BYTES,
+        )
+        seconds = time.monotonic() - started
+    finally:
+        producer.close().result(timeout=10)
+    return {
+        "reprocess_segments_per_s": summary.segments / seconds,
+        "reprocess_segments": summary.segments,
+        "reprocess_occurrences": sum(summary.occurrences.values()),
     }

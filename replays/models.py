@@ -77,6 +77,13 @@ class ReplaySegment(models.Model):
         null=True, blank=True, help_text="When the SDK sent it (replay_event.timestamp)."
     )
     received_at = models.DateTimeField(help_text="When ingest accepted it.")
+    replay_event = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The segment's parsed replay_event, as detection read it: what reprocessing "
+        "reads back. Empty on segments stored before it was kept (their replay's merged fields "
+        "stand in).",
+    )
     dead_clicks = models.PositiveIntegerField(default=0)
     rage_clicks = models.PositiveIntegerField(default=0)
     slow_clicks = models.PositiveIntegerField(default=0)
@@ -167,3 +174,54 @@ class DetectionSettings(models.Model):
 
     def __str__(self) -> str:
         return f"detection settings of {self.project}"
+
+
+class PreviewRun(models.Model):
+    """Detection run again over a project's stored segments, in the background (``run_previews``):
+    a preview compares the current settings with a draft and publishes nothing; an apply run
+    publishes what the saved settings find (as ``reprocess_replays``)."""
+
+    class Kind(models.TextChoices):
+        PREVIEW = "preview"
+        APPLY = "apply"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="preview_runs")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PREVIEW)
+    requested_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    days = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(30)]
+    )
+    draft_settings = models.JSONField(
+        default=dict, blank=True, help_text="The draft's fields (a preview), as the form had them."
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    covered_since = models.DateTimeField(null=True, blank=True)
+    covered_until = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Last sign of life of the worker running it: a run silent for long is taken "
+        "over by another worker (its own died).",
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.project} over {self.days} day(s)"

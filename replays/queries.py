@@ -7,6 +7,7 @@ reaches the next segments within that time, with no restart.
 
 from ingest.models import Project
 from issues.grouptypes import HYDRATION_ERROR
+from issues.queries import projects_for
 from pipeline.ttl_cache import TtlCache
 from replays.detection.classify import ClickType, Thresholds
 from replays.detection.detect import DetectionSettings
@@ -46,6 +47,20 @@ def detection_settings_for(project_id: int) -> DetectionSettings | None:
     """The project's settings (its defaults until an operator changes them); None when there is
     no such project."""
     return _cached.get(project_id, _load_settings)
+
+
+def may_edit_detection_settings(user, project_id: int) -> bool:
+    """Whether ``user`` may change (and so preview) the project's detection settings: the
+    permission to change settings, on a project of the user's organizations (any for a
+    superuser)."""
+    return user.has_perm("replays.change_detectionsettings") and (
+        projects_for(user).filter(pk=project_id).exists()
+    )
+
+
+def load_detection_settings(project_id: int) -> DetectionSettings | None:
+    """The project's settings as they are in the database now (no cache)."""
+    return _load_settings(project_id)
 
 
 def _load_settings(project_id: int) -> DetectionSettings | None:

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from replays.detection.classify import ClickType
 from replays.detection.detect import Detection, Segment
-from replays.detection.replay_event import ReplayEvent
+from replays.detection.replay_event import ReplayEvent, replay_event_to_dict
 from replays.models import DetectionSettings, Replay, ReplaySegment
 
 MAX_URLS = 100
@@ -86,6 +86,7 @@ def _segment_row(replay: Replay, segment: Segment, detection: Detection) -> Repl
         size=len(segment.events),
         timestamp=_datetime(segment.replay_event.timestamp),
         received_at=datetime.fromtimestamp(segment.received, UTC),
+        replay_event=replay_event_to_dict(segment.replay_event),
         dead_clicks=detection.count(ClickType.DEAD),
         rage_clicks=detection.count(ClickType.RAGE),
         slow_clicks=detection.count(ClickType.SLOW),

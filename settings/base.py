@@ -233,6 +233,9 @@ REPLAYS_MAX_RECORDING_INFLATED_BYTES = env.int(
 REPLAYS_SETTINGS_CACHE_TTL_S = env.float("REPLAYS_SETTINGS_CACHE_TTL_S", default=1.0)
 # How long the consumer waits for the broker to take an occurrence before it retries the segment.
 REPLAYS_PRODUCE_TIMEOUT_S = env.float("REPLAYS_PRODUCE_TIMEOUT_S", default=10.0)
+# A settings preview ("Preview on the last N days") covers at most this many stored segments, the
+# most recent; the page says which range it covered.
+REPLAYS_PREVIEW_MAX_SEGMENTS = env.int("REPLAYS_PREVIEW_MAX_SEGMENTS", default=20_000)
 
 # --- Issues consumer ----------------------------------------------------------------------------
 # How long a consumer trusts what it read of a project's noise threshold (admin changes).

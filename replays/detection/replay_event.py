@@ -1,7 +1,7 @@
 """The segment's replay_event: who, where, which release; the replay's side of the merge."""
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import Any, TypeVar
 
 import orjson
 
@@ -17,6 +17,7 @@ MAX_LIST_ITEMS = 100
 # producer is not parsed: JSON costs up to 20 times its size as Python objects.
 MAX_REPLAY_EVENT_BYTES = 1024 * 1024
 _NUMBER = (int, float)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,3 +152,26 @@ def _user(value: Any) -> User:
         username=_text(user.get("username")),
         ip_address=_text(user.get("ip_address"), 64),
     )
+
+
+def replay_event_to_dict(event: ReplayEvent) -> dict[str, Any]:
+    """The parsed replay_event as JSON for the segment's row: what reprocessing reads back
+    (already bounded by parsing: about the size of the SDK's own)."""
+    return asdict(event)
+
+
+def replay_event_from_dict(value: dict[str, Any]) -> ReplayEvent:
+    """A stored replay_event back; a field it lacks (stored by an older version) is empty, a field
+    it has that this version no longer knows is dropped."""
+    fields = {name: value[name] for name in ReplayEvent.__dataclass_fields__ if name in value}
+    for name in ("urls", "error_ids", "trace_ids"):
+        if name in fields:
+            fields[name] = tuple(fields[name])
+    fields["user"] = _known(User, fields.get("user"))
+    fields["client"] = _known(Client, fields.get("client"))
+    return ReplayEvent(**fields)
+
+
+def _known(cls: type[_T], value: Any) -> _T:
+    value = _dict(value)
+    return cls(**{name: value[name] for name in cls.__dataclass_fields__ if name in value})

@@ -22,6 +22,7 @@ LONG_RUNNING = (
     "recordings",
     "occurrences",
     "alerts",
+    "previews",
 )
 NGINX_CONF = Path(settings.BASE_DIR) / "deploy" / "nginx.conf"
 
@@ -68,7 +69,7 @@ def test_every_long_running_service_has_a_healthcheck_and_waits_for_what_it_need
         "postgres": {"condition": "service_healthy"},
         "kafka": {"condition": "service_healthy"},
     }
-    for name in ("web", "ingest", "recordings", "occurrences", "alerts"):
+    for name in ("web", "ingest", "recordings", "occurrences", "alerts", "previews"):
         assert services[name]["depends_on"] == {
             "setup": {"condition": "service_completed_successfully"},
             "minio-setup": {"condition": "service_completed_successfully"},

@@ -17,6 +17,11 @@ from replays.detection.errors import InvalidSegment
 from replays.detection.fingerprint import fingerprint, legacy_entry, legacy_parts, normalize_path
 from replays.detection.ignore import parse_ignore_selectors
 from replays.detection.occurrence import TYPES_BY_ID, occurrence_id
+from replays.detection.replay_event import (
+    parse_replay_event,
+    replay_event_from_dict,
+    replay_event_to_dict,
+)
 from replays.detection.user_agent import parse_user_agent
 from tests.ingest.builders import mutate, replay_parts
 from tests.replays.messages import (
@@ -381,3 +386,14 @@ def test_decode_segment_on_messages_with_a_mutated_recording_or_replay_event(
         value = header + b"\n" + zlib.decompress(body)
     message[field] = mutate(value, data)
     decode_or_invalid(msgpack.packb(message, use_bin_type=True))
+
+
+def test_a_replay_event_kept_as_json_reads_back_the_same():
+    for sdk_request in replay_requests():
+        message = fixture_message(sdk_request)
+        event = decode_segment(message, MAX_INFLATED_BYTES).replay_event
+        stored = orjson.loads(orjson.dumps(replay_event_to_dict(event)))
+        assert replay_event_from_dict(stored) == event
+    assert replay_event_from_dict({"release": "r", "no-longer-known": 1}) == parse_replay_event(
+        b'{"release": "r"}'
+    )

@@ -5,10 +5,14 @@ The consumer writes each segment as one object, overwritten in place when it is 
 the replay player reads them back in order; a bucket that cannot take a write pauses the consumer,
 which then carries on without losing the segment."""
 
+import io
+import json
 import zlib
 
 import boto3
+import orjson
 import pytest
+from django.core.management import call_command
 from moto.server import ThreadedMotoServer
 
 from issues.queries import replay_recording
@@ -16,6 +20,7 @@ from pipeline.broker import free_port
 from replays.models import Replay, ReplaySegment
 from tests.consumers import produce, start_recordings_consumer, wait_until
 from tests.replays.messages import fixture_messages
+from tests.replays.stored_replays import DEFAULT_OCCURRENCES, store_captures
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -119,3 +124,28 @@ def test_a_bucket_that_cannot_take_the_write_pauses_the_consumer_until_it_can(
     finally:
         consumer.stop()
     assert len(objects(s3_recordings)) == 1
+
+
+def test_reprocessing_reads_the_recordings_back_from_the_bucket(
+    s3_recordings, client, sdk_project, recordings_topic, occurrences_topic, topic_reader
+):
+    s3_recordings.create_bucket(Bucket=BUCKET)
+    store_captures(client)
+    assert len(objects(s3_recordings)) == 7
+    published = len(topic_reader(occurrences_topic, 6, timeout_s=3))
+
+    out = io.StringIO()
+    call_command(
+        "reprocess_replays", "--project", str(sdk_project.project_id), "--json", stdout=out
+    )
+
+    assert json.loads(out.getvalue()) == {
+        "segments": 7,
+        "replays": 1,
+        "occurrences": DEFAULT_OCCURRENCES,
+        "new_issues": 5,
+    }
+    # Published again, with the same ids.
+    again = topic_reader(occurrences_topic, 2 * published + 1, timeout_s=3)
+    assert len(again) == 2 * published
+    assert len({orjson.loads(message.value())["id"] for message in again}) == published

@@ -116,6 +116,7 @@ class Command(BaseCommand):
             ):
                 supervisor.start(name, [*manage, command], ready_marker=PARTITIONS_ASSIGNED)
             supervisor.start("alerts", [*manage, "deliver_alerts"])
+            supervisor.start("previews", [*manage, "run_previews"])
             problem = supervisor.wait_until_ready(
                 float(options["ready_timeout"]), {"web": lambda: answers(f"{base_url}/healthz")}
             )

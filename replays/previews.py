@@ -1,0 +1,237 @@
+"""Preview a detection settings change on the stored replays, or apply the saved settings to them:
+the runs the admin asks for and the ``run_previews`` worker carries out, never in a request.
+
+A preview runs the current settings and the draft over the same segments of the last N days
+(``replays.reprocessing.compare``: one read of each recording) and keeps the comparison on its row;
+it publishes nothing. An apply run is ``reprocess_replays`` over the last N days.
+"""
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+
+from issues.models import IssueHash
+from replays.detection.detect import PRODUCED_TYPES, DetectionSettings
+from replays.models import DetectionSettings as DetectionSettingsRow
+from replays.models import PreviewRun
+from replays.queries import as_detection_settings, load_detection_settings
+from replays.reprocessing import Progress, Summary, compare, reprocess, stored_segments
+
+logger = logging.getLogger(__name__)
+
+# The settings' fields a draft carries (all the admin's form edits).
+DRAFT_FIELDS = tuple(
+    field.name
+    for field in DetectionSettingsRow._meta.fields
+    if field.name not in ("project", "updated_at")
+)
+# Rows of each list of the comparison.
+TOP = 10
+# How often a run writes its progress (and its sign of life) to its row, at most.
+PROGRESS_EVERY_S = 0.5
+# A running run with no sign of life for this long is taken over by another worker.
+STALE_AFTER = timedelta(minutes=5)
+
+
+def draft_of(cleaned_data: dict[str, Any]) -> dict[str, Any]:
+    """The draft's fields from a valid settings form, as JSON."""
+    return {name: cleaned_data[name] for name in DRAFT_FIELDS if name in cleaned_data}
+
+
+def draft_settings(project_id: int, draft: dict[str, Any]) -> DetectionSettings:
+    """The pure core's view of a draft (an unsaved row: the same reading as the saved one)."""
+    fields = {name: value for name, value in draft.items() if name in DRAFT_FIELDS}
+    return as_detection_settings(DetectionSettingsRow(project_id=project_id, **fields))
+
+
+def preview_request(project_id: int, user: Any, days: int, draft: dict[str, Any]) -> PreviewRun:
+    return PreviewRun.objects.create(
+        project_id=project_id,
+        kind=PreviewRun.Kind.PREVIEW,
+        requested_by=user,
+        days=days,
+        draft_settings=draft,
+    )
+
+
+def apply_request(project_id: int, user: Any, days: int) -> PreviewRun:
+    return PreviewRun.objects.create(
+        project_id=project_id, kind=PreviewRun.Kind.APPLY, requested_by=user, days=days
+    )
+
+
+def preview_claim_next(now: datetime | None = None) -> PreviewRun | None:
+    """The oldest run that is queued, or running with no sign of life for ``STALE_AFTER`` (its
+    worker died: the run starts again, which publishes nothing twice), now marked running by this
+    worker. Another worker that saw the same run finds it taken and looks again."""
+    now = now or datetime.now(UTC)
+    claimable = Q(status=PreviewRun.Status.QUEUED) | Q(
+        status=PreviewRun.Status.RUNNING, heartbeat_at__lt=now - STALE_AFTER
+    )
+    while True:
+        found = (
+            PreviewRun.objects.filter(claimable)
+            .order_by("created_at", "pk")
+            .values_list("pk", "status", "heartbeat_at")
+            .first()
+        )
+        if found is None:
+            return None
+        pk, status, heartbeat_at = found
+        claimed = PreviewRun.objects.filter(pk=pk, status=status, heartbeat_at=heartbeat_at).update(
+            status=PreviewRun.Status.RUNNING, started_at=now, heartbeat_at=now, done=0
+        )
+        if claimed:
+            return PreviewRun.objects.get(pk=pk)
+
+
+def covered_range(
+    project_id: int, days: int, now: datetime, max_segments: int
+) -> tuple[datetime, datetime]:
+    """The last ``days`` days, moved forward when they hold more than ``max_segments`` segments:
+    then the most recent ``max_segments`` are covered."""
+    since, until = now - timedelta(days=days), now
+    newest = (
+        stored_segments(project_id, since, until)
+        .order_by("-received_at")
+        .values_list("received_at", flat=True)
+    )
+    cut = newest[max_segments - 1 : max_segments].first()
+    if cut is not None:
+        since = cut
+    return since, until
+
+
+def preview_execute(
+    run: PreviewRun,
+    publish: Callable[[list], None] | None = None,
+    now: datetime | None = None,
+) -> PreviewRun:
+    """Carry out a claimed run; its row says how far it is, then its result (or its error)."""
+    now = now or datetime.now(UTC)
+    since, until = covered_range(
+        run.project_id, run.days, now, settings.REPLAYS_PREVIEW_MAX_SEGMENTS
+    )
+    on_progress = _progress_writer(run)
+    try:
+        if run.kind == PreviewRun.Kind.PREVIEW:
+            current = load_detection_settings(run.project_id)
+            draft = draft_settings(run.project_id, run.draft_settings)
+            before, after = compare(
+                run.project_id,
+                current,
+                draft,
+                since=since,
+                until=until,
+                on_progress=on_progress,
+                max_inflated_bytes=settings.REPLAYS_MAX_RECORDING_INFLATED_BYTES,
+            )
+            run.result = comparison(run.project_id, before, after)
+            covered = after
+        else:
+            if publish is None:
+                raise RuntimeError("an apply run needs a publisher")
+            covered = reprocess(
+                run.project_id,
+                load_detection_settings(run.project_id),
+                since=since,
+                until=until,
+                publish=publish,
+                on_progress=on_progress,
+                max_inflated_bytes=settings.REPLAYS_MAX_RECORDING_INFLATED_BYTES,
+            )
+            run.result = covered.as_json(run.project_id)
+    except Exception as exc:
+        logger.exception("%s failed", run)
+        run.status, run.error = PreviewRun.Status.FAILED, f"{type(exc).__name__}: {exc}"
+    else:
+        run.status = PreviewRun.Status.DONE
+        run.covered_since, run.covered_until = covered.first_received, covered.last_received
+        run.done = run.total
+    run.finished_at = datetime.now(UTC)
+    run.save()
+    return run
+
+
+def _progress_writer(run: PreviewRun) -> Callable[[Progress], None]:
+    written = 0.0
+
+    def write(progress: Progress) -> None:
+        nonlocal written
+        if time.monotonic() - written < PROGRESS_EVERY_S and progress.done not in (
+            1,
+            progress.total,
+        ):
+            return
+        written = time.monotonic()
+        run.done, run.total = progress.done, progress.total
+        PreviewRun.objects.filter(pk=run.pk).update(
+            done=progress.done, total=progress.total, heartbeat_at=datetime.now(UTC)
+        )
+
+    return write
+
+
+def comparison(project_id: int, before: Summary, after: Summary) -> dict[str, Any]:
+    """What the page shows: occurrences per type before and after, the issues that would appear
+    or stop getting occurrences, the elements that gain or lose the most."""
+    hashes = set(before.by_fingerprint) | set(after.by_fingerprint)
+    issue_ids = dict(
+        IssueHash.objects.filter(project_id=project_id, hash__in=hashes).values_list(
+            "hash", "issue_id"
+        )
+    )
+
+    def issue(primary: str, count: int) -> dict[str, Any]:
+        slug, title, culprit = (after.titles.get(primary) or before.titles[primary])[:3]
+        return {
+            "type": slug,
+            "title": title,
+            "culprit": culprit,
+            "occurrences": count,
+            "issue_id": issue_ids.get(primary),
+        }
+
+    appear = Counter(
+        {key: n for key, n in after.by_fingerprint.items() if key not in before.by_fingerprint}
+    )
+    stop = Counter(
+        {key: n for key, n in before.by_fingerprint.items() if key not in after.by_fingerprint}
+    )
+    change = Counter(after.by_element)
+    change.subtract(before.by_element)
+
+    def elements(items: list[tuple[tuple[str, str], int]]) -> list[dict[str, Any]]:
+        return [
+            {
+                "type": slug,
+                "selector": selector,
+                "before": before.by_element.get((slug, selector), 0),
+                "after": after.by_element.get((slug, selector), 0),
+            }
+            for (slug, selector), _ in items
+        ]
+
+    ranked = sorted(change.items(), key=lambda item: (-abs(item[1]), item[0]))
+    return {
+        "segments": after.segments,
+        "replays": after.replays,
+        "skipped": after.skipped,
+        "types": [
+            {"type": slug, "before": before.occurrences[slug], "after": after.occurrences[slug]}
+            for slug in PRODUCED_TYPES
+        ],
+        "appear": [issue(key, n) for key, n in appear.most_common(TOP)],
+        "appear_total": len(appear),
+        "stop": [issue(key, n) for key, n in stop.most_common(TOP)],
+        "stop_total": len(stop),
+        "gained": elements([item for item in ranked if item[1] > 0][:TOP]),
+        "lost": elements([item for item in ranked if item[1] < 0][:TOP]),
+        "max_segments": settings.REPLAYS_PREVIEW_MAX_SEGMENTS,
+    }
