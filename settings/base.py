@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "replays",
     "issues",
     "alerts",
+    "replay_errors",
 ]
 
 MIDDLEWARE = [
@@ -210,6 +211,7 @@ KAFKA_OFFSET_GAP_WAIT_S = env.float("KAFKA_OFFSET_GAP_WAIT_S", default=1.0)
 KAFKA_PRODUCER_IDEMPOTENCE = env.bool("KAFKA_PRODUCER_IDEMPOTENCE", default=True)
 REPLAYS_CONSUMER_GROUP = env.str("REPLAYS_CONSUMER_GROUP", default="replays-recordings")
 ISSUES_CONSUMER_GROUP = env.str("ISSUES_CONSUMER_GROUP", default="issues-occurrences")
+REPLAY_ERRORS_CONSUMER_GROUP = env.str("REPLAY_ERRORS_CONSUMER_GROUP", default="replay-errors")
 
 # --- Ingest limits (Relay's, see ARCHITECTURE.md "Limits and answers at the edge") ------------
 MiB = 1024 * 1024
@@ -226,6 +228,9 @@ INGEST_KEY_CACHE_TTL_S = env.float("INGEST_KEY_CACHE_TTL_S", default=10.0)
 REPLAY_RETENTION_DAYS = env.int("REPLAY_RETENTION_DAYS", default=90)
 # One error event (an ``event`` item), as sent: Relay's limit for one event.
 INGEST_MAX_EVENT_BYTES = env.int("INGEST_MAX_EVENT_BYTES", default=1 * MiB)
+# The event JSON kept with each error event of a replay: a replay page and a cause need its
+# exception, request and tags, not kilobytes of breadcrumbs; bigger events are trimmed to this.
+REPLAY_ERROR_EVENT_MAX_JSON_BYTES = env.int("REPLAY_ERROR_EVENT_MAX_JSON_BYTES", default=64 * 1024)
 
 # --- Replays consumer ---------------------------------------------------------------------------
 # The SDK never sends a segment over 20 MB inflated (its event buffer's limit); a message that
