@@ -19,7 +19,9 @@ from prometheus_client import Counter
 
 from ingest.auth import dsn_key, request_key, resolve_key
 from ingest.envelope import parse_envelope
+from ingest.error_event import extract_error_event
 from ingest.errors import EnvelopeRejected, MissingAuth, PayloadTooLarge
+from ingest.event_message import encode_event_message
 from ingest.inflate import decode_content
 from ingest.occurrence import accept_occurrence
 from ingest.producer import get_producer
@@ -91,7 +93,8 @@ def _answer(
 
 
 def accept_envelope(request: HttpRequest, project_id: int) -> dict[str, str]:
-    """Check the envelope and publish its replay segment; return the answer's body."""
+    """Check the envelope and publish its replay segment and its error event (when it names a
+    replay); return the answer's body."""
     limit = settings.INGEST_MAX_BODY_BYTES
     from_request = request_key(request.GET, request.headers)
     grant: KeyGrant | None = None
@@ -111,8 +114,26 @@ def accept_envelope(request: HttpRequest, project_id: int) -> dict[str, str]:
         max_bytes=settings.INGEST_MAX_RECORDING_BYTES,
         max_inflated_bytes=settings.INGEST_MAX_RECORDING_INFLATED_BYTES,
     )
+    # Both are checked before either is published: a refused envelope publishes nothing.
     segment = extract_replay_segment(envelope, limits)
+    error_event = extract_error_event(envelope, settings.INGEST_MAX_EVENT_BYTES)
+    received = int(time.time())
+    if error_event is not None:
+        message = encode_event_message(
+            error_event,
+            project_id=project_id,
+            org_id=grant.org_id,
+            key_id=grant.key_id,
+            received=received,
+            retention_days=settings.REPLAY_RETENTION_DAYS,
+        )
+        # Keyed by replay id, as the replay's segments are: one replay's events stay in order.
+        get_producer().publish(
+            settings.TOPIC_EVENTS, key=error_event.replay_id.encode(), value=message
+        )
     if segment is None:
+        if error_event is not None:
+            return {"id": error_event.event_id}
         event_id = envelope.headers.get("event_id")
         return {"id": event_id} if isinstance(event_id, str) else {}
     message = encode_recording_message(
@@ -120,7 +141,7 @@ def accept_envelope(request: HttpRequest, project_id: int) -> dict[str, str]:
         project_id=project_id,
         org_id=grant.org_id,
         key_id=grant.key_id,
-        received=int(time.time()),
+        received=received,
         retention_days=settings.REPLAY_RETENTION_DAYS,
     )
     get_producer().publish(

@@ -34,11 +34,14 @@ def pipeline_topics() -> list[TopicSpec]:
     """Every topic the pipeline produces to or consumes from, under its configured name."""
     recordings = schema_topic_config("ingest-replay-recordings")
     occurrences = schema_topic_config("ingest-occurrences")
+    events = schema_topic_config("ingest-events")
     return [
         TopicSpec(settings.TOPIC_REPLAY_RECORDINGS, recordings),
         TopicSpec(settings.TOPIC_REPLAY_RECORDINGS_DLQ, recordings),
         TopicSpec(settings.TOPIC_OCCURRENCES, occurrences),
         TopicSpec(settings.TOPIC_OCCURRENCES_DLQ, occurrences),
+        TopicSpec(settings.TOPIC_EVENTS, events),
+        TopicSpec(settings.TOPIC_EVENTS_DLQ, events),
     ]
 
 

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "replays",
     "issues",
     "alerts",
+    "replay_errors",
 ]
 
 MIDDLEWARE = [
@@ -183,6 +184,9 @@ TOPIC_REPLAY_RECORDINGS_DLQ = env.str(
 )
 TOPIC_OCCURRENCES = env.str("TOPIC_OCCURRENCES", default="ingest-occurrences")
 TOPIC_OCCURRENCES_DLQ = env.str("TOPIC_OCCURRENCES_DLQ", default="ingest-occurrences-dlq")
+# The SDK's error events that carry a replay id (Relay's topic for error events, in its shape).
+TOPIC_EVENTS = env.str("TOPIC_EVENTS", default="ingest-events")
+TOPIC_EVENTS_DLQ = env.str("TOPIC_EVENTS_DLQ", default="ingest-events-dlq")
 # Consumer groups wait for members this long; Tansu assigns after half of it (see ARCHITECTURE.md).
 KAFKA_SESSION_TIMEOUT_MS = env.int("KAFKA_SESSION_TIMEOUT_MS", default=6000)
 # A consumer whose loop does not poll for this long leaves its group (librdkafka's default); it
@@ -207,6 +211,7 @@ KAFKA_OFFSET_GAP_WAIT_S = env.float("KAFKA_OFFSET_GAP_WAIT_S", default=1.0)
 KAFKA_PRODUCER_IDEMPOTENCE = env.bool("KAFKA_PRODUCER_IDEMPOTENCE", default=True)
 REPLAYS_CONSUMER_GROUP = env.str("REPLAYS_CONSUMER_GROUP", default="replays-recordings")
 ISSUES_CONSUMER_GROUP = env.str("ISSUES_CONSUMER_GROUP", default="issues-occurrences")
+REPLAY_ERRORS_CONSUMER_GROUP = env.str("REPLAY_ERRORS_CONSUMER_GROUP", default="replay-errors")
 
 # --- Ingest limits (Relay's, see ARCHITECTURE.md "Limits and answers at the edge") ------------
 MiB = 1024 * 1024
@@ -221,6 +226,11 @@ INGEST_MAX_OCCURRENCE_BYTES = env.int("INGEST_MAX_OCCURRENCE_BYTES", default=1 *
 # How long a process trusts what it read of a project key (admin changes made elsewhere).
 INGEST_KEY_CACHE_TTL_S = env.float("INGEST_KEY_CACHE_TTL_S", default=10.0)
 REPLAY_RETENTION_DAYS = env.int("REPLAY_RETENTION_DAYS", default=90)
+# One error event (an ``event`` item), as sent: Relay's limit for one event.
+INGEST_MAX_EVENT_BYTES = env.int("INGEST_MAX_EVENT_BYTES", default=1 * MiB)
+# The event JSON kept with each error event of a replay: a replay page and a cause need its
+# exception, request and tags, not kilobytes of breadcrumbs; bigger events are trimmed to this.
+REPLAY_ERROR_EVENT_MAX_JSON_BYTES = env.int("REPLAY_ERROR_EVENT_MAX_JSON_BYTES", default=64 * 1024)
 
 # --- Replays consumer ---------------------------------------------------------------------------
 # The SDK never sends a segment over 20 MB inflated (its event buffer's limit); a message that

@@ -95,6 +95,19 @@ def occurrences_dlq_topic(kafka_broker: EmbeddedBroker, settings) -> str:
     return settings.TOPIC_OCCURRENCES_DLQ
 
 
+@pytest.fixture
+def events_topic(kafka_broker: EmbeddedBroker, settings) -> str:
+    """A fresh ``ingest-events`` topic (error events that name a replay) for this test alone."""
+    settings.TOPIC_EVENTS = create_topic("ingest-events", "ingest-events")
+    return settings.TOPIC_EVENTS
+
+
+@pytest.fixture
+def events_dlq_topic(kafka_broker: EmbeddedBroker, settings) -> str:
+    settings.TOPIC_EVENTS_DLQ = create_topic("ingest-events-dlq", "ingest-events")
+    return settings.TOPIC_EVENTS_DLQ
+
+
 def read_messages(topic: str, count: int, timeout_s: float = 10.0) -> list:
     """Read ``topic`` from the beginning until ``count`` messages arrived or the time is up."""
     consumer = Consumer(

@@ -14,6 +14,7 @@ from django.db import connections
 from issues.consumer import OccurrencesStrategyFactory
 from pipeline.consumers import build_processor, consumer_producer_config
 from pipeline.kafka import client_config
+from replay_errors.consumer import ErrorEventsStrategyFactory
 from replays.consumer import RecordingsStrategyFactory
 from replays.occurrences import OccurrencePublisher
 
@@ -82,6 +83,22 @@ def start_occurrences_consumer(
         group_id=group_id,
         factory=factory or OccurrencesStrategyFactory(),
         dlq_topic=settings.TOPIC_OCCURRENCES_DLQ,
+        dlq_producer=producer,
+    )
+    return ConsumerThread(processor, producer, group_id).start()
+
+
+def start_error_events_consumer(
+    group_id: str | None = None, factory: ErrorEventsStrategyFactory | None = None
+) -> ConsumerThread:
+    """A ``consume_replay_events`` as the command builds it, on the topics the settings name."""
+    producer = KafkaProducer(consumer_producer_config())
+    group_id = group_id or f"test-replay-errors-{uuid.uuid4().hex[:8]}"
+    processor = build_processor(
+        topic=settings.TOPIC_EVENTS,
+        group_id=group_id,
+        factory=factory or ErrorEventsStrategyFactory(),
+        dlq_topic=settings.TOPIC_EVENTS_DLQ,
         dlq_producer=producer,
     )
     return ConsumerThread(processor, producer, group_id).start()

@@ -7,6 +7,8 @@ from rest_framework import serializers
 from ingest.models import Project
 from issues.api.links import issue_page_url, replay_page_url
 from issues.models import Issue, IssueStatus, Occurrence
+from replay_errors.models import ReplayErrorEvent
+from replay_errors.queries import replay_error_events
 from replays.models import Replay, ReplaySegment
 
 
@@ -173,11 +175,25 @@ class ReplaySegmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ReplayErrorEventSerializer(serializers.ModelSerializer):
+    """One of the SDK's error events that carried the replay's id."""
+
+    event_id = serializers.UUIDField(format="hex", read_only=True)
+
+    class Meta:
+        model = ReplayErrorEvent
+        fields = ["event_id", "timestamp", "level", "type", "value", "culprit", "url"]
+        read_only_fields = fields
+
+
 class ReplaySerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="replay_id", format="hex", read_only=True)
     user = UserSerializer(source="*", read_only=True)
     segments = ReplaySegmentSerializer(many=True, read_only=True)
     replay_url = serializers.SerializerMethodField(help_text="The replay's page in the web UI.")
+    errors = serializers.SerializerMethodField(
+        help_text="The SDK's error events that carried this replay's id, oldest first."
+    )
 
     class Meta:
         model = Replay
@@ -210,8 +226,16 @@ class ReplaySerializer(serializers.ModelSerializer):
             "retention_days",
             "segments",
             "replay_url",
+            "errors",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(ReplayErrorEventSerializer(many=True))
+    def get_errors(self, replay: Replay) -> list[dict]:
+        """The error events that name this replay, oldest first (they may have come before its
+        first segment)."""
+        events = replay_error_events(replay.project_id, replay.replay_id)
+        return ReplayErrorEventSerializer(events, many=True).data
 
     def get_replay_url(self, replay: Replay) -> str:
         return replay_page_url(self.context.get("request"), replay.project_id, replay.replay_id)

@@ -150,7 +150,7 @@ class IssueOccurrenceListView(generics.ListAPIView):
     get=extend_schema(
         tags=["replays"],
         operation_id="replay_retrieve",
-        summary="A replay, with its segments and click counts",
+        summary="A replay, with its segments, click counts and error events",
         parameters=[
             OpenApiParameter(
                 "replay_id",

@@ -21,6 +21,7 @@ LONG_RUNNING = (
     "ingest",
     "recordings",
     "occurrences",
+    "errors",
     "alerts",
     "previews",
 )
@@ -58,6 +59,7 @@ def test_the_services_of_the_production_shape(compose):
     assert services["recordings"]["deploy"]["replicas"] == 2
     assert "consume_recordings" in services["recordings"]["command"]
     assert "consume_occurrences" in services["occurrences"]["command"]
+    assert "consume_replay_events" in services["errors"]["command"]
     assert "gunicorn" in Path(settings.BASE_DIR, "Dockerfile").read_text()
 
 

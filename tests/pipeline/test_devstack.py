@@ -93,7 +93,7 @@ def test_devstack_serves_the_endpoint_and_stops_on_ctrl_c(devstack, tmp_path):
         time.sleep(0.2)
     assert stored_segments(database) == len(replay_requests())
     consumers = consumer_pids(process.pid)
-    assert len(consumers) == 2  # consume_recordings and consume_occurrences
+    assert len(consumers) == 3  # consume_recordings, consume_occurrences, consume_replay_events
 
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 0
@@ -114,7 +114,7 @@ def test_a_killed_devstack_leaves_no_child_running(devstack):
     children = (f"127.0.0.1:{port}", f"127.0.0.1:{broker_port}")
     assert all(running(c) for c in children)
     consumers = consumer_pids(process.pid)
-    assert len(consumers) == 2  # consume_recordings and consume_occurrences
+    assert len(consumers) == 3  # consume_recordings, consume_occurrences, consume_replay_events
 
     process.kill()
     process.wait(timeout=10)
@@ -147,10 +147,10 @@ def test_a_consumer_that_dies_is_restarted_and_its_work_gets_done(tmp_path):
         # The line comes just before the fork; the child shows its own command line once it has
         # exec'd, a moment later on a loaded machine.
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and len(consumer_pids(stack.process.pid)) < 2:
+        while time.monotonic() < deadline and len(consumer_pids(stack.process.pid)) < 3:
             time.sleep(0.1)
         restarted = consumer_pids(stack.process.pid)
-        assert len(restarted) == 2, stack.output()
+        assert len(restarted) == 3, stack.output()
         assert recordings not in restarted
 
         # The new consumer takes the partitions over and stores every segment.

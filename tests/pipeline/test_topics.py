@@ -17,7 +17,10 @@ def test_topics_take_the_configs_of_sentry_kafka_schemas(settings):
         "ingest-replay-recordings-dlq",
         "ingest-occurrences",
         "ingest-occurrences-dlq",
+        "ingest-events",
+        "ingest-events-dlq",
     }
+    assert topics[settings.TOPIC_EVENTS_DLQ] == topics[settings.TOPIC_EVENTS]
 
 
 def test_createtopics_is_idempotent(kafka_broker, capsys, settings):

@@ -343,6 +343,7 @@ def test_the_hydrate_capture_becomes_hydration_error_occurrences_and_issues(
     recordings_dlq_topic,
     occurrences_topic,
     occurrences_dlq_topic,
+    events_topic,
     topic_reader,
 ):
     """The hydrate scenario (a React app that fails to hydrate on /index.html, then twice on

@@ -41,7 +41,10 @@ def test_expired_replays_lose_their_rows_and_files_and_the_rest_stays(two_replay
 
     call_command("purge_replays")
 
-    assert capsys.readouterr().out.strip() == f"purged 1 replays ({len(old_files)} segments)"
+    assert capsys.readouterr().out.splitlines() == [
+        f"purged 1 replays ({len(old_files)} segments)",
+        "purged 0 error events",
+    ]
     assert list(Replay.objects.all()) == [young]
     assert not ReplaySegment.objects.filter(replay_id=old.pk).exists()
     assert not any(storage.exists(name) for name in old_files)

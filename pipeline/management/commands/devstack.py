@@ -113,6 +113,7 @@ class Command(BaseCommand):
             for name, command in (
                 ("recordings", "consume_recordings"),
                 ("occurrences", "consume_occurrences"),
+                ("errors", "consume_replay_events"),
             ):
                 supervisor.start(name, [*manage, command], ready_marker=PARTITIONS_ASSIGNED)
             supervisor.start("alerts", [*manage, "deliver_alerts"])
