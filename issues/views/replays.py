@@ -16,9 +16,10 @@ from django.views.decorators.gzip import gzip_page
 from issues.grouptypes import label_of
 from issues.models import Issue, Occurrence
 from issues.queries import issues_for, replay_clicks, replay_for, replay_recording
-from issues.replay_timeline import click_window, error_entries
+from issues.replay_timeline import MAX_ERROR_ENTRIES, click_window, error_entries
 from issues.views.common import page_context, project_or_404
 from pipeline.params import ascii_int
+from replay_errors.queries import replay_error_events
 
 # The player starts this long before the click, so the reader sees what led up to it.
 LEAD_MS = 5000
@@ -57,10 +58,13 @@ def _came_from(request: HttpRequest, project_id: int, focused: Occurrence | None
 
 
 def _stored_error_events(replay) -> Iterable[Mapping[str, Any]]:
-    """The SDK's error events stored for the replay, in the replay API's ``errors`` shape. None
-    are stored yet: ingesting and keeping them is another change (issue 17, part 2), whose read
-    plugs in here; until then the timeline's errors are the recording's console errors."""
-    return ()
+    """The SDK's error events stored for the replay (replay_errors), in the replay API's
+    ``errors`` shape, the first ``MAX_ERROR_ENTRIES`` by time: the timeline shows them beside the
+    recording's console errors."""
+    rows = replay_error_events(replay.project_id, replay.replay_id).values(
+        "event_id", "timestamp", "level", "type", "value", "culprit", "url"
+    )[:MAX_ERROR_ENTRIES]
+    return ({**row, "event_id": row["event_id"].hex} for row in rows)
 
 
 def _replay_or_404(request: HttpRequest, project_id: int, replay_id: uuid.UUID):

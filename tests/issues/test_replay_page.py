@@ -127,3 +127,32 @@ def test_the_header_leaves_the_duration_to_the_player(signed_in, stored):
     page = signed_in.get(replay_url(FIXTURE_REPLAY_ID)).content.decode()
     assert '<span data-testid="replay-duration" hidden></span>' in page
     assert "00:56" not in page
+
+
+def test_the_replays_stored_error_events_are_on_its_timeline(signed_in, stored):
+    from datetime import UTC, datetime
+
+    from replay_errors.models import ReplayErrorEvent
+
+    thrown_at = datetime.fromtimestamp((PLACE_ORDER_CLICK_MS + 12) / 1000, tz=UTC)
+    ReplayErrorEvent.objects.create(
+        project_id=PROJECT_ID,
+        replay_id=FAILING_REPLAY_ID,
+        event_id="5b1a7c8e9d0f41a2b3c4d5e6f7a8b9c0",
+        timestamp=thrown_at,
+        received_at=thrown_at,
+        type="TypeError",
+        value="Cannot read properties of null (reading 'total')",
+        culprit="placeOrder(app.js)",
+    )
+    errors = player_config(signed_in.get(replay_url(FAILING_REPLAY_ID)))["errors"]
+    assert errors == [
+        {
+            "ms": PLACE_ORDER_CLICK_MS + 12,
+            "eventId": "5b1a7c8e9d0f41a2b3c4d5e6f7a8b9c0",
+            "level": "error",
+            "type": "TypeError",
+            "value": "Cannot read properties of null (reading 'total')",
+            "culprit": "placeOrder(app.js)",
+        }
+    ]
