@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import reverse
 
+from ingest.models import Project
+from replays.forms import DETECTION_SECTIONS, DetectionSettingsForm
 from replays.models import DetectionSettings, Replay, ReplaySegment
 
 
@@ -91,33 +93,20 @@ class DetectionSettingsAdmin(admin.ModelAdmin):
     )
     search_fields = ("project__name", "=project__id")
     autocomplete_fields = ("project",)
-    readonly_fields = ("updated_at",)
+    form = DetectionSettingsForm
     fieldsets = (
         (None, {"fields": ("project", "updated_at")}),
-        (
-            "Issue types",
-            {
-                "fields": (
-                    "dead_clicks_enabled",
-                    "rage_clicks_enabled",
-                    "slow_clicks_enabled",
-                    "hydration_errors_enabled",
-                )
-            },
-        ),
-        (
-            "Sampling (0 to 1; the same click always gets the same decision)",
-            {
-                "fields": (
-                    "dead_click_sample_rate",
-                    "rage_click_sample_rate",
-                    "slow_click_sample_rate",
-                    "hydration_error_sample_rate",
-                )
-            },
-        ),
-        ("Thresholds", {"fields": ("dead_click_ms", "slow_click_ms", "rage_click_count")}),
-        ("Ignored elements", {"fields": ("ignore_selectors",)}),
-        ("Noise", {"fields": ("noise_threshold", "noise_threshold_users")}),
-        ("Creation quota", {"fields": ("issue_quota", "issue_quota_window_s")}),
+        *((title, {"fields": names}) for title, names in DETECTION_SECTIONS),
     )
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: DetectionSettings | None = None
+    ) -> tuple[str, ...]:
+        """A project's settings stay its own: the project is chosen when a row is added only."""
+        return ("updated_at",) if obj is None else ("project", "updated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Every project gets its row when it is made: "Add" only for a project without one
+        (made before this app, say), not a form whose every choice would be refused."""
+        without_settings = Project.objects.filter(detection_settings__isnull=True)
+        return super().has_add_permission(request) and without_settings.exists()
