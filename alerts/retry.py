@@ -13,19 +13,21 @@ from datetime import datetime, timedelta
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What one attempt got: ``status`` is the HTTP status (None when no answer came)."""
+    """What one attempt got: ``status`` is the HTTP status (None when no answer came), ``body``
+    the first bytes of the receiver's answer (what "send a test alert" shows)."""
 
     delivered: bool
     retryable: bool
     status: int | None = None
     error: str = ""
+    body: str = ""
 
 
 def outcome_of_status(status: int, body_excerpt: str = "") -> Outcome:
     if 200 <= status < 300:
-        return Outcome(True, False, status)
+        return Outcome(True, False, status, body=body_excerpt)
     error = f"HTTP {status}" + (f": {body_excerpt}" if body_excerpt else "")
-    return Outcome(False, status == 429 or status >= 500, status, error)
+    return Outcome(False, status == 429 or status >= 500, status, error, body_excerpt)
 
 
 def backoff_s(
