@@ -52,7 +52,7 @@ class AlertRuleForm(forms.Form):
             kwargs["initial"] = self.initial_of(rule)
         super().__init__(*args, **kwargs)
         self.rule = rule
-        self.fields["issue_types"].choices = [(t.slug, t.description) for t in all_group_types()]
+        self.fields["issue_types"].choices = [(t.slug, t.label) for t in all_group_types()]
         if rule is not None and rule.action.get("secret"):
             hint = secret_hint(rule.action["secret"])
             self.fields["secret"].help_text = f"Now {hint}; leave empty to keep it."
