@@ -17,6 +17,7 @@ TRIGGER_TITLES = {
     "regression": "Regression",
     "frequency": "Issue seen often",
     "page_frequency": "Frustration on a page",
+    "test": "Test alert",
 }
 # Block Kit's documented limits (api.slack.com/reference/block-kit/blocks).
 SLACK_HEADER_MAX = 150
@@ -97,7 +98,9 @@ def headline(body: dict[str, Any]) -> str:
         issue = body["issue"]
         element = (issue.get("metadata") or {}).get("selector") or issue["culprit"]
         return f"{what}: {issue['title']} on {element}" if element else f"{what}: {issue['title']}"
-    page = body.get("page") or {}
+    page = body.get("page")
+    if not page:  # a test alert: neither an issue nor a page
+        return f"{what} of rule {body['rule']['name']}"
     return f"{what}: {page.get('count')} clicks on {page.get('page')}"
 
 

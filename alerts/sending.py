@@ -15,13 +15,14 @@ import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.mail import send_mail
 
 from alerts.payload import email_message, encode, slack_message, webhook_headers
-from alerts.retry import Outcome, outcome_of_status
+from alerts.retry import Outcome, outcome_of_status, retry_after_s
 
 # Instance metadata services that are not in the link-local range (which is refused as a whole).
 METADATA_ADDRESSES = frozenset(
@@ -132,7 +133,8 @@ def post(
         connection.request("POST", path, body=raw_body, headers=headers)
         response = connection.getresponse()
         excerpt = response.read(BODY_EXCERPT_BYTES).decode(errors="replace").strip()
-        return outcome_of_status(response.status, excerpt)
+        wait = retry_after_s(response.getheader("Retry-After"), datetime.now(UTC))
+        return outcome_of_status(response.status, excerpt, wait)
     except TimeoutError:
         return Outcome(False, True, None, f"timed out after {timeout_s:g} s")
     except ssl.SSLCertVerificationError as exc:

@@ -287,6 +287,11 @@ def alert_rule_save(rule: AlertRule, fields: dict[str, Any]) -> AlertRule:
     return rule
 
 
+def alert_rule_delete(rule: AlertRule) -> None:
+    """Delete a rule with its deliveries and firings (cascaded): pending alerts are not sent."""
+    rule.delete()
+
+
 # --- The delivery worker's writes -----------------------------------------------------------------
 
 

@@ -31,8 +31,9 @@ PARTS = {
     "b": "replays consumer end to end (broker + database), then reprocess_replays over what it "
     "stored, on Tansu and on Apache Kafka",
     "c": "ingest endpoint under wrk (gunicorn, broker), vs no-op view, on Tansu and Apache Kafka",
-    "d": "POST to issue visible in the API (devstack)",
+    "d": "POST to issue visible in the API, and to its webhook received (devstack)",
     "e": "occurrences consumer into the database",
+    "f": "alert delivery worker to a local webhook receiver",
 }
 
 
@@ -94,7 +95,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _runners(work_dir: Path, sessions: list) -> dict[str, Callable[[], dict[str, float]]]:
-    from bench import core, e2e_latency, ingest_load, occurrences_consumer, recordings_consumer
+    from bench import (
+        alert_delivery,
+        core,
+        e2e_latency,
+        ingest_load,
+        occurrences_consumer,
+        recordings_consumer,
+    )
 
     return {
         "a": lambda: core.measure(sessions),
@@ -104,6 +112,7 @@ def _runners(work_dir: Path, sessions: list) -> dict[str, Callable[[], dict[str,
         "c": lambda: on_each_broker("c", lambda engine: ingest_load.measure(work_dir, engine)),
         "d": lambda: e2e_latency.measure(work_dir),
         "e": lambda: occurrences_consumer.measure(work_dir),
+        "f": alert_delivery.measure,
     }
 
 
@@ -274,6 +283,16 @@ def table_rows(r: dict[str, float]) -> list[tuple[str, ...]]:
                 _verdict(r["e2e_p95_ms"], 1000, at_most=True),
             )
         )
+    if "webhook_p95_ms" in r:
+        rows.append(
+            (
+                "d",
+                f"POST to new_issue webhook received, {r['webhook_issues']:.0f} issues, p50 | p95",
+                f"{r['webhook_p50_ms']:.0f} | {r['webhook_p95_ms']:.0f} ms",
+                "p95 < 2,000 ms",
+                _verdict(r["webhook_p95_ms"], 2000, at_most=True),
+            )
+        )
     if "occurrences_per_s" in r:
         rows.append(
             (
@@ -283,6 +302,17 @@ def table_rows(r: dict[str, float]) -> list[tuple[str, ...]]:
                 f"{r['occurrences_per_s']:,.0f} occ/s",
                 ">= 2,000 occ/s",
                 _verdict(r["occurrences_per_s"], 2000, at_most=False),
+            )
+        )
+    if "alerts_per_s" in r:
+        rows.append(
+            (
+                "f",
+                f"deliver_alerts, {r['alerts_sent']:.0f}/{r['alerts_deliveries']:.0f} webhooks, "
+                f"concurrency {r['alerts_concurrency']:.0f}",
+                f"{r['alerts_per_s']:,.0f} deliveries/s",
+                ">= 200/s",
+                _verdict(r["alerts_per_s"], 200, at_most=False),
             )
         )
     return rows

@@ -1,13 +1,19 @@
-"""Part d: from the POST of an envelope with one dead click to the issue visible in the API.
+"""Part d: from the POST of an envelope with one dead click to the issue visible in the API, and
+to the receipt of its ``new_issue`` webhook.
 
 ``manage.py devstack`` runs as a user starts it (embedded broker, gunicorn, both consumers) on
 free ports, with a database, recordings and ``var/`` of its own. Each click is on an element of
 its own, so each makes a new issue, shown at once (the noise threshold's default is one
-occurrence); the API is asked for it by the element's id until it answers with it.
+occurrence); the API is asked for it by the element's id until it answers with it. A webhook
+rule (made through the API) points at a receiver in this process, which notes when each issue's
+alert arrives (devstack's ``deliver_alerts`` sends it).
 """
 
 import random
+import re
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
@@ -18,6 +24,10 @@ from pipeline.broker import free_port
 CLICKS = 60
 POLL_INTERVAL_S = 0.005
 VISIBLE_TIMEOUT_S = 60.0  # the first click also waits for the consumers to join their groups
+NO_QUOTA = (
+    "from replays.models import DetectionSettings; "
+    f"DetectionSettings.objects.filter(project_id={corpus.PROJECT_ID}).update(issue_quota=None)"
+)
 ENVELOPE_PATH = (
     f"/api/{corpus.PROJECT_ID}/envelope/?sentry_version=7&sentry_key={corpus.PUBLIC_KEY}"
 )
@@ -62,9 +72,25 @@ class Api:
         response.raise_for_status()
         return bool(response.json()["results"])
 
-    def click_latency(self, body: bytes, element_id: str, timeout_s: float) -> tuple[float, float]:
-        """Seconds until the POST was answered, and until the issue was visible."""
+    def webhook_rule(self, url: str) -> None:
+        response = self.session.post(
+            f"{self.base_url}/api/0/projects/{corpus.PROJECT_ID}/alert-rules/",
+            json={
+                "name": "bench webhook",
+                "trigger": "new_issue",
+                "action": {"type": "webhook", "url": url, "secret": "a-bench-secret-of-16+"},
+            },
+            timeout=10,
+        )
+        response.raise_for_status()
+
+    def click_latency(
+        self, body: bytes, element_id: str, timeout_s: float, posted_at: dict[str, float]
+    ) -> tuple[float, float]:
+        """Seconds until the POST was answered, and until the issue was visible; when the POST
+        started goes into ``posted_at``."""
         started = time.perf_counter()
+        posted_at[element_id] = started
         self.post(body)
         posted = time.perf_counter() - started
         while not self.visible(element_id):
@@ -72,6 +98,47 @@ class Api:
                 raise RuntimeError(f"the issue of {element_id} did not show within {timeout_s}s")
             time.sleep(POLL_INTERVAL_S)
         return posted, time.perf_counter() - started
+
+
+class WebhookReceipts:
+    """A webhook receiver that notes (``time.perf_counter``) when the alert of each element id
+    matching ``pattern`` first arrives."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = re.compile(pattern.encode())
+        self.arrived: dict[str, float] = {}
+        receipts = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                now = time.perf_counter()
+                found = receipts.pattern.search(body)
+                if found:
+                    receipts.arrived.setdefault(found.group(0).decode(), now)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, ids: list[str], timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not all(each in self.arrived for each in ids):
+            if time.monotonic() > deadline:
+                missing = [each for each in ids if each not in self.arrived]
+                raise RuntimeError(f"{len(missing)} webhooks did not arrive: {missing[:3]}")
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -95,6 +162,9 @@ def measure(work_dir: Path) -> dict[str, float]:
         corpus.dead_click_envelope(rng, words, f"bench-{run}-{index:03d}")
         for index in range(CLICKS + 1)
     ]
+    receipts = WebhookReceipts(rf"bench-{run}-\d{{3}}")
+    posted_at: dict[str, float] = {}
+    ids = [f"bench-{run}-{index:03d}" for index in range(1, CLICKS + 1)]
     with stack.Processes(directory, env) as processes:
         processes.manage(
             "devstack",
@@ -102,12 +172,21 @@ def measure(work_dir: Path) -> dict[str, float]:
         )
         wait_for_banner(processes, processes.log_path("devstack"))
         token = stack.manage_output("drf_create_token", "admin", env=env).split()[2]
+        # Every click is a new issue, and all of them must show: no creation quota (Sentry's
+        # five an hour would hold back the sixth).
+        stack.manage_output("shell", "-c", NO_QUOTA, env=env)
         api = Api(f"http://127.0.0.1:{port}", token)
-        api.click_latency(clicks[0][1], f"bench-{run}-000", VISIBLE_TIMEOUT_S)  # warm-up
+        api.webhook_rule(receipts.url)
+        api.click_latency(clicks[0][1], f"bench-{run}-000", VISIBLE_TIMEOUT_S, {})  # warm-up
         measured = [
-            api.click_latency(body, f"bench-{run}-{index:03d}", VISIBLE_TIMEOUT_S)
-            for index, (_, body) in enumerate(clicks[1:], start=1)
+            api.click_latency(body, element_id, VISIBLE_TIMEOUT_S, posted_at)
+            for element_id, (_, body) in zip(ids, clicks[1:], strict=True)
         ]
+        try:
+            receipts.wait_for(ids, VISIBLE_TIMEOUT_S)
+        finally:
+            receipts.close()
+    webhooks = [receipts.arrived[each] - posted_at[each] for each in ids]
     posts = [posted for posted, _ in measured]
     latencies = [visible for _, visible in measured]
     return {
@@ -116,4 +195,7 @@ def measure(work_dir: Path) -> dict[str, float]:
         "e2e_p95_ms": percentile(latencies, 0.95) * 1000,
         "e2e_max_ms": max(latencies) * 1000,
         "e2e_post_p50_ms": percentile(posts, 0.5) * 1000,
+        "webhook_issues": len(webhooks),
+        "webhook_p50_ms": percentile(webhooks, 0.5) * 1000,
+        "webhook_p95_ms": percentile(webhooks, 0.95) * 1000,
     }

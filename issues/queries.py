@@ -318,6 +318,49 @@ def latest_clicks_on(user, project_id: int, selectors: Iterable[str]) -> dict[st
     return {occurrence.selector: occurrence for occurrence in latest}
 
 
+ELEMENT_PAGES_SHOWN = 3
+
+
+def element_texts_and_pages(
+    user, project_id: int, selectors: Iterable[str]
+) -> dict[str, tuple[str, list[str]]]:
+    """For each selector of a page of the elements list: the element's text (as the SDK read it,
+    from its latest issue) and the pages it was clicked on (its issues' routes, else their URLs'
+    paths with ids folded), most clicked first, at most ``ELEMENT_PAGES_SHOWN``."""
+    selectors = list(selectors)
+    if not selectors:
+        return {}
+    issues = (
+        issues_for(user, project_id)
+        .filter(selector__in=selectors)
+        .order_by("-last_seen", "-id")
+        .values_list("selector", "metadata", "times_seen")
+    )
+    texts: dict[str, str] = {}
+    pages: dict[str, dict[str, int]] = {}
+    for selector, metadata, times_seen in issues:
+        metadata = metadata if isinstance(metadata, dict) else {}
+        if not texts.get(selector):
+            texts[selector] = str(metadata.get("text") or "")
+        route, url = metadata.get("route"), metadata.get("url")
+        if route or url:
+            page = page_of(route if isinstance(route, str) else None, str(url or ""))
+            counts = pages.setdefault(selector, {})
+            counts[page] = counts.get(page, 0) + times_seen
+    return {
+        selector: (
+            texts.get(selector, ""),
+            [
+                page
+                for page, _ in sorted(
+                    pages.get(selector, {}).items(), key=lambda item: (-item[1], item[0])
+                )
+            ][:ELEMENT_PAGES_SHOWN],
+        )
+        for selector in selectors
+    }
+
+
 def replay_for(user, project_id: int, replay_id: uuid.UUID) -> Replay | None:
     return Replay.objects.filter(
         project__in=projects_for(user), project_id=project_id, replay_id=replay_id

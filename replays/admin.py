@@ -6,6 +6,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
+from ingest.models import Project
+from replays.forms import DETECTION_SECTIONS, DetectionSettingsForm
 from replays.models import DetectionSettings, PreviewRun, Replay, ReplaySegment
 from replays.previews import apply_request, draft_of, preview_request
 from replays.queries import may_edit_detection_settings
@@ -108,35 +110,10 @@ class DetectionSettingsAdmin(admin.ModelAdmin):
     )
     search_fields = ("project__name", "=project__id")
     autocomplete_fields = ("project",)
-    readonly_fields = ("updated_at",)
+    form = DetectionSettingsForm
     fieldsets = (
         (None, {"fields": ("project", "updated_at")}),
-        (
-            "Issue types",
-            {
-                "fields": (
-                    "dead_clicks_enabled",
-                    "rage_clicks_enabled",
-                    "slow_clicks_enabled",
-                    "hydration_errors_enabled",
-                )
-            },
-        ),
-        (
-            "Sampling (0 to 1; the same click always gets the same decision)",
-            {
-                "fields": (
-                    "dead_click_sample_rate",
-                    "rage_click_sample_rate",
-                    "slow_click_sample_rate",
-                    "hydration_error_sample_rate",
-                )
-            },
-        ),
-        ("Thresholds", {"fields": ("dead_click_ms", "slow_click_ms", "rage_click_count")}),
-        ("Ignored elements", {"fields": ("ignore_selectors",)}),
-        ("Noise", {"fields": ("noise_threshold", "noise_threshold_users")}),
-        ("Creation quota", {"fields": ("issue_quota", "issue_quota_window_s")}),
+        *((title, {"fields": names}) for title, names in DETECTION_SECTIONS),
     )
 
     # --- the settings preview ------------------------------------------------------------------
@@ -276,3 +253,15 @@ def _changes(row: DetectionSettings, draft: dict) -> list[tuple[str, object, obj
         for field in DetectionSettings._meta.fields
         if field.name in draft and draft[field.name] != getattr(row, field.name)
     ]
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: DetectionSettings | None = None
+    ) -> tuple[str, ...]:
+        """A project's settings stay its own: the project is chosen when a row is added only."""
+        return ("updated_at",) if obj is None else ("project", "updated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Every project gets its row when it is made: "Add" only for a project without one
+        (made before this app, say), not a form whose every choice would be refused."""
+        without_settings = Project.objects.filter(detection_settings__isnull=True)
+        return super().has_add_permission(request) and without_settings.exists()

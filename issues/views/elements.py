@@ -1,4 +1,5 @@
-"""The selectors page: which elements of a project get the most dead, rage and slow clicks."""
+"""The elements page: which elements of a project get the most dead, rage and slow clicks, with
+each one's component, text and pages."""
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -6,7 +7,12 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from issues.queries import ELEMENT_SORTS, element_click_counts, latest_clicks_on
+from issues.queries import (
+    ELEMENT_SORTS,
+    element_click_counts,
+    element_texts_and_pages,
+    latest_clicks_on,
+)
 from issues.views.common import page_context, page_number, project_or_404
 
 COLUMNS = [
@@ -19,7 +25,7 @@ COLUMNS = [
 
 
 @login_required
-def selectors(request: HttpRequest, project_id: int) -> HttpResponse:
+def elements(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_or_404(request, project_id)
     sort = request.GET.get("sort", "")
     if sort not in ELEMENT_SORTS:
@@ -27,8 +33,11 @@ def selectors(request: HttpRequest, project_id: int) -> HttpResponse:
     elements = element_click_counts(request.user, project.pk, sort)
     page = Paginator(elements, settings.ISSUES_PAGE_SIZE).get_page(page_number(request))
     rows = list(page)
-    latest = latest_clicks_on(request.user, project.pk, [row["selector"] for row in rows])
+    selectors = [row["selector"] for row in rows]
+    latest = latest_clicks_on(request.user, project.pk, selectors)
+    details = element_texts_and_pages(request.user, project.pk, selectors)
     for row in rows:
         row["latest_click"] = latest.get(row["selector"])
+        row["text"], row["pages"] = details.get(row["selector"], ("", []))
     context = page_context(request, project, page=page, rows=rows, sort=sort, columns=COLUMNS)
-    return render(request, "issues/selectors.html", context)
+    return render(request, "issues/elements.html", context)

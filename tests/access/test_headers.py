@@ -12,7 +12,9 @@ pytestmark = pytest.mark.django_db
 
 SIGNED_IN_PAGES = [
     "/projects/42/issues/",
-    "/projects/42/selectors/",
+    "/projects/42/elements/",
+    "/projects/42/settings/",
+    "/projects/42/settings/token/",
     f"/projects/42/replays/{FIXTURE_REPLAY_ID}/",
     "/api/0/projects/",
     "/api/0/projects/42/issues/",

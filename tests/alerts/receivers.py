@@ -24,9 +24,11 @@ class Received:
 @dataclass
 class Receiver:
     """``answers``: the status of each request in turn (the last one repeats); ``hang``: requests
-    wait for ``release`` (at most ``hang_s``) before answering."""
+    wait for ``release`` (at most ``hang_s``) before answering; ``answer_headers``: sent with
+    every answer (a ``Retry-After``, say)."""
 
     answers: list[int] = field(default_factory=lambda: [200])
+    answer_headers: dict[str, str] = field(default_factory=dict)
     hang: bool = False
     hang_s: float = 30.0
     received: list[Received] = field(default_factory=list)
@@ -56,6 +58,8 @@ def receiving(receiver: Receiver | None = None) -> Iterator[Receiver]:
             status = receiver.answer(Received(self.path, dict(self.headers), body))
             try:
                 self.send_response(status)
+                for name, value in receiver.answer_headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")

@@ -67,8 +67,17 @@ def test_no_page_violates_the_content_security_policy(
             page.get_by_test_id("filter-errors")
         ).to_be_visible(),
         f"/issues/{dead.pk}/": lambda: expect(page.get_by_test_id("status-badge")).to_be_visible(),
-        f"/projects/{project}/selectors/": lambda: expect(
+        f"/projects/{project}/elements/": lambda: expect(
             page.get_by_test_id("selector-row").first
+        ).to_be_visible(),
+        f"/projects/{project}/settings/": lambda: expect(
+            page.get_by_test_id("detection-form")
+        ).to_be_visible(),
+        f"/projects/{project}/settings/keys/": lambda: expect(
+            page.get_by_test_id("dsn").first
+        ).to_be_visible(),
+        f"/projects/{project}/settings/alerts/new/": lambda: expect(
+            page.get_by_test_id("rule-form")
         ).to_be_visible(),
         (
             f"/projects/{project}/replays/{occurrence.replay_id.hex}/"

@@ -57,7 +57,7 @@ def test_no_script_from_a_click_runs_on_any_page(
     pages = [
         f"/projects/{project_id}/issues/?status=all",
         *(f"/issues/{issue.pk}/" for issue in hostile_issues),
-        f"/projects/{project_id}/selectors/",
+        f"/projects/{project_id}/elements/",
     ]
     seen = ""
     for url in pages:

@@ -130,18 +130,21 @@ def test_the_occurrence_link_opens_the_replay_and_the_player_renders_it(
     expect(page.locator("#player .replayer-wrapper iframe")).to_be_visible()
 
 
-def test_the_selectors_page_counts_clicks_per_element(
+def test_the_elements_page_counts_clicks_per_element(
     logged_in_page: Page, fixture_issues: list[Issue]
 ):
     page = logged_in_page
-    page.goto(f"/projects/{fixture_issues[0].project_id}/selectors/")
+    page.get_by_role("link", name="Elements", exact=True).first.click()
+    expect(page).to_have_url(re.compile(rf"/projects/{fixture_issues[0].project_id}/elements/$"))
+    expect(page).to_have_title(re.compile(r"^Elements · "))
     rows = page.get_by_test_id("selector-row")
     expect(rows).to_have_count(4)
     buy = page.locator("[data-testid=selector-row][data-selector='body > button#buy.btn.primary']")
     expect(buy.get_by_test_id("dead-count")).to_have_text("1")
     expect(buy.get_by_test_id("rage-count")).to_have_text("1")
     expect(buy.get_by_test_id("total-count")).to_have_text("2")
-    page.screenshot(path=screenshot_path("selectors"), full_page=True)
+    expect(buy.get_by_test_id("element-text")).to_contain_text("Buy now")
+    page.screenshot(path=screenshot_path("elements"), full_page=True)
 
 
 def test_the_pages_raise_no_javascript_errors(
@@ -157,7 +160,9 @@ def test_the_pages_raise_no_javascript_errors(
         issue_list_url(dead),
         f"{issue_list_url(dead)}?type={IssueType.DEAD_CLICK}",
         f"/issues/{dead.pk}/",
-        f"/projects/{dead.project_id}/selectors/",
+        f"/projects/{dead.project_id}/elements/",
+        f"/projects/{dead.project_id}/settings/",
+        f"/projects/{dead.project_id}/settings/keys/",
         (
             f"/projects/{dead.project_id}/replays/{occurrence.replay_id.hex}/"
             f"?occurrence={occurrence.occurrence_id}"

@@ -29,7 +29,7 @@ def ui_pages(issues: list[Issue]) -> list[str]:
     return [
         reverse("issues:issue-list", args=[project_id]) + "?status=all",
         *(reverse("issues:issue-detail", args=[issue.pk]) for issue in issues),
-        reverse("issues:selectors", args=[project_id]),
+        reverse("issues:elements", args=[project_id]),
         reverse("issues:replay", args=[project_id, HOSTILE_REPLAY_ID]),
     ]
 

@@ -24,7 +24,7 @@ VIEWS = {
     "/accounts/login/": ["next"],
     "/projects/42/issues/": [*FILTERS, "page"],
     "/issues/{issue}/": ["page"],
-    "/projects/42/selectors/": ["sort", "page"],
+    "/projects/42/elements/": ["sort", "page"],
     f"/projects/42/replays/{FIXTURE_REPLAY_ID}/": ["occurrence", "t"],
     f"/projects/42/replays/{FIXTURE_REPLAY_ID}/recording.json": [],
     "/api/schema/": ["format", "lang"],

@@ -101,7 +101,7 @@ def test_the_issue_page_shows_the_evidence_and_links_to_the_replay_at_that_momen
 
 
 def test_the_selectors_page_leaves_out_issues_without_an_element(signed_in, hydrate):
-    response = signed_in.get(reverse("issues:selectors", args=[PROJECT_ID]))
+    response = signed_in.get(reverse("issues:elements", args=[PROJECT_ID]))
     assert response.status_code == 200
     text = html.unescape(response.content.decode())
     assert 'data-selector=""' not in text

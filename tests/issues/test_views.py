@@ -115,7 +115,9 @@ def new_element_click(base: dict, number: int, **event_fields) -> dict:
         "/issues/1/",
         f"/projects/{PROJECT_ID}/replays/{FIXTURE_REPLAY_ID}/",
         f"/projects/{PROJECT_ID}/replays/{FIXTURE_REPLAY_ID}/recording.json",
-        f"/projects/{PROJECT_ID}/selectors/",
+        f"/projects/{PROJECT_ID}/elements/",
+        f"/projects/{PROJECT_ID}/settings/",
+        f"/projects/{PROJECT_ID}/settings/alerts/",
     ],
 )
 def test_pages_send_anonymous_users_to_the_login_page(client, stored, url):
@@ -195,7 +197,7 @@ def test_issue_list_shows_every_fixture_issue_newest_first(signed_in, stored):
     assert "Buy now" in page
     assert page.count('<svg class="sparkline"') == 5
     # Header: project switcher, links to the selectors page and the API docs.
-    assert reverse("issues:selectors", args=[PROJECT_ID]) in page
+    assert reverse("issues:elements", args=[PROJECT_ID]) in page
     assert "/api/docs/" in page
     assert "shop" in page
 
@@ -583,7 +585,7 @@ def selector_rows(response) -> list[dict]:
 
 
 def test_selectors_page_counts_each_elements_clicks(signed_in, stored):
-    response = signed_in.get(reverse("issues:selectors", args=[PROJECT_ID]))
+    response = signed_in.get(reverse("issues:elements", args=[PROJECT_ID]))
     assert response.status_code == 200
     found = selector_rows(response)
     assert found[0] == {"selector": BUY, "dead": 1, "rage": 1, "slow": 0, "total": 2}
@@ -604,7 +606,7 @@ def test_selectors_page_sorts_by_a_column(signed_in, stored):
     slow = next(o for o in base if "slowok" in o["subtitle"])
     for _ in range(3):
         record(another_click(slow))
-    url = reverse("issues:selectors", args=[PROJECT_ID])
+    url = reverse("issues:elements", args=[PROJECT_ID])
     assert selector_rows(signed_in.get(url))[0]["selector"] == "body > button#slowok.btn"
     by_dead = selector_rows(signed_in.get(url + "?sort=dead"))
     assert by_dead[0]["dead"] == 1
@@ -622,7 +624,7 @@ def test_selectors_page_links_to_issues_that_the_search_finds(signed_in, stored)
 
 
 def test_selectors_page_of_an_empty_project_says_what_to_do(signed_in, sdk_project):
-    page = signed_in.get(reverse("issues:selectors", args=[PROJECT_ID])).content.decode()
+    page = signed_in.get(reverse("issues:elements", args=[PROJECT_ID])).content.decode()
     assert 'data-testid="empty-state"' in page
     assert f"/api/{PROJECT_ID}/envelope/" in page
 
