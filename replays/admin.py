@@ -116,6 +116,18 @@ class DetectionSettingsAdmin(admin.ModelAdmin):
         *((title, {"fields": names}) for title, names in DETECTION_SECTIONS),
     )
 
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: DetectionSettings | None = None
+    ) -> tuple[str, ...]:
+        """A project's settings stay its own: the project is chosen when a row is added only."""
+        return ("updated_at",) if obj is None else ("project", "updated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Every project gets its row when it is made: "Add" only for a project without one
+        (made before this app, say), not a form whose every choice would be refused."""
+        without_settings = Project.objects.filter(detection_settings__isnull=True)
+        return super().has_add_permission(request) and without_settings.exists()
+
     # --- the settings preview ------------------------------------------------------------------
     def get_urls(self) -> list:
         view = self.admin_site.admin_view
@@ -253,15 +265,3 @@ def _changes(row: DetectionSettings, draft: dict) -> list[tuple[str, object, obj
         for field in DetectionSettings._meta.fields
         if field.name in draft and draft[field.name] != getattr(row, field.name)
     ]
-
-    def get_readonly_fields(
-        self, request: HttpRequest, obj: DetectionSettings | None = None
-    ) -> tuple[str, ...]:
-        """A project's settings stay its own: the project is chosen when a row is added only."""
-        return ("updated_at",) if obj is None else ("project", "updated_at")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Every project gets its row when it is made: "Add" only for a project without one
-        (made before this app, say), not a form whose every choice would be refused."""
-        without_settings = Project.objects.filter(detection_settings__isnull=True)
-        return super().has_add_permission(request) and without_settings.exists()
