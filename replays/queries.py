@@ -5,6 +5,10 @@ The consumer asks once per segment. Settings are kept per process for
 reaches the next segments within that time, with no restart.
 """
 
+from datetime import date
+
+from django.db.models import Sum
+
 from ingest.models import Project
 from issues.grouptypes import HYDRATION_ERROR
 from pipeline.ttl_cache import TtlCache
@@ -12,6 +16,7 @@ from replays.detection.classify import ClickType, Thresholds
 from replays.detection.detect import DetectionSettings
 from replays.detection.ignore import parse_ignore_selectors
 from replays.models import DetectionSettings as DetectionSettingsRow
+from replays.models import ElementClicks, PageSessions
 
 _cached: TtlCache[int, DetectionSettings | None] = TtlCache("REPLAYS_SETTINGS_CACHE_TTL_S")
 forget_cached_settings = _cached.clear
@@ -53,3 +58,20 @@ def _load_settings(project_id: int) -> DetectionSettings | None:
     if row is None and Project.objects.filter(id=project_id).exists():
         row, _ = DetectionSettingsRow.objects.get_or_create(project_id=project_id)
     return as_detection_settings(row) if row is not None else None
+
+
+def page_sessions(project_id: int, page_hash: str, first_day: date, last_day: date) -> int:
+    """Sessions on a page from ``first_day`` to ``last_day`` (UTC days, both counted): a replay
+    on the page on two of those days counts on each."""
+    found = PageSessions.objects.filter(
+        project_id=project_id, page_hash=page_hash, day__range=(first_day, last_day)
+    ).aggregate(total=Sum("sessions"))
+    return found["total"] or 0
+
+
+def element_clicks(project_id: int, element_hash: str, first_day: date, last_day: date) -> int:
+    """Clicks on an element from ``first_day`` to ``last_day`` (UTC days, both counted)."""
+    found = ElementClicks.objects.filter(
+        project_id=project_id, element_hash=element_hash, day__range=(first_day, last_day)
+    ).aggregate(total=Sum("clicks"))
+    return found["total"] or 0
