@@ -29,7 +29,8 @@ def test_a_higher_revision_wins_and_two_versions_never_tie():
     same = evidence_version({"a": 1, "b": 2}, [])
     assert same == evidence_version({"b": 2, "a": 1}, [])  # key order is no difference
     other = evidence_version({"a": 2, "b": 2}, [])
-    assert same != other and (same < other) != (other < same)
+    assert same != other
+    assert (same < other) != (other < same)
     assert evidence_version({"revision": True}, [])[0] == 0
 
 
