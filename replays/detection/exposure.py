@@ -97,6 +97,13 @@ def count_clicks(events: bytes, request_url: str | None) -> Counter[tuple[str, d
         return counted  # detection refuses the segment with the reason
     if not isinstance(parsed, list):
         return counted
+    return count_parsed_clicks(parsed, request_url)
+
+
+def count_parsed_clicks(parsed: list[Any], request_url: str | None) -> Counter[tuple[str, date]]:
+    """``count_clicks`` over events already parsed (a caller that parses the segment for another
+    reason passes them, so the segment is parsed once)."""
+    counted: Counter[tuple[str, date]] = Counter()
     page = request_url
     total = 0
     for event in parsed:
