@@ -12,6 +12,7 @@ once per new segment (re-delivery changes nothing).
 """
 
 import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -87,10 +88,18 @@ def segment_exposure(replay_event: ReplayEvent, events: bytes) -> Exposure:
 
 def count_clicks(events: bytes, request_url: str | None) -> Counter[tuple[str, date]]:
     """Clicks per (element key, day) in a segment's rrweb events: only when the bytes hold a
-    ``ui.click`` at all (most segments do not, and are not parsed)."""
-    counted: Counter[tuple[str, date]] = Counter()
+    ``ui.click`` at all (most segments do not). Most that do are DOM snapshots and mutations
+    around a few clicks: only the click events (and the page event before each) are parsed, found
+    as the SDK writes them (``JSON.stringify``: ``{"type":5,...``); events written otherwise
+    are counted from a parse of the whole segment."""
     if _UI_CLICK_MARKER not in events:
-        return counted
+        return Counter()
+    found = _count_clicks_in_place(events, request_url)
+    return found if found is not None else _count_parsing_all(events, request_url)
+
+
+def _count_parsing_all(events: bytes, request_url: str | None) -> Counter[tuple[str, date]]:
+    counted: Counter[tuple[str, date]] = Counter()
     try:
         parsed = orjson.loads(events)
     except orjson.JSONDecodeError:
@@ -129,6 +138,74 @@ def count_parsed_clicks(parsed: list[Any], request_url: str | None) -> Counter[t
             counted[(key_hash(described), clicked_on)] += 1
             total += 1
     return counted
+
+
+_CUSTOM_START = b'{"type":5,'
+_META_START = b'{"type":4,'
+_NAVIGATION_MARKER = b'"category":"navigation"'
+_WINDOW = 16 * 1024  # bytes of one event read first; a longer one is read to the segment's end
+_decoder = json.JSONDecoder()
+
+
+def _count_clicks_in_place(
+    events: bytes, request_url: str | None
+) -> Counter[tuple[str, date]] | None:
+    """``count_parsed_clicks`` over the click events alone, each parsed where it lies in the
+    bytes; None when one cannot be read so (another writer's spacing): the caller parses all."""
+    counted: Counter[tuple[str, date]] = Counter()
+    total = 0
+    position = events.find(_UI_CLICK_MARKER)
+    while position != -1 and total < MAX_COUNTED_CLICKS:
+        start = events.rfind(_CUSTOM_START, 0, position)
+        event = _event_at(events, start) if start != -1 else None
+        if event is None:
+            return None
+        event, end = event
+        payload = _breadcrumb(event)
+        if payload is not None and payload.get("category") == UI_CLICK and end > position:
+            click = parse_click_breadcrumb(event, payload)
+            clicked_on = _day(click.timestamp)
+            if clicked_on is not None:
+                page = _page_before(events, start) or request_url
+                identity = element_identity(click.node, click.selector)
+                described = element_description(identity, page_of(click.route, click.url or page))
+                counted[(key_hash(described), clicked_on)] += 1
+                total += 1
+        # A marker in a text (not a click's category) is passed over.
+        position = events.find(_UI_CLICK_MARKER, max(position + 1, end))
+    return counted
+
+
+def _event_at(events: bytes, start: int) -> tuple[dict[str, Any], int] | None:
+    """The JSON object that starts at ``start`` and the offset where it ends, or None."""
+    for stop in (start + _WINDOW, len(events)):
+        text = events[start:stop].decode("utf-8", "ignore")
+        try:
+            value, length = _decoder.raw_decode(text)
+        except ValueError:
+            if stop >= len(events):
+                return None
+            continue
+        if not isinstance(value, dict):
+            return None
+        return value, start + len(text[:length].encode())
+    return None
+
+
+def _page_before(events: bytes, start: int) -> str | None:
+    """The page the replay was on at the event at ``start``: the latest meta event's ``href`` or
+    navigation breadcrumb's ``to`` before it in the segment."""
+    meta = events.rfind(_META_START, 0, start)
+    navigation = events.rfind(_NAVIGATION_MARKER, 0, start)
+    if navigation > meta:
+        navigation_start = events.rfind(_CUSTOM_START, 0, navigation)
+        found = _event_at(events, navigation_start) if navigation_start != -1 else None
+        payload = _breadcrumb(found[0]) if found else None
+        if payload is not None and payload.get("category") == "navigation":
+            return _navigated_to(payload)
+    if meta != -1 and (found := _event_at(events, meta)):
+        return _href(found[0])
+    return None
 
 
 def _breadcrumb(event: dict[str, Any]) -> dict[str, Any] | None:

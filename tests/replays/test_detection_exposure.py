@@ -117,3 +117,29 @@ def test_clicks_are_bounded_per_segment_and_a_weak_element_is_counted_per_page()
 def test_no_page_counts_without_a_usable_day():
     exposure = segment_exposure(ReplayEvent(timestamp=None, urls=("https://a/x",)), b"[]")
     assert exposure.pages == {}
+
+
+def test_clicks_read_in_place_are_the_clicks_of_a_whole_parse():
+    """The SDK's compact JSON is read click by click; another writer's spacing is parsed whole:
+    both count the same."""
+    from replays.detection.exposure import _count_parsing_all
+
+    for segment, _ in fixture_detections():
+        url = segment.replay_event.request_url
+        assert count_clicks(segment.events, url) == _count_parsing_all(segment.events, url)
+    navigation = {
+        "type": 5,
+        "timestamp": 0,
+        "data": {
+            "tag": "breadcrumb",
+            "payload": {"category": "navigation", "data": {"to": "/b/7"}},
+        },
+    }
+    meta = {"type": 4, "data": {"href": "https://shop.example/a"}, "timestamp": 0}
+    weak = ui_click("body > button.go", {"class": "go"})
+    events = [meta, weak, {"type": 3, "data": {"text": '"ui.click"'}}, navigation, weak]
+    compact = orjson.dumps(events)
+    spaced = orjson.dumps(events, option=orjson.OPT_INDENT_2)
+    counted = count_clicks(compact, None)
+    assert counted == count_clicks(spaced, None) == _count_parsing_all(compact, None)
+    assert sorted(counted.values()) == [1, 1]  # one on /a, one on /b/{id}: a weak element
