@@ -13,9 +13,11 @@ once per new segment (re-delivery changes nothing).
 
 import hashlib
 import json
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -24,6 +26,8 @@ from replays.detection.breadcrumbs import (
     MAX_URL_CHARS,
     RRWEB_CUSTOM_EVENT,
     RRWEB_META_EVENT,
+    ClickBreadcrumb,
+    Node,
     parse_click_breadcrumb,
 )
 from replays.detection.element_identity import ElementIdentity, element_identity
@@ -133,9 +137,7 @@ def count_parsed_clicks(parsed: list[Any], request_url: str | None) -> Counter[t
             clicked_on = _day(click.timestamp)
             if clicked_on is None:
                 continue
-            identity = element_identity(click.node, click.selector)
-            described = element_description(identity, page_of(click.route, click.url or page))
-            counted[(key_hash(described), clicked_on)] += 1
+            counted[(_click_key(click, page), clicked_on)] += 1
             total += 1
     return counted
 
@@ -143,7 +145,7 @@ def count_parsed_clicks(parsed: list[Any], request_url: str | None) -> Counter[t
 _CUSTOM_START = b'{"type":5,'
 _META_START = b'{"type":4,'
 _NAVIGATION_MARKER = b'"category":"navigation"'
-_WINDOW = 16 * 1024  # bytes of one event read first; a longer one is read to the segment's end
+_WINDOW = 2048  # bytes of one event read first (a click is a few hundred); a longer one: to the end
 _decoder = json.JSONDecoder()
 
 
@@ -154,6 +156,7 @@ def _count_clicks_in_place(
     bytes; None when one cannot be read so (another writer's spacing): the caller parses all."""
     counted: Counter[tuple[str, date]] = Counter()
     total = 0
+    pages = _PagesInPlace(events)
     position = events.find(_UI_CLICK_MARKER)
     while position != -1 and total < MAX_COUNTED_CLICKS:
         start = events.rfind(_CUSTOM_START, 0, position)
@@ -166,10 +169,8 @@ def _count_clicks_in_place(
             click = parse_click_breadcrumb(event, payload)
             clicked_on = _day(click.timestamp)
             if clicked_on is not None:
-                page = _page_before(events, start) or request_url
-                identity = element_identity(click.node, click.selector)
-                described = element_description(identity, page_of(click.route, click.url or page))
-                counted[(key_hash(described), clicked_on)] += 1
+                page = pages.before(start) or request_url
+                counted[(_click_key(click, page), clicked_on)] += 1
                 total += 1
         # A marker in a text (not a click's category) is passed over.
         position = events.find(_UI_CLICK_MARKER, max(position + 1, end))
@@ -192,20 +193,67 @@ def _event_at(events: bytes, start: int) -> tuple[dict[str, Any], int] | None:
     return None
 
 
-def _page_before(events: bytes, start: int) -> str | None:
-    """The page the replay was on at the event at ``start``: the latest meta event's ``href`` or
-    navigation breadcrumb's ``to`` before it in the segment."""
-    meta = events.rfind(_META_START, 0, start)
-    navigation = events.rfind(_NAVIGATION_MARKER, 0, start)
-    if navigation > meta:
-        navigation_start = events.rfind(_CUSTOM_START, 0, navigation)
-        found = _event_at(events, navigation_start) if navigation_start != -1 else None
+class _PagesInPlace:
+    """Where the segment's meta events and navigation breadcrumbs are (one forward scan for each
+    marker, when a click first asks), and the page the replay was on at a given offset."""
+
+    def __init__(self, events: bytes) -> None:
+        self.events = events
+        self.marks: list[int] | None = None
+
+    def before(self, start: int) -> str | None:
+        """The latest meta event's ``href`` or navigation breadcrumb's ``to`` before ``start``."""
+        if self.marks is None:
+            self.marks = sorted(
+                [*_offsets(self.events, _META_START), *_offsets(self.events, _NAVIGATION_MARKER)]
+            )
+        index = bisect_left(self.marks, start)
+        while index > 0:
+            index -= 1
+            page = self._page_at(self.marks[index])
+            if page:
+                return page
+        return None
+
+    def _page_at(self, mark: int) -> str | None:
+        if self.events.startswith(_META_START, mark):
+            found = _event_at(self.events, mark)
+            return _href(found[0]) if found else None
+        start = self.events.rfind(_CUSTOM_START, 0, mark)
+        found = _event_at(self.events, start) if start != -1 else None
         payload = _breadcrumb(found[0]) if found else None
         if payload is not None and payload.get("category") == "navigation":
             return _navigated_to(payload)
-    if meta != -1 and (found := _event_at(events, meta)):
-        return _href(found[0])
-    return None
+        return None
+
+
+def _offsets(events: bytes, marker: bytes) -> list[int]:
+    found, position = [], events.find(marker)
+    while position != -1:
+        found.append(position)
+        position = events.find(marker, position + 1)
+    return found
+
+
+def _click_key(click: ClickBreadcrumb, page: str | None) -> str:
+    """The element key of a click on ``page`` (the same element is clicked again and again: its
+    key is computed once)."""
+    attributes = tuple(sorted(click.node.attributes.items()))
+    return _element_key(
+        click.selector,
+        click.node.tag_name,
+        click.node.text,
+        attributes,
+        page_of(click.route, click.url or page),
+    )
+
+
+@lru_cache(maxsize=4096)
+def _element_key(
+    selector: str, tag: str, text: str, attributes: tuple[tuple[str, str], ...], page: str
+) -> str:
+    identity = element_identity(Node(None, tag, text, dict(attributes)), selector)
+    return key_hash(element_description(identity, page))
 
 
 def _breadcrumb(event: dict[str, Any]) -> dict[str, Any] | None:
