@@ -14,6 +14,8 @@ SORTS = {
     "times_seen": ("-times_seen", "-last_seen", "-id"),
     "users": ("-users_seen", "-last_seen", "-id"),
     "first_seen": ("-first_seen", "-id"),
+    # The share of the sessions on its page that hit it, stored at write time (indexed).
+    "impact": ("-impact", "-last_seen", "-id"),
 }
 
 # The search's words are separated by ASCII whitespace (a regex class that Python and the JSON
@@ -104,7 +106,8 @@ class IssueFilter(django_filters.FilterSet):
         choices=[(name, name.replace("_", " ")) for name in SORTS],
         method="filter_sort",
         empty_label=None,
-        help_text="last_seen (default), times_seen, users or first_seen; most first.",
+        help_text="last_seen (default), times_seen, users, first_seen or impact (the share of "
+        "the sessions on its page that hit it); most first.",
     )
 
     class Meta:

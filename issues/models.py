@@ -80,6 +80,32 @@ class Issue(models.Model):
         null=True, blank=True, help_text="When a new occurrence reopened it after a resolve."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Kept at write time by the issues stage (``issues.services``), so the list reads and sorts
+    # them as columns.
+    likely_cause = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The most common cause kind of its occurrences: kind, detail, share, count, "
+        "of (``issues.causes.likely_cause``); empty when none has a cause.",
+    )
+    replays_seen = models.PositiveIntegerField(
+        default=0, help_text="Distinct replays (sessions) that hit it."
+    )
+    page_sessions = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Sessions on its page from its first to its last day, as of its last occurrence.",
+    )
+    element_clicks = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Clicks on its element from its first to its last day, as of its last "
+        "occurrence (empty for an issue of no element).",
+    )
+    impact = models.FloatField(
+        default=0.0,
+        help_text="The share of the sessions on its page that hit it (0..1): the list's sort.",
+    )
 
     class Meta:
         ordering = ["-last_seen"]
@@ -95,6 +121,7 @@ class Issue(models.Model):
             models.Index(fields=["project", "is_visible", "-users_seen"]),
             models.Index(fields=["project", "selector"]),
             models.Index(fields=["project", "-shown_at"]),
+            models.Index(fields=["project", "is_visible", "-impact"]),
         ]
 
     def __str__(self) -> str:
@@ -226,3 +253,21 @@ class IssueUser(models.Model):
 
     def __str__(self) -> str:
         return self.user_key
+
+
+class IssueCause(models.Model):
+    """How many of an issue's occurrences had one cause (kind and detail): what its
+    ``likely_cause`` is chosen from. A revised occurrence moves its count (``issues.services``)."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="causes")
+    kind = models.CharField(max_length=32)
+    detail = models.CharField(max_length=200, blank=True)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "kind", "detail"], name="unique_issue_cause")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.detail} ({self.count})"

@@ -18,6 +18,8 @@ from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from alerts.services import alerts_decide
+from issues.causes import cause_of, evidence_version
+from issues.impact import Revision, issues_keep_causes_and_impact
 from issues.models import (
     Issue,
     IssueHash,
@@ -152,13 +154,12 @@ def _record(
     first_of: dict[str, int] = {}  # occurrence id -> the position of its first delivery
     for position, record in enumerate(records):
         first_of.setdefault(record.occurrence.id, position)
+    latest = _latest_versions(records)
     issues = _lock_issues([records[position] for position in first_of.values()])
     # Only under the locks: a consumer that recorded one of these a moment ago has committed.
-    recorded_before = set(
-        Occurrence.objects.filter(occurrence_id__in=first_of).values_list(
-            "occurrence_id", flat=True
-        )
-    )
+    stored = _stored_evidence(first_of)
+    recorded_before = set(stored)
+    revisions = _revisions(stored, latest)
     new = [
         position
         for occurrence_id, position in first_of.items()
@@ -175,7 +176,7 @@ def _record(
         record = records[position]
         issue = issues[record.occurrence.id]
         created = issue.times_seen == 0 and issue.pk not in counted
-        occurrences.append(_occurrence(issue, record))
+        occurrences.append(_occurrence(issue, latest[record.occurrence.id]))
         new_user = bool(record.user_key) and (issue.pk, record.user_key) not in users
         if new_user:
             users.add((issue.pk, record.user_key))
@@ -190,6 +191,7 @@ def _record(
         became_visible = issue.is_visible and not was_visible
         results[position] = RecordedOccurrence(issue.pk, created, regressed, became_visible)
 
+    issues_keep_causes_and_impact(occurrences, revisions, counted)
     _insert(occurrences)
     _insert(new_users)
     created = {result.issue_id for result in results if result and result.issue_created}
@@ -205,6 +207,53 @@ def _record(
     if unused:
         Issue.objects.filter(pk__in=unused).delete()
     return results
+
+
+def _latest_versions(records: Sequence[OccurrenceRecord]) -> dict[str, OccurrenceRecord]:
+    """Each occurrence id's latest version in the batch (by ``evidence_version``, compared only
+    for an id delivered more than once): what is stored, whichever order the versions came in."""
+    latest: dict[str, OccurrenceRecord] = {}
+    for record in records:
+        occurrence_id = record.occurrence.id
+        best = latest.get(occurrence_id)
+        if best is None or _version(record) > _version(best):
+            latest[occurrence_id] = record
+    return latest
+
+
+def _version(record: OccurrenceRecord) -> tuple[int, bytes]:
+    return evidence_version(record.occurrence.evidence_data, record.occurrence.evidence_display)
+
+
+def _stored_evidence(occurrence_ids: Iterable[str]) -> dict[str, tuple[int, int, dict, list]]:
+    """The stored ones of ``occurrence_ids``: (pk, issue id, evidence, evidence display) by id,
+    their rows locked until the transaction ends (a revision is read and written once)."""
+    return {
+        occurrence_id: (pk, issue_id, evidence, display)
+        for occurrence_id, pk, issue_id, evidence, display in Occurrence.objects.select_for_update()
+        .filter(occurrence_id__in=list(occurrence_ids))
+        .order_by("pk")
+        .values_list("occurrence_id", "pk", "issue_id", "evidence", "evidence_display")
+    }
+
+
+def _revisions(
+    stored: Mapping[str, tuple[int, int, dict, list]], latest: Mapping[str, OccurrenceRecord]
+) -> list[Revision]:
+    """The stored occurrences that a later version in the batch revises; the same evidence again
+    (or an older version) is no change. Each revision's new evidence is written here."""
+    revisions = []
+    for occurrence_id, (pk, issue_id, evidence, display) in stored.items():
+        record = latest.get(occurrence_id)
+        if record is None:
+            continue
+        new_evidence = record.occurrence.evidence_data
+        new_display = record.occurrence.evidence_display
+        if evidence_version(new_evidence, new_display) <= evidence_version(evidence, display):
+            continue
+        Occurrence.objects.filter(pk=pk).update(evidence=new_evidence, evidence_display=new_display)
+        revisions.append(Revision(issue_id, cause_of(evidence), cause_of(new_evidence)))
+    return revisions
 
 
 def _number_new_issues(issue_ids: Iterable[int]) -> None:

@@ -225,3 +225,65 @@ class PreviewRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} of {self.project} over {self.days} day(s)"
+
+
+class PageSessions(models.Model):
+    """How many sessions (replays) visited a page of a project on a day: the denominator of an
+    issue's "12% of sessions on /cart". Counted once per replay, page and day (``PageVisit``)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    page_hash = models.CharField(max_length=32, help_text="MD5 of the page.")
+    page = models.CharField(max_length=2048, help_text="The path, ids folded as grouping does.")
+    day = models.DateField()
+    sessions = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "page sessions"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "page_hash", "day"], name="unique_page_sessions"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.page} {self.day}: {self.sessions}"
+
+
+class PageVisit(models.Model):
+    """A replay was on a page that day: counted in ``PageSessions`` once, whatever the number
+    of its segments or deliveries."""
+
+    replay = models.ForeignKey(Replay, on_delete=models.CASCADE, related_name="+")
+    page_hash = models.CharField(max_length=32)
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["replay", "page_hash", "day"], name="unique_page_visit")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.replay_id} {self.page_hash} {self.day}"
+
+
+class ElementClicks(models.Model):
+    """How many clicks (``ui.click`` breadcrumbs) an element of a project got on a day: the
+    denominator of "31% of clicks on this button are dead". Counted once per new segment."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    element_hash = models.CharField(
+        max_length=32, help_text="MD5 of the element as its version 2 fingerprint names it."
+    )
+    day = models.DateField()
+    clicks = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "element clicks"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "element_hash", "day"], name="unique_element_clicks"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.element_hash} {self.day}: {self.clicks}"

@@ -5,14 +5,18 @@ The consumer asks once per segment. Settings are kept per process for
 reaches the next segments within that time, with no restart.
 """
 
+from datetime import date
+
+from django.db.models import Sum
+
 from ingest.models import Project
 from issues.grouptypes import HYDRATION_ERROR
-from issues.queries import projects_for
 from pipeline.ttl_cache import TtlCache
 from replays.detection.classify import ClickType, Thresholds
 from replays.detection.detect import DetectionSettings
 from replays.detection.ignore import parse_ignore_selectors
 from replays.models import DetectionSettings as DetectionSettingsRow
+from replays.models import ElementClicks, PageSessions
 
 _cached: TtlCache[int, DetectionSettings | None] = TtlCache("REPLAYS_SETTINGS_CACHE_TTL_S")
 forget_cached_settings = _cached.clear
@@ -53,6 +57,10 @@ def may_edit_detection_settings(user, project_id: int) -> bool:
     """Whether ``user`` may change (and so preview) the project's detection settings: the
     permission to change settings, on a project of the user's organizations (any for a
     superuser)."""
+    # Imported here: issues' reads import the issues stage, which reads this module's exposure
+    # counts (issues.impact), so a module-level import would be circular.
+    from issues.queries import projects_for
+
     return user.has_perm("replays.change_detectionsettings") and (
         projects_for(user).filter(pk=project_id).exists()
     )
@@ -68,3 +76,20 @@ def _load_settings(project_id: int) -> DetectionSettings | None:
     if row is None and Project.objects.filter(id=project_id).exists():
         row, _ = DetectionSettingsRow.objects.get_or_create(project_id=project_id)
     return as_detection_settings(row) if row is not None else None
+
+
+def page_sessions(project_id: int, page_hash: str, first_day: date, last_day: date) -> int:
+    """Sessions on a page from ``first_day`` to ``last_day`` (UTC days, both counted): a replay
+    on the page on two of those days counts on each."""
+    found = PageSessions.objects.filter(
+        project_id=project_id, page_hash=page_hash, day__range=(first_day, last_day)
+    ).aggregate(total=Sum("sessions"))
+    return found["total"] or 0
+
+
+def element_clicks(project_id: int, element_hash: str, first_day: date, last_day: date) -> int:
+    """Clicks on an element from ``first_day`` to ``last_day`` (UTC days, both counted)."""
+    found = ElementClicks.objects.filter(
+        project_id=project_id, element_hash=element_hash, day__range=(first_day, last_day)
+    ).aggregate(total=Sum("clicks"))
+    return found["total"] or 0

@@ -8,12 +8,19 @@ from datetime import UTC, datetime, timedelta
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, storages
-from django.db import transaction
+from django.db import connection, transaction
 
 from replays.detection.classify import ClickType
 from replays.detection.detect import Detection, Segment
 from replays.detection.replay_event import ReplayEvent, replay_event_to_dict
-from replays.models import DetectionSettings, Replay, ReplaySegment
+from replays.models import (
+    DetectionSettings,
+    ElementClicks,
+    PageSessions,
+    PageVisit,
+    Replay,
+    ReplaySegment,
+)
 
 MAX_URLS = 100
 MAX_IDS = 100
@@ -127,7 +134,7 @@ def replay_record_segments(batch: Sequence[tuple[Segment, Detection]]) -> list[R
                 segment_id__in={segment_id for _, _, segment_id in unique},
             )
         }
-        new_rows, merged = [], {}
+        new_rows, merged, exposed = [], {}, []
         for segment, detection in unique.values():
             replay = replays[(segment.project_id, segment.replay_id)]
             if (replay.pk, segment.segment_id) in rows:
@@ -137,12 +144,75 @@ def replay_record_segments(batch: Sequence[tuple[Segment, Detection]]) -> list[R
             new_rows.append(row)
             _merge_into_replay(replay, segment, detection, row.received_at)
             merged[replay.pk] = replay
+            exposed.append((replay, detection))
         ReplaySegment.objects.bulk_create(new_rows)
         Replay.objects.bulk_update(merged.values(), MERGED_FIELDS)
+        replay_count_exposure(exposed)
     return [
         rows[(replays[(segment.project_id, segment.replay_id)].pk, segment.segment_id)]
         for segment, _ in batch
     ]
+
+
+def replay_count_exposure(new: Sequence[tuple[Replay, Detection]]) -> None:
+    """Count the pages and element clicks of newly stored segments (each segment once: the
+    caller passes only those that no earlier delivery stored), in the caller's transaction.
+
+    A page counts once per replay and day: the visits of the batch's replays are read and added
+    under their replays' row locks (the caller holds them), so no other consumer adds the same
+    visit meanwhile; the day's count then grows by the new visits. Counters are upserts in one
+    key order, so consumers side by side neither lose an increment nor wait in a circle."""
+    visits: dict[tuple[int, str, object], tuple[Replay, str]] = {}
+    clicks: dict[tuple[int, str, object], int] = {}
+    for replay, detection in new:
+        exposure = detection.exposure
+        for page_hash, page in exposure.pages.items():
+            visits.setdefault((replay.pk, page_hash, exposure.day), (replay, page))
+        for (element_hash, day), count in exposure.clicks.items():
+            key = (replay.project_id, element_hash, day)
+            clicks[key] = clicks.get(key, 0) + count
+    if visits:
+        known = set(
+            PageVisit.objects.filter(replay__in={key[0] for key in visits}).values_list(
+                "replay_id", "page_hash", "day"
+            )
+        )
+        fresh = {key: each for key, each in visits.items() if key not in known}
+        PageVisit.objects.bulk_create(
+            [PageVisit(replay_id=key[0], page_hash=key[1], day=key[2]) for key in sorted(fresh)]
+        )
+        sessions: dict[tuple[int, str, object], list] = {}
+        for (_, page_hash, day), (replay, page) in fresh.items():
+            row = sessions.setdefault((replay.project_id, page_hash, day), [page, 0])
+            row[1] += 1
+        _add_to_counters(
+            PageSessions,
+            ("project", "page_hash", "day", "page", "sessions"),
+            [(*key, page, count) for key, (page, count) in sorted(sessions.items())],
+        )
+    _add_to_counters(
+        ElementClicks,
+        ("project", "element_hash", "day", "clicks"),
+        [(*key, count) for key, count in sorted(clicks.items())],
+    )
+
+
+def _add_to_counters(model: type, fields: Sequence[str], rows: Sequence[tuple]) -> None:
+    """Add to counters of ``model`` keyed by its first three ``fields`` (project, key, day): each
+    row holds the values of ``fields``, the count to add last; an insert, or an increment of the
+    row that exists."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    columns = [quote(model._meta.get_field(name).column) for name in fields]
+    table, count = quote(model._meta.db_table), columns[-1]
+    statement = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(columns[:3])}) "
+        f"DO UPDATE SET {count} = {table}.{count} + excluded.{count}"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(statement, [list(row) for row in rows])
 
 
 def _locked_replays(segments: Sequence[Segment]) -> dict[tuple[int, str], Replay]:

@@ -6,6 +6,8 @@ from rest_framework import serializers
 
 from ingest.models import Project
 from issues.api.links import issue_page_url, replay_page_url
+from issues.causes import CAUSE_KINDS, cause_of
+from issues.impact import impact_of
 from issues.models import Issue, IssueStatus, Occurrence
 from replay_errors.models import ReplayErrorEvent
 from replay_errors.queries import replay_error_events
@@ -41,8 +43,43 @@ class IssueMetadataSerializer(serializers.Serializer):
     )
 
 
+class CauseSerializer(serializers.Serializer):
+    """Why a click failed, as the replays consumer read its window."""
+
+    kind = serializers.ChoiceField(choices=CAUSE_KINDS, read_only=True)
+    detail = serializers.CharField(read_only=True, help_text="One line: what happened.")
+
+
+class LikelyCauseSerializer(CauseSerializer):
+    """The most common cause of an issue's occurrences."""
+
+    share = serializers.FloatField(
+        read_only=True, min_value=0, max_value=1, help_text="Of its occurrences, those with it."
+    )
+
+
+class ImpactSerializer(serializers.Serializer):
+    """The issue against its exposure in its period (its first to its last day, UTC)."""
+
+    page_sessions = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Sessions (replays) on its page."
+    )
+    page_share = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="Of those sessions, the share that hit it."
+    )
+    element_clicks = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Clicks on its element (null: no element)."
+    )
+    element_share = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="Of those clicks, the share it counted."
+    )
+
+
 class OccurrenceSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="occurrence_id", read_only=True)
+    cause = serializers.SerializerMethodField(
+        help_text="Why this click failed (``evidence.cause``), or null when nothing says."
+    )
     replay_id = serializers.UUIDField(format="hex", read_only=True, allow_null=True)
     user = UserSerializer(source="*", read_only=True)
     replay_url = serializers.SerializerMethodField(
@@ -71,8 +108,14 @@ class OccurrenceSerializer(serializers.ModelSerializer):
             "evidence_display",
             "tags",
             "replay_url",
+            "cause",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(CauseSerializer(allow_null=True))
+    def get_cause(self, occurrence: Occurrence) -> dict | None:
+        cause = cause_of(occurrence.evidence if isinstance(occurrence.evidence, dict) else {})
+        return {"kind": cause[0], "detail": cause[1]} if cause else None
 
     def get_replay_url(self, occurrence: Occurrence) -> str | None:
         if occurrence.replay_id is None:
@@ -93,6 +136,13 @@ class IssueSerializer(serializers.ModelSerializer):
     )
     metadata = IssueMetadataSerializer(read_only=True)
     permalink = serializers.SerializerMethodField(help_text="The issue's page in the web UI.")
+    likely_cause = serializers.SerializerMethodField(
+        help_text="The most common cause of its clicks, or null when none has one."
+    )
+    impact = serializers.SerializerMethodField(
+        help_text="Sessions on its page and clicks on its element in its period, and its "
+        "shares of them; null when nothing was counted."
+    )
 
     class Meta:
         model = Issue
@@ -114,8 +164,21 @@ class IssueSerializer(serializers.ModelSerializer):
             "regressed_at",
             "metadata",
             "permalink",
+            "likely_cause",
+            "impact",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(LikelyCauseSerializer(allow_null=True))
+    def get_likely_cause(self, issue: Issue) -> dict | None:
+        cause = issue.likely_cause
+        if not isinstance(cause, dict):
+            return None
+        return {key: cause.get(key) for key in ("kind", "detail", "share")}
+
+    @extend_schema_field(ImpactSerializer(allow_null=True))
+    def get_impact(self, issue: Issue) -> dict | None:
+        return impact_of(issue)
 
     def get_permalink(self, issue: Issue) -> str:
         return issue_page_url(self.context.get("request"), issue.pk)

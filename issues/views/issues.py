@@ -40,6 +40,7 @@ SORT_LABELS = {
     "times_seen": "Times seen",
     "users": "Users",
     "first_seen": "First seen",
+    "impact": "Impact",
 }
 BREAKDOWN_LABELS = {
     "page": "Page",

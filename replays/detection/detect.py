@@ -20,6 +20,7 @@ from replays.detection.breadcrumbs import (
 from replays.detection.classify import ClickType, Thresholds, classify
 from replays.detection.element_identity import element_identity
 from replays.detection.errors import InvalidSegment
+from replays.detection.exposure import Exposure, segment_exposure
 from replays.detection.fingerprint import fingerprint, hydration_fingerprint, page_of
 from replays.detection.ignore import IgnoreRule, is_ignored
 from replays.detection.message import decode_message
@@ -116,6 +117,8 @@ class Detection:
     clicks: tuple[DetectedClick, ...] = ()
     multi_clicks: int = 0
     hydration_errors: tuple[DetectedHydrationError, ...] = ()
+    # The pages and element clicks of the segment, counted for issues' impact.
+    exposure: Exposure = field(default_factory=Exposure)
 
     @property
     def occurrences(self) -> list[Occurrence]:
@@ -200,7 +203,8 @@ def detect_clicks(segment: Segment, settings: DetectionSettings, now: float) -> 
         _hydration_error(breadcrumb, segment, context, settings, now)
         for breadcrumb in found.hydration_errors
     )
-    return Detection(tuple(clicks), multi_clicks, hydration_errors)
+    exposure = segment_exposure(segment.replay_event, segment.events)
+    return Detection(tuple(clicks), multi_clicks, hydration_errors, exposure)
 
 
 def _hydration_error(

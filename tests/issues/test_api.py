@@ -105,6 +105,15 @@ def test_issue_list_shows_the_fixture_issues_newest_first(api, clicks):
             "attributes": {"id": "buy", "class": "btn primary", "testId": "buy-button"},
         },
         "permalink": f"http://testserver/issues/{buy.pk}/",
+        # The capture's clicks carry no cause (its producer read no window).
+        "likely_cause": None,
+        # One session on /index.html; two ui.click breadcrumbs on the buy button.
+        "impact": {
+            "page_sessions": 1,
+            "page_share": 1.0,
+            "element_clicks": 2,
+            "element_share": 0.5,
+        },
     }
 
 
@@ -440,6 +449,7 @@ def test_occurrences_newest_first_with_links_to_the_replay(api, clicks):
             f"http://testserver/projects/42/replays/{FIXTURE_REPLAY_ID}/"
             f"?occurrence={clicks[3]['id']}"
         ),
+        "cause": None,
     }
     assert body["results"][0]["environment"] == "production"
     assert body["results"][2]["user"]["id"] == "u-2"

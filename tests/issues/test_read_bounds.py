@@ -182,7 +182,13 @@ def test_the_schema_bounds_the_query_parameters_as_the_code_does(signed_in, sett
     assert "{0,7}" in parameters["query"]["pattern"]
     assert parameters["per_page"] == {"type": "integer", "minimum": 1}
     assert parameters["page"] == {"type": "integer", "minimum": 1}
-    assert set(parameters["sort"]["enum"]) == {"last_seen", "times_seen", "users", "first_seen"}
+    assert set(parameters["sort"]["enum"]) == {
+        "last_seen",
+        "times_seen",
+        "users",
+        "first_seen",
+        "impact",
+    }
     for name in ("environment", "release", "browser"):
         assert parameters[name]["pattern"] == "^[^\\u0000]*$"
 
