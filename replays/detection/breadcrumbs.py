@@ -18,6 +18,15 @@ import orjson
 
 from replays.detection.errors import InvalidSegment
 from replays.detection.text import without_nul
+from replays.detection.timeline import (
+    MARKERS as TIMELINE_MARKERS,
+)
+from replays.detection.timeline import (
+    TimelineCollector,
+    TimelineEntry,
+    breadcrumb_entry,
+    span_entry,
+)
 from replays.detection.timestamps import is_click_time
 
 SLOW_CLICK = "ui.slowClickDetected"
@@ -29,12 +38,16 @@ CATEGORIES = CLICK_CATEGORIES | {HYDRATE_ERROR}
 # farthest). The regex engine's scan for the click categories' shared prefix "ui." stepped through
 # every byte: 171M instructions on the bench's segments without findings against zlib's 526M, where
 # the three substring searches cost 48M (callgrind); an alternation of all three, with no common
-# prefix, is tried at every byte and was slower still.
-_MARKERS = tuple(sorted((c.encode() for c in CATEGORIES), key=len, reverse=True))
+# prefix, is tried at every byte and was slower still. The timeline's markers (requests, console,
+# navigations, plain clicks) join them: a segment with a request but no click has timeline entries.
+_MARKERS = tuple(
+    sorted((*(c.encode() for c in CATEGORIES), *TIMELINE_MARKERS), key=len, reverse=True)
+)
 
 RRWEB_META_EVENT = 4  # the page's ``href``, at the start and after each navigation
 RRWEB_CUSTOM_EVENT = 5
 NAVIGATION = "navigation"  # the SDK's history breadcrumb: ``data.to``, a path or URL
+TIMELINE_CATEGORIES = frozenset({NAVIGATION, "console", "ui.click"})
 # A segment covers seconds of a session, in which a person clicks a few times. More click
 # breadcrumbs than this come from a broken or hostile client, and each would become an occurrence
 # (a 490 KB envelope of one click repeated inflates to 70,000 of them): the first ones are kept.
@@ -102,15 +115,18 @@ class HydrationErrorBreadcrumb:
 
 @dataclass(frozen=True, slots=True)
 class Breadcrumbs:
-    """What a segment holds for detection, each in recording order."""
+    """What a segment holds for detection, each in recording order: the click and hydration
+    error breadcrumbs, and the timeline entries (requests, console errors, navigations, plain
+    clicks) that explain a click's window."""
 
     clicks: tuple[ClickBreadcrumb, ...] = ()
     hydration_errors: tuple[HydrationErrorBreadcrumb, ...] = ()
+    timeline: tuple[TimelineEntry, ...] = ()
 
 
 def may_have_breadcrumbs(events: bytes) -> bool:
-    """Whether the events may hold a click or hydration-error breadcrumb (no false negatives for
-    SDK output)."""
+    """Whether the events may hold a click or hydration-error breadcrumb or a timeline entry (no
+    false negatives for SDK output)."""
     return any(marker in events for marker in _MARKERS)
 
 
@@ -121,8 +137,9 @@ def find_click_breadcrumbs(events: bytes) -> list[ClickBreadcrumb]:
 
 
 def find_breadcrumbs(events: bytes) -> Breadcrumbs:
-    """The click breadcrumbs (the first ``MAX_CLICKS_PER_SEGMENT``) and hydration errors (the
-    first ``MAX_HYDRATION_ERRORS_PER_SEGMENT``) in a segment's rrweb events (JSON bytes)."""
+    """The click breadcrumbs (the first ``MAX_CLICKS_PER_SEGMENT``), hydration errors (the
+    first ``MAX_HYDRATION_ERRORS_PER_SEGMENT``) and timeline entries (the first of each kind,
+    ``timeline.MAX_ENTRIES_PER_SEGMENT``) in a segment's rrweb events (JSON bytes), in one pass."""
     if not may_have_breadcrumbs(events):
         return Breadcrumbs()
     try:
@@ -133,6 +150,7 @@ def find_breadcrumbs(events: bytes) -> Breadcrumbs:
         raise InvalidSegment("the recording is not a JSON array of rrweb events")
     clicks: list[ClickBreadcrumb] = []
     hydration_errors: list[HydrationErrorBreadcrumb] = []
+    timeline = TimelineCollector()
     page: str | None = None  # the page the replay is on, as far as this segment tells
     # Most events are DOM mutations and mouse moves: only meta (4) and custom (5) events go on.
     for event in parsed:
@@ -145,17 +163,21 @@ def find_breadcrumbs(events: bytes) -> Breadcrumbs:
         if kind != RRWEB_CUSTOM_EVENT or (payload := _payload(event)) is None:
             continue
         category = payload.get("category")
+        if category is None:
+            timeline.add(span_entry(payload))
         if category in CLICK_CATEGORIES:
             if len(clicks) < MAX_CLICKS_PER_SEGMENT:
                 clicks.append(parse_click_breadcrumb(event, payload))
         elif category == HYDRATE_ERROR:
             if len(hydration_errors) < MAX_HYDRATION_ERRORS_PER_SEGMENT:
                 hydration_errors.append(parse_hydration_error(event, payload, page))
-        elif category == NAVIGATION:
-            page = _page_after_navigation(payload, page)
+        elif category in TIMELINE_CATEGORIES:
+            timeline.add(breadcrumb_entry(category, payload))
+            if category == NAVIGATION:
+                page = _page_after_navigation(payload, page)
         elif category is None and _text(payload.get("op"), 64).startswith("navigation."):
             page = _text(payload.get("description"), MAX_URL_CHARS) or page  # its URL
-    return Breadcrumbs(tuple(clicks), tuple(hydration_errors))
+    return Breadcrumbs(tuple(clicks), tuple(hydration_errors), tuple(timeline.entries))
 
 
 def _payload(event: dict[str, Any]) -> dict[str, Any] | None:
