@@ -26,6 +26,8 @@ from replays.models import Replay, ReplayClickWindow, ReplayTimelineEntry
 REOPEN_HORIZON_S = 15 * 60
 
 Batch = Sequence[tuple[Replay, Segment, Detection]]
+# Windows marked published per query (two parameters each).
+MARK_CHUNK = 400
 
 
 def timeline_record(new: Batch) -> None:
@@ -55,25 +57,42 @@ def click_windows_record(new: Batch, unpublished: Batch) -> None:
     after the earliest new entry, start before the latest). A changed occurrence is left
     unpublished (``click_windows_to_publish``). A few queries, whatever the batch's size."""
     candidates = {
-        occurrence.id: (replay, occurrence)
+        (replay.pk, occurrence.id): (replay, occurrence)
         for replay, _, detection in unpublished
         for occurrence in detection.click_occurrences
     }
     times = _new_entry_times(new)
     if not candidates and not times:
         return
-    reopened = Q(occurrence_id__in=list(candidates))
+    # One condition per replay, never one per click (a batch may hold 200 segments of 200 clicks
+    # each, more than a query's parameters): the windows built before of the candidates (by their
+    # clicks' time span), and those the new entries may fall in.
+    clicks: dict[int, tuple[float, float]] = {}
+    for replay, occurrence in candidates.values():
+        clicks[replay.pk] = _span(clicks.get(replay.pk), occurrence.evidence_data["timestamp"])
+    maybe = Q(pk__in=[])
+    for replay_pk, (first, last) in clicks.items():
+        maybe |= Q(replay=replay_pk, start__gte=first, start__lte=last)
     for replay_pk, (earliest, latest) in times.items():
-        reopened |= Q(replay=replay_pk, start__lte=latest, end__gte=earliest)
-    stored = list(ReplayClickWindow.objects.filter(reopened))
-    known = {window.occurrence_id for window in stored}
+        maybe |= Q(replay=replay_pk, start__lte=latest, end__gte=earliest)
+    stored = [
+        window
+        for window in ReplayClickWindow.objects.filter(maybe)
+        if (window.replay_id, window.occurrence_id) in candidates
+        or _reopened(window, times.get(window.replay_id))
+    ]
+    known = {(window.replay_id, window.occurrence_id) for window in stored}
     created = [
         (replay, occurrence) for key, (replay, occurrence) in candidates.items() if key not in known
     ]
     if not created and not stored:
         return
-    ranges = [(replay.pk, *_bounds(occurrence)) for replay, occurrence in created]
-    ranges += [(window.replay_id, window.start, window.end) for window in stored]
+    ranges: dict[int, tuple[float, float]] = {}
+    for replay_pk, start, end in [
+        *((replay.pk, *_bounds(occurrence)) for replay, occurrence in created),
+        *((window.replay_id, window.start, window.end) for window in stored),
+    ]:
+        ranges[replay_pk] = _span(_span(ranges.get(replay_pk), start), end)
     entries = _entries_within(ranges)
     if created:
         ReplayClickWindow.objects.bulk_create(
@@ -102,12 +121,11 @@ def click_windows_to_publish(replay_pks: Iterable[int]) -> list[ReplayClickWindo
 def click_windows_mark_published(windows: Sequence[ReplayClickWindow]) -> None:
     """Record that these builds are on the broker; a window built again meanwhile (another
     consumer, a later segment) keeps waiting for its own publication."""
-    if not windows:
-        return
-    matching = Q(pk__in=[])
-    for window in windows:
-        matching |= Q(pk=window.pk, version=window.version)
-    ReplayClickWindow.objects.filter(matching).update(published=True)
+    for first in range(0, len(windows), MARK_CHUNK):
+        matching = Q(pk__in=[])
+        for window in windows[first : first + MARK_CHUNK]:
+            matching |= Q(pk=window.pk, version=window.version)
+        ReplayClickWindow.objects.filter(matching).update(published=True)
 
 
 def _built(
@@ -145,11 +163,22 @@ def _bounds(occurrence: Occurrence) -> tuple[float, float]:
     return window_bounds(evidence["timestamp"], evidence.get("timeAfterClickMs") or 0.0)
 
 
-def _entries_within(ranges: list[tuple[int, float, float]]) -> dict[int, list[SegmentEntry]]:
-    """The timeline entries of each replay that start within one of its ranges, in one query
-    (each window picks its own among them)."""
+def _span(span: tuple[float, float] | None, time: float) -> tuple[float, float]:
+    """``span`` widened to hold ``time``."""
+    return (time, time) if span is None else (min(span[0], time), max(span[1], time))
+
+
+def _reopened(window: ReplayClickWindow, new_entries: tuple[float, float] | None) -> bool:
+    return (
+        new_entries is not None and window.start <= new_entries[1] and window.end >= new_entries[0]
+    )
+
+
+def _entries_within(ranges: dict[int, tuple[float, float]]) -> dict[int, list[SegmentEntry]]:
+    """The timeline entries of each replay that start within its range, in one query (each
+    window picks its own among them)."""
     within = Q(pk__in=[])
-    for replay_pk, start, end in ranges:
+    for replay_pk, (start, end) in ranges.items():
         within |= Q(replay=replay_pk, start__gte=start, start__lte=end)
     entries: dict[int, list[SegmentEntry]] = {}
     for row in ReplayTimelineEntry.objects.filter(within):
@@ -163,8 +192,7 @@ def _new_entry_times(new: Batch) -> dict[int, tuple[float, float]]:
     times: dict[int, tuple[float, float]] = {}
     for replay, _, detection in new:
         for entry in detection.timeline:
-            earliest, latest = times.get(replay.pk, (entry.start, entry.start))
-            times[replay.pk] = (min(earliest, entry.start), max(latest, entry.start))
+            times[replay.pk] = _span(times.get(replay.pk), entry.start)
     return times
 
 

@@ -202,7 +202,7 @@ class ReplayClickWindow(models.Model):
     the broker has the new version). At most ``MAX_CLICK_WINDOWS_PER_REPLAY`` per replay."""
 
     replay = models.ForeignKey(Replay, on_delete=models.CASCADE, related_name="click_windows")
-    occurrence_id = models.CharField(max_length=32, unique=True)
+    occurrence_id = models.CharField(max_length=32)
     start = models.FloatField(help_text="The click, in seconds since the epoch.")
     end = models.FloatField(help_text="The end of the SDK's wait.")
     occurrence = models.JSONField(help_text="The occurrence as last built (ingest-occurrences).")
@@ -212,7 +212,13 @@ class ReplayClickWindow(models.Model):
 
     class Meta:
         ordering = ["replay", "start"]
-        indexes = [models.Index(fields=["replay", "end"])]
+        # Occurrence ids are unique per replay (a replay id may be sent to two projects).
+        constraints = [
+            models.UniqueConstraint(
+                fields=["replay", "occurrence_id"], name="unique_replay_click_window"
+            )
+        ]
+        indexes = [models.Index(fields=["replay", "start"]), models.Index(fields=["replay", "end"])]
 
     def __str__(self) -> str:
         return f"{self.replay} click {self.occurrence_id}"
