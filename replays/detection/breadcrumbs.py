@@ -40,9 +40,15 @@ CATEGORIES = CLICK_CATEGORIES | {HYDRATE_ERROR}
 # the three substring searches cost 48M (callgrind); an alternation of all three, with no common
 # prefix, is tried at every byte and was slower still. The timeline's markers (requests, console,
 # navigations, plain clicks) join them: a segment with a request but no click has timeline entries.
-_MARKERS = tuple(
-    sorted((*(c.encode() for c in CATEGORIES), *TIMELINE_MARKERS), key=len, reverse=True)
-)
+_DETECTION_MARKERS = tuple(sorted((c.encode() for c in CATEGORIES), key=len, reverse=True))
+_MARKERS = tuple(sorted((*_DETECTION_MARKERS, *TIMELINE_MARKERS), key=len, reverse=True))
+# The SDK writes each custom event as ``{"type":5,"timestamp":...,"data":...}`` (compact JSON, its
+# keys in that order; a DOM comment node is ``{"type":5,"textContent":...}``), and every rrweb
+# event starts with its ``type``: an event ends where ``},{"type":`` follows, or at the array's
+# end. Nested objects may hold that boundary too: the next one is tried, a few times at most.
+_CUSTOM_EVENT = b'{"type":5,"timestamp":'
+_EVENT_BOUNDARY = b'},{"type":'
+MAX_EVENT_END_ATTEMPTS = 8
 
 RRWEB_META_EVENT = 4  # the page's ``href``, at the start and after each navigation
 RRWEB_CUSTOM_EVENT = 5
@@ -139,9 +145,14 @@ def find_click_breadcrumbs(events: bytes) -> list[ClickBreadcrumb]:
 def find_breadcrumbs(events: bytes) -> Breadcrumbs:
     """The click breadcrumbs (the first ``MAX_CLICKS_PER_SEGMENT``), hydration errors (the
     first ``MAX_HYDRATION_ERRORS_PER_SEGMENT``) and timeline entries (the first of each kind,
-    ``timeline.MAX_ENTRIES_PER_SEGMENT``) in a segment's rrweb events (JSON bytes), in one pass."""
-    if not may_have_breadcrumbs(events):
-        return Breadcrumbs()
+    ``timeline.MAX_ENTRIES_PER_SEGMENT``) in a segment's rrweb events (JSON bytes), in one pass.
+
+    A segment with timeline markers but no click or hydration-error category (most segments: the
+    page makes requests) is not parsed whole: only its custom events are (``scan_timeline``)."""
+    if not any(marker in events for marker in _DETECTION_MARKERS):
+        if not any(marker in events for marker in TIMELINE_MARKERS):
+            return Breadcrumbs()
+        return Breadcrumbs(timeline=scan_timeline(events))
     try:
         parsed = orjson.loads(events)
     except orjson.JSONDecodeError as exc:
@@ -178,6 +189,41 @@ def find_breadcrumbs(events: bytes) -> Breadcrumbs:
         elif category is None and _text(payload.get("op"), 64).startswith("navigation."):
             page = _text(payload.get("description"), MAX_URL_CHARS) or page  # its URL
     return Breadcrumbs(tuple(clicks), tuple(hydration_errors), tuple(timeline.entries))
+
+
+def scan_timeline(events: bytes) -> tuple[TimelineEntry, ...]:
+    """The timeline entries of a segment's custom events, each parsed on its own: the DOM's
+    snapshots and mutations around them are never parsed (nor need to be valid JSON). Gives what
+    the full parse gives for the SDK's output."""
+    timeline = TimelineCollector()
+    view = memoryview(events)
+    start = events.find(_CUSTOM_EVENT)
+    while start != -1:
+        event, end = _custom_event_at(events, view, start)
+        if isinstance(event, dict) and (payload := _payload(event)) is not None:
+            category = payload.get("category")
+            if category is None:
+                timeline.add(span_entry(payload))
+            elif category in TIMELINE_CATEGORIES:
+                timeline.add(breadcrumb_entry(category, payload))
+        start = events.find(_CUSTOM_EVENT, end)
+    return tuple(timeline.entries)
+
+
+def _custom_event_at(events: bytes, view: memoryview, start: int) -> tuple[Any, int]:
+    """The JSON object that starts at ``start`` and where to look for the next one; ``None``
+    when no end is found within ``MAX_EVENT_END_ATTEMPTS`` boundaries."""
+    after = start
+    for _ in range(MAX_EVENT_END_ATTEMPTS):
+        boundary = events.find(_EVENT_BOUNDARY, after)
+        end = boundary + 1 if boundary != -1 else events.rfind(b"}") + 1
+        try:
+            return orjson.loads(view[start:end]), end
+        except orjson.JSONDecodeError:
+            if boundary == -1:
+                return None, len(events)
+            after = boundary + 1
+    return None, start + 1
 
 
 def _payload(event: dict[str, Any]) -> dict[str, Any] | None:

@@ -6,7 +6,8 @@ import random
 
 import orjson
 
-from replays.detection.breadcrumbs import find_breadcrumbs
+from replays.detection import breadcrumbs as breadcrumbs_module
+from replays.detection.breadcrumbs import find_breadcrumbs, scan_timeline
 from replays.detection.detect import DetectionSettings, decode_segment, detect_clicks
 from replays.detection.timeline import (
     CLICK,
@@ -22,6 +23,8 @@ from tests.replays.messages import (
     MAX_INFLATED_BYTES,
     RECEIVED,
     captured_click,
+    fixture_messages,
+    hydrate_error_event,
     scenario_messages,
     snapshot_events,
 )
@@ -252,3 +255,66 @@ def test_a_click_occurrence_carries_its_window_cause_revision_and_a_line():
     assert evidence["revision"] == 1
     assert "Likely cause" not in [line["name"] for line in occurrence.evidence_display]
     assert detect_clicks(seg0, settings, float(RECEIVED)).timeline
+
+
+def test_scanning_the_custom_events_alone_gives_what_the_full_parse_gives():
+    """Segments with a click are parsed whole, the others only in their custom events: both
+    ways give the same timeline for the SDK's output (a click marker forces the full parse)."""
+    messages = [
+        *fixture_messages(),
+        *(
+            m
+            for name in ("failing", "pending", "disabled", "error")
+            for m in scenario_messages(name)
+        ),
+    ]
+    compared = 0
+    for raw in messages:
+        events = decode_segment(raw, MAX_INFLATED_BYTES).events
+        scanned = scan_timeline(events)
+        parsed = orjson.loads(events)
+        forced = orjson.dumps([*parsed, hydrate_error_event()])  # a detection marker
+        assert scanned == find_breadcrumbs(forced).timeline
+        compared += bool(scanned)
+    assert compared >= 10
+
+
+def test_the_scan_finds_an_event_past_nested_boundaries_and_skips_lookalikes():
+    body = {"items": [{"type": 1}, {"type": 2}]}  # holds the boundary },{"type":
+    span = {
+        "type": 5,
+        "timestamp": CLICK_AT,
+        "data": {
+            "tag": "performanceSpan",
+            "payload": {
+                "op": "resource.xhr",
+                "description": "/api/cart",
+                "startTimestamp": CLICK_AT,
+                "endTimestamp": CLICK_AT + 0.5,
+                "data": {"method": "put", "statusCode": 404, "response": {"body": body}},
+            },
+        },
+    }
+    comment = {"type": 2, "data": {"node": {"childNodes": [{"type": 5, "textContent": "c"}]}}}
+    events = orjson.dumps([comment, span, {"type": 3, "timestamp": 1, "data": {"source": 1}}])
+    assert scan_timeline(events) == (
+        TimelineEntry(
+            REQUEST, CLICK_AT, CLICK_AT + 0.5, {"method": "PUT", "url": "/api/cart", "status": 404}
+        ),
+    )
+    # Not JSON around the custom events: nothing but them is read.
+    assert scan_timeline(b"garbage," + orjson.dumps(span)[:-1] + b"}]") != ()
+    assert scan_timeline(b'[{"type":5,"timestamp":1,"data":{"tag":"breadcrumb"') == ()
+
+
+def test_a_huge_segment_of_empty_events_with_a_request_marker_is_not_parsed(monkeypatch):
+    events = b"[" + b"{}," * 1_000_000 + b'{"x":"resource.fetch"}]'
+    calls = []
+    real_loads = orjson.loads
+    monkeypatch.setattr(
+        breadcrumbs_module.orjson,
+        "loads",
+        lambda value: calls.append(len(value)) or real_loads(value),
+    )
+    assert find_breadcrumbs(events).timeline == ()
+    assert calls == []
