@@ -211,12 +211,18 @@ def scan_timeline(events: bytes) -> tuple[TimelineEntry, ...]:
 
 
 def _custom_event_at(events: bytes, view: memoryview, start: int) -> tuple[Any, int]:
-    """The JSON object that starts at ``start`` and where to look for the next one; ``None``
-    when no end is found within ``MAX_EVENT_END_ATTEMPTS`` boundaries."""
+    """The JSON object that starts at ``start`` (None when it holds no timeline marker, or no
+    end is found within ``MAX_EVENT_END_ATTEMPTS`` boundaries) and where to look for the next one.
+    Most custom events are no entry (options, memory, paints, web vitals, script loads): a byte
+    search in the event's own bytes skips them unparsed."""
     after = start
     for _ in range(MAX_EVENT_END_ATTEMPTS):
         boundary = events.find(_EVENT_BOUNDARY, after)
         end = boundary + 1 if boundary != -1 else events.rfind(b"}") + 1
+        if end <= start:  # no closing brace after it: a truncated event
+            return None, len(events)
+        if not any(events.find(marker, start, end) != -1 for marker in TIMELINE_MARKERS):
+            return None, end
         try:
             return orjson.loads(view[start:end]), end
         except orjson.JSONDecodeError:

@@ -104,14 +104,14 @@ def span_entry(payload: dict[str, Any]) -> TimelineEntry | None:
 
 def breadcrumb_entry(category: str, payload: dict[str, Any]) -> TimelineEntry | None:
     """A console error, a navigation breadcrumb (``data.to``) or a ``ui.click``."""
+    if category == "console" and payload.get("level") != "error":
+        return None  # the console's logs, infos and warnings: most console breadcrumbs
     time = _seconds(payload.get("timestamp"))
     if time is None:
         return None
     data = payload.get("data")
     data = data if isinstance(data, dict) else {}
     if category == "console":
-        if payload.get("level") != "error":
-            return None
         return TimelineEntry(
             CONSOLE_ERROR, time, None, {"message": _text(payload.get("message"), MAX_MESSAGE_CHARS)}
         )
@@ -155,6 +155,9 @@ def without_query(value: Any) -> str:
     return value[:MAX_URL_CHARS].replace("\x00", "")
 
 
+_NUMBER_TYPES = (int, float)  # exactly: a bool is an int, and no time
+
+
 def _status(value: Any) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 1000:
         return value
@@ -164,7 +167,7 @@ def _status(value: Any) -> int | None:
 def _seconds(value: Any) -> float | None:
     """A time in seconds since the epoch, or None: the SDK writes spans' and breadcrumbs' times
     in seconds; anything else (milliseconds, NaN, a string) is no time of a click's window."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+    if type(value) in _NUMBER_TYPES and math.isfinite(value):
         seconds = float(value)
         return seconds if is_click_time(seconds) else None
     return None

@@ -5,6 +5,8 @@ what the captures do not show (spans with no end, a window over two segments, 10
 import random
 
 import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from replays.detection import breadcrumbs as breadcrumbs_module
 from replays.detection.breadcrumbs import find_breadcrumbs, scan_timeline
@@ -318,3 +320,25 @@ def test_a_huge_segment_of_empty_events_with_a_request_marker_is_not_parsed(monk
     )
     assert find_breadcrumbs(events).timeline == ()
     assert calls == []
+
+
+FRAGMENTS = [
+    b'{"type":5,"timestamp":',
+    b'},{"type":',
+    b"}",
+    b"{",
+    b"]",
+    b"[",
+    b'"resource.fetch"',
+    b'"console"',
+    b'{"tag":"performanceSpan","payload":{"op":"resource.fetch","startTimestamp":1796141661.9}}',
+    b"1796141661.9,",
+    b'"data":',
+]
+
+
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_the_scan_ends_on_any_arrangement_of_its_own_markers(pieces):
+    entries = scan_timeline(b"".join(pieces))
+    assert len(entries) <= MAX_ENTRIES_PER_SEGMENT[REQUEST]
