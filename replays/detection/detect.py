@@ -171,7 +171,12 @@ def detect_clicks(segment: Segment, settings: DetectionSettings, now: float) -> 
         segment.project_id, segment.replay_id, segment.segment_id, segment.replay_event
     )
     found = find_breadcrumbs(segment.events)
-    own_entries = [SegmentEntry(segment.segment_id, entry) for entry in found.timeline]
+    # Most segments have entries and no click: the pairs are made only for a click's window.
+    own_entries = (
+        [SegmentEntry(segment.segment_id, entry) for entry in found.timeline]
+        if found.clicks
+        else []
+    )
     clicks, multi_clicks = [], 0
     for breadcrumb in found.clicks:
         if breadcrumb.category == MULTI_CLICK:
