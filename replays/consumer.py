@@ -31,8 +31,10 @@ from django.db import DatabaseError, IntegrityError, InterfaceError, Operational
 from pipeline.batches import ProcessInBatches, Refused, batch_else_one_by_one, dead_letter
 from pipeline.metrics import OCCURRENCES, SEGMENT_SECONDS, SEGMENTS
 from pipeline.steps import Backoff
+from replays.click_windows import click_windows_mark_published, click_windows_to_publish
 from replays.detection.detect import Detection, Segment, decode_segment, detect_clicks
 from replays.detection.errors import InvalidSegment
+from replays.detection.occurrence import Occurrence
 from replays.models import ReplaySegment
 from replays.occurrences import OccurrencePublisher
 from replays.queries import detection_settings_for
@@ -184,21 +186,26 @@ class RecordingsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
     def _publish(
         self, batch: Sequence[BrokerValue[ProcessedSegment]], rows: Sequence[ReplaySegment]
     ) -> None:
-        """Publish the occurrences of the segments whose rows say they are not out yet (each
-        row once: a segment twice in the batch has one row), then mark those rows."""
+        """Publish the hydration errors of the segments whose rows say they are not out yet (each
+        row once: a segment twice in the batch has one row), and every click occurrence of the
+        batch's replays whose last build is not out yet (new clicks, and earlier ones whose
+        window a segment of this batch filled: the same id again); then mark them."""
         pending = {row.pk: (row, value) for value, row in zip(batch, rows, strict=True)}
         pending = {pk: each for pk, each in pending.items() if not each[0].occurrences_published}
-        if not pending:
+        windows = click_windows_to_publish({row.replay_id for row in rows})
+        if not pending and not windows:
             return
-        occurrences = [
+        occurrences = [Occurrence.from_dict(window.occurrence) for window in windows]
+        occurrences += [
             occurrence
             for _, value in pending.values()
-            for occurrence in value.payload.detection.occurrences
+            for occurrence in value.payload.detection.other_occurrences
         ]
         try:
             self.publisher.publish(occurrences)
         except Exception as exc:
             raise OccurrencesNotPublished(f"occurrences not published: {exc}") from exc
         replay_mark_published(*(row for row, _ in pending.values()))
+        click_windows_mark_published(windows)
         for occurrence in occurrences:
             OCCURRENCES.labels(occurrence.type_slug).inc()

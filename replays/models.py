@@ -287,3 +287,58 @@ class ElementClicks(models.Model):
 
     def __str__(self) -> str:
         return f"{self.element_hash} {self.day}: {self.clicks}"
+
+
+class ReplayTimelineEntry(models.Model):
+    """One request, console error, navigation or click of a replay, as its segment recorded it
+    (replays.detection.timeline): what a click's window is read from, whichever segment brought
+    the click or the entry. One row per (segment, index): a re-delivered segment adds nothing."""
+
+    replay = models.ForeignKey(Replay, on_delete=models.CASCADE, related_name="timeline")
+    segment_id = models.PositiveIntegerField()
+    index = models.PositiveIntegerField(help_text="Its place among the segment's entries.")
+    kind = models.CharField(max_length=16)
+    start = models.FloatField(help_text="Seconds since the epoch.")
+    end = models.FloatField(null=True, blank=True, help_text="A request's end, if it ended.")
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["replay", "start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["replay", "segment_id", "index"], name="unique_replay_timeline_entry"
+            )
+        ]
+        indexes = [models.Index(fields=["replay", "start"])]
+
+    def __str__(self) -> str:
+        return f"{self.replay} #{self.segment_id}.{self.index} {self.kind}"
+
+
+class ReplayClickWindow(models.Model):
+    """A click occurrence this replay published, with its window's evidence: when a later
+    segment brings an entry inside the window (a request's span arrives once it ended), the
+    occurrence is built again with the same id and published again (``published`` false until
+    the broker has the new version). At most ``MAX_CLICK_WINDOWS_PER_REPLAY`` per replay."""
+
+    replay = models.ForeignKey(Replay, on_delete=models.CASCADE, related_name="click_windows")
+    occurrence_id = models.CharField(max_length=32)
+    start = models.FloatField(help_text="The click, in seconds since the epoch.")
+    end = models.FloatField(help_text="The end of the SDK's wait.")
+    occurrence = models.JSONField(help_text="The occurrence as last built (ingest-occurrences).")
+    revision = models.PositiveIntegerField(help_text="evidence_data.revision of that build.")
+    version = models.PositiveIntegerField(default=1, help_text="Counts the builds.")
+    published = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["replay", "start"]
+        # Occurrence ids are unique per replay (a replay id may be sent to two projects).
+        constraints = [
+            models.UniqueConstraint(
+                fields=["replay", "occurrence_id"], name="unique_replay_click_window"
+            )
+        ]
+        indexes = [models.Index(fields=["replay", "start"]), models.Index(fields=["replay", "end"])]
+
+    def __str__(self) -> str:
+        return f"{self.replay} click {self.occurrence_id}"

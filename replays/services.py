@@ -10,6 +10,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, storages
 from django.db import connection, transaction
 
+from replays.click_windows import click_windows_record, timeline_record
 from replays.detection.classify import ClickType
 from replays.detection.detect import Detection, Segment
 from replays.detection.replay_event import ReplayEvent, replay_event_to_dict
@@ -118,7 +119,9 @@ def replay_record_segments(batch: Sequence[tuple[Segment, Detection]]) -> list[R
     few queries for the batch instead of a few for each segment.
 
     Returns each segment's row, in the batch's order: new, or found when the segment was stored
-    before (then its replay is left alone). A segment twice in the batch is stored once.
+    before (then its replay is left alone). A segment twice in the batch is stored once. Each new
+    segment's timeline entries are kept, and the click windows built (``click_windows_record``):
+    under the replays' locks, so the windows see every entry stored before them.
     """
     unique: dict[tuple[int, str, int], tuple[Segment, Detection]] = {}
     for segment, detection in batch:
@@ -134,20 +137,27 @@ def replay_record_segments(batch: Sequence[tuple[Segment, Detection]]) -> list[R
                 segment_id__in={segment_id for _, _, segment_id in unique},
             )
         }
-        new_rows, merged, exposed = [], {}, []
+        new_rows, merged, new, unpublished, exposed = [], {}, [], [], []
         for segment, detection in unique.values():
             replay = replays[(segment.project_id, segment.replay_id)]
             if (replay.pk, segment.segment_id) in rows:
-                continue  # stored by an earlier delivery
+                # Stored by an earlier delivery; if it crashed before publishing, the click
+                # windows are built (again) below.
+                if not rows[(replay.pk, segment.segment_id)].occurrences_published:
+                    unpublished.append((replay, segment, detection))
+                continue
             row = _segment_row(replay, segment, detection)
             rows[(replay.pk, segment.segment_id)] = row
             new_rows.append(row)
             _merge_into_replay(replay, segment, detection, row.received_at)
             merged[replay.pk] = replay
+            new.append((replay, segment, detection))
             exposed.append((replay, detection))
         ReplaySegment.objects.bulk_create(new_rows)
         Replay.objects.bulk_update(merged.values(), MERGED_FIELDS)
         replay_count_exposure(exposed)
+        timeline_record(new)
+        click_windows_record(new, [*new, *unpublished])
     return [
         rows[(replays[(segment.project_id, segment.replay_id)].pk, segment.segment_id)]
         for segment, _ in batch

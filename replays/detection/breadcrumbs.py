@@ -18,6 +18,15 @@ import orjson
 
 from replays.detection.errors import InvalidSegment
 from replays.detection.text import without_nul
+from replays.detection.timeline import (
+    MARKERS as TIMELINE_MARKERS,
+)
+from replays.detection.timeline import (
+    TimelineCollector,
+    TimelineEntry,
+    breadcrumb_entry,
+    span_entry,
+)
 from replays.detection.timestamps import is_click_time
 
 SLOW_CLICK = "ui.slowClickDetected"
@@ -29,12 +38,22 @@ CATEGORIES = CLICK_CATEGORIES | {HYDRATE_ERROR}
 # farthest). The regex engine's scan for the click categories' shared prefix "ui." stepped through
 # every byte: 171M instructions on the bench's segments without findings against zlib's 526M, where
 # the three substring searches cost 48M (callgrind); an alternation of all three, with no common
-# prefix, is tried at every byte and was slower still.
-_MARKERS = tuple(sorted((c.encode() for c in CATEGORIES), key=len, reverse=True))
+# prefix, is tried at every byte and was slower still. The timeline's markers (requests, console,
+# navigations, plain clicks) join them: a segment with a request but no click has timeline entries.
+_DETECTION_MARKERS = tuple(sorted((c.encode() for c in CATEGORIES), key=len, reverse=True))
+_MARKERS = tuple(sorted((*_DETECTION_MARKERS, *TIMELINE_MARKERS), key=len, reverse=True))
+# The SDK writes each custom event as ``{"type":5,"timestamp":...,"data":...}`` (compact JSON, its
+# keys in that order; a DOM comment node is ``{"type":5,"textContent":...}``), and every rrweb
+# event starts with its ``type``: an event ends where ``},{"type":`` follows, or at the array's
+# end. Nested objects may hold that boundary too: the next one is tried, a few times at most.
+_CUSTOM_EVENT = b'{"type":5,"timestamp":'
+_EVENT_BOUNDARY = b'},{"type":'
+MAX_EVENT_END_ATTEMPTS = 8
 
 RRWEB_META_EVENT = 4  # the page's ``href``, at the start and after each navigation
 RRWEB_CUSTOM_EVENT = 5
 NAVIGATION = "navigation"  # the SDK's history breadcrumb: ``data.to``, a path or URL
+TIMELINE_CATEGORIES = frozenset({NAVIGATION, "console", "ui.click"})
 # A segment covers seconds of a session, in which a person clicks a few times. More click
 # breadcrumbs than this come from a broken or hostile client, and each would become an occurrence
 # (a 490 KB envelope of one click repeated inflates to 70,000 of them): the first ones are kept.
@@ -102,15 +121,18 @@ class HydrationErrorBreadcrumb:
 
 @dataclass(frozen=True, slots=True)
 class Breadcrumbs:
-    """What a segment holds for detection, each in recording order."""
+    """What a segment holds for detection, each in recording order: the click and hydration
+    error breadcrumbs, and the timeline entries (requests, console errors, navigations, plain
+    clicks) that explain a click's window."""
 
     clicks: tuple[ClickBreadcrumb, ...] = ()
     hydration_errors: tuple[HydrationErrorBreadcrumb, ...] = ()
+    timeline: tuple[TimelineEntry, ...] = ()
 
 
 def may_have_breadcrumbs(events: bytes) -> bool:
-    """Whether the events may hold a click or hydration-error breadcrumb (no false negatives for
-    SDK output)."""
+    """Whether the events may hold a click or hydration-error breadcrumb or a timeline entry (no
+    false negatives for SDK output)."""
     return any(marker in events for marker in _MARKERS)
 
 
@@ -121,10 +143,16 @@ def find_click_breadcrumbs(events: bytes) -> list[ClickBreadcrumb]:
 
 
 def find_breadcrumbs(events: bytes) -> Breadcrumbs:
-    """The click breadcrumbs (the first ``MAX_CLICKS_PER_SEGMENT``) and hydration errors (the
-    first ``MAX_HYDRATION_ERRORS_PER_SEGMENT``) in a segment's rrweb events (JSON bytes)."""
-    if not may_have_breadcrumbs(events):
-        return Breadcrumbs()
+    """The click breadcrumbs (the first ``MAX_CLICKS_PER_SEGMENT``), hydration errors (the
+    first ``MAX_HYDRATION_ERRORS_PER_SEGMENT``) and timeline entries (the first of each kind,
+    ``timeline.MAX_ENTRIES_PER_SEGMENT``) in a segment's rrweb events (JSON bytes), in one pass.
+
+    A segment with timeline markers but no click or hydration-error category (most segments: the
+    page makes requests) is not parsed whole: only its custom events are (``scan_timeline``)."""
+    if not any(marker in events for marker in _DETECTION_MARKERS):
+        if not any(marker in events for marker in TIMELINE_MARKERS):
+            return Breadcrumbs()
+        return Breadcrumbs(timeline=scan_timeline(events))
     try:
         parsed = orjson.loads(events)
     except orjson.JSONDecodeError as exc:
@@ -133,6 +161,7 @@ def find_breadcrumbs(events: bytes) -> Breadcrumbs:
         raise InvalidSegment("the recording is not a JSON array of rrweb events")
     clicks: list[ClickBreadcrumb] = []
     hydration_errors: list[HydrationErrorBreadcrumb] = []
+    timeline = TimelineCollector()
     page: str | None = None  # the page the replay is on, as far as this segment tells
     # Most events are DOM mutations and mouse moves: only meta (4) and custom (5) events go on.
     for event in parsed:
@@ -145,17 +174,62 @@ def find_breadcrumbs(events: bytes) -> Breadcrumbs:
         if kind != RRWEB_CUSTOM_EVENT or (payload := _payload(event)) is None:
             continue
         category = payload.get("category")
+        if category is None:
+            timeline.add(span_entry(payload))
         if category in CLICK_CATEGORIES:
             if len(clicks) < MAX_CLICKS_PER_SEGMENT:
                 clicks.append(parse_click_breadcrumb(event, payload))
         elif category == HYDRATE_ERROR:
             if len(hydration_errors) < MAX_HYDRATION_ERRORS_PER_SEGMENT:
                 hydration_errors.append(parse_hydration_error(event, payload, page))
-        elif category == NAVIGATION:
-            page = _page_after_navigation(payload, page)
+        elif category in TIMELINE_CATEGORIES:
+            timeline.add(breadcrumb_entry(category, payload))
+            if category == NAVIGATION:
+                page = _page_after_navigation(payload, page)
         elif category is None and _text(payload.get("op"), 64).startswith("navigation."):
             page = _text(payload.get("description"), MAX_URL_CHARS) or page  # its URL
-    return Breadcrumbs(tuple(clicks), tuple(hydration_errors))
+    return Breadcrumbs(tuple(clicks), tuple(hydration_errors), tuple(timeline.entries))
+
+
+def scan_timeline(events: bytes) -> tuple[TimelineEntry, ...]:
+    """The timeline entries of a segment's custom events, each parsed on its own: the DOM's
+    snapshots and mutations around them are never parsed (nor need to be valid JSON). Gives what
+    the full parse gives for the SDK's output."""
+    timeline = TimelineCollector()
+    view = memoryview(events)
+    start = events.find(_CUSTOM_EVENT)
+    while start != -1:
+        event, end = _custom_event_at(events, view, start)
+        if isinstance(event, dict) and (payload := _payload(event)) is not None:
+            category = payload.get("category")
+            if category is None:
+                timeline.add(span_entry(payload))
+            elif category in TIMELINE_CATEGORIES:
+                timeline.add(breadcrumb_entry(category, payload))
+        start = events.find(_CUSTOM_EVENT, end)
+    return tuple(timeline.entries)
+
+
+def _custom_event_at(events: bytes, view: memoryview, start: int) -> tuple[Any, int]:
+    """The JSON object that starts at ``start`` (None when it holds no timeline marker, or no
+    end is found within ``MAX_EVENT_END_ATTEMPTS`` boundaries) and where to look for the next one.
+    Most custom events are no entry (options, memory, paints, web vitals, script loads): a byte
+    search in the event's own bytes skips them unparsed."""
+    after = start
+    for _ in range(MAX_EVENT_END_ATTEMPTS):
+        boundary = events.find(_EVENT_BOUNDARY, after)
+        end = boundary + 1 if boundary != -1 else events.rfind(b"}") + 1
+        if end <= start:  # no closing brace after it: a truncated event
+            return None, len(events)
+        if not any(events.find(marker, start, end) != -1 for marker in TIMELINE_MARKERS):
+            return None, end
+        try:
+            return orjson.loads(view[start:end]), end
+        except orjson.JSONDecodeError:
+            if boundary == -1:
+                return None, len(events)
+            after = boundary + 1
+    return None, start + 1
 
 
 def _payload(event: dict[str, Any]) -> dict[str, Any] | None:

@@ -30,6 +30,8 @@ from replays.detection.occurrence import (
     build_hydration_occurrence,
     build_occurrence,
     occurrence_id,
+    window_of,
+    with_window,
 )
 from replays.detection.recording import (
     Recording,
@@ -39,6 +41,8 @@ from replays.detection.recording import (
 )
 from replays.detection.replay_event import ReplayEvent, parse_replay_event
 from replays.detection.sampling import is_sampled
+from replays.detection.timeline import TimelineEntry
+from replays.detection.window import SegmentEntry
 
 # The types this producer raises (by slug: a ClickType is its slug), and those of them that the
 # registry enables by default.
@@ -119,12 +123,23 @@ class Detection:
     hydration_errors: tuple[DetectedHydrationError, ...] = ()
     # The pages and element clicks of the segment, counted for issues' impact.
     exposure: Exposure = field(default_factory=Exposure)
+    timeline: tuple[TimelineEntry, ...] = ()
 
     @property
     def occurrences(self) -> list[Occurrence]:
         return [
             found.occurrence for found in (*self.clicks, *self.hydration_errors) if found.published
         ]
+
+    @property
+    def click_occurrences(self) -> list[Occurrence]:
+        """The published click occurrences: their windows may grow with later segments."""
+        return [click.occurrence for click in self.clicks if click.published]
+
+    @property
+    def other_occurrences(self) -> list[Occurrence]:
+        """The published occurrences that have no window (hydration errors)."""
+        return [found.occurrence for found in self.hydration_errors if found.published]
 
     def count(self, click_type: ClickType) -> int:
         return sum(1 for click in self.clicks if click.click_type is click_type)
@@ -153,11 +168,18 @@ def decode_segment(raw: bytes, max_inflated_bytes: int) -> Segment:
 def detect_clicks(segment: Segment, settings: DetectionSettings, now: float) -> Detection:
     """Classify the segment's click breadcrumbs and build an occurrence for each dead, rage or
     slow click, and one for each hydration error; mark those of a disabled type, ignored or
-    sampled out (they still count)."""
+    sampled out (they still count). A click's window holds what this segment recorded; the
+    replays consumer widens it to the replay's whole timeline (``replays.click_windows``)."""
     context = ClickContext(
         segment.project_id, segment.replay_id, segment.segment_id, segment.replay_event
     )
     found = find_breadcrumbs(segment.events)
+    # Most segments have entries and no click: the pairs are made only for a click's window.
+    own_entries = (
+        [SegmentEntry(segment.segment_id, entry) for entry in found.timeline]
+        if found.clicks
+        else []
+    )
     clicks, multi_clicks = [], 0
     for breadcrumb in found.clicks:
         if breadcrumb.category == MULTI_CLICK:
@@ -188,6 +210,7 @@ def detect_clicks(segment: Segment, settings: DetectionSettings, now: float) -> 
             url=url,
             detection_time=now,
         )
+        occurrence = with_window(occurrence, window_of(occurrence, own_entries))
         rate = settings.sample_rates.get(click_type, 1.0)
         clicks.append(
             DetectedClick(
@@ -204,7 +227,7 @@ def detect_clicks(segment: Segment, settings: DetectionSettings, now: float) -> 
         for breadcrumb in found.hydration_errors
     )
     exposure = segment_exposure(segment.replay_event, segment.events)
-    return Detection(tuple(clicks), multi_clicks, hydration_errors, exposure)
+    return Detection(tuple(clicks), multi_clicks, hydration_errors, exposure, found.timeline)
 
 
 def _hydration_error(

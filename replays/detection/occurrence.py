@@ -6,7 +6,8 @@ the same occurrence. Type ids, titles and levels are the issue platform's regist
 """
 
 import uuid
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from issues import grouptypes
@@ -14,6 +15,7 @@ from replays.detection.breadcrumbs import ClickBreadcrumb, HydrationErrorBreadcr
 from replays.detection.classify import ClickType
 from replays.detection.replay_event import ReplayEvent
 from replays.detection.tags import merged_tags
+from replays.detection.window import ClickWindow, SegmentEntry, click_window
 
 # Each click type's entry in the issue platform's registry (``issues.grouptypes``): its numeric
 # type id, default title and level.
@@ -27,6 +29,7 @@ HYDRATION_ERROR = grouptypes.HYDRATION_ERROR
 OCCURRENCE_NAMESPACE = uuid.UUID("6d1b5f4e-3c2a-4b7e-9a8f-0c1d2e3f4a5b")
 EVENT_NAMESPACE = uuid.UUID("0b9a8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d")
 MAX_CULPRIT_CHARS = 200
+CAUSE_DISPLAY_NAME = "Likely cause"
 
 
 def occurrence_id(replay_id: str, segment_id: int, timestamp: float, selector: str) -> str:
@@ -237,3 +240,33 @@ def _event(
         "request": {"url": url},
     }
     return event
+
+
+def with_window(occurrence: Occurrence, window: ClickWindow) -> Occurrence:
+    """The click occurrence with its window, cause and revision in ``evidence_data`` and the
+    cause as a line in ``evidence_display`` (in place of the one an earlier build put there)."""
+    evidence = {
+        **occurrence.evidence_data,
+        "window": window.window,
+        "cause": window.cause,
+        "revision": window.revision,
+    }
+    display = [line for line in occurrence.evidence_display if line["name"] != CAUSE_DISPLAY_NAME]
+    if window.display:
+        display.insert(1, {"name": CAUSE_DISPLAY_NAME, "value": window.display, "important": True})
+    return replace(occurrence, evidence_data=evidence, evidence_display=display)
+
+
+def window_of(occurrence: Occurrence, entries: Iterable[SegmentEntry]) -> ClickWindow:
+    """The window of a click occurrence, from its evidence (the click's time, the SDK's wait,
+    the node) and the replay's timeline entries."""
+    evidence = occurrence.evidence_data
+    node = evidence.get("node") or {}
+    return click_window(
+        evidence["timestamp"],
+        evidence.get("timeAfterClickMs") or 0.0,
+        node.get("id"),
+        node.get("attributes") or {},
+        entries,
+        evidence["segment_id"],
+    )

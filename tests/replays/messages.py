@@ -217,13 +217,16 @@ def captured_click(index: int = 0) -> dict[str, Any]:
     return orjson.loads(_captured_slow_clicks()[index])
 
 
-def snapshot_events(count: int = 3) -> list[dict[str, Any]]:
-    """rrweb events without any click breadcrumb: meta, a full snapshot, some mutations."""
+def snapshot_events(count: int = 3, plain_click: bool = True) -> list[dict[str, Any]]:
+    """rrweb events without any click breadcrumb: meta, a full snapshot, some mutations, and
+    (unless ``plain_click`` is false) a plain ``ui.click``, which is a timeline entry only."""
     events: list[dict[str, Any]] = [
         {"type": 4, "timestamp": 1, "data": {"href": "https://shop.example.com/", "width": 800}},
         {"type": 2, "timestamp": 2, "data": {"node": {"type": 0, "childNodes": []}}},
     ]
     events += [{"type": 3, "timestamp": 3 + i, "data": {"source": 0}} for i in range(count)]
+    if not plain_click:
+        return events
     events.append(
         {
             "type": 5,

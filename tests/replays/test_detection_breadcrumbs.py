@@ -11,6 +11,8 @@ from replays.detection.breadcrumbs import (
     MAX_SELECTOR_CHARS,
     MULTI_CLICK,
     SLOW_CLICK,
+    Breadcrumbs,
+    find_breadcrumbs,
     find_click_breadcrumbs,
     fold_element_names,
     may_have_breadcrumbs,
@@ -25,6 +27,7 @@ from tests.replays.messages import (
     captured_click,
     click_event,
     fixture_messages,
+    scenario_messages,
     snapshot_events,
 )
 
@@ -398,20 +401,27 @@ def test_a_breadcrumb_time_is_kept_when_the_events_is_no_click_time_either():
     assert find(event)[0].timestamp == 1.0
 
 
-def test_events_without_click_categories_are_never_parsed(monkeypatch):
-    without = [
+def test_events_without_click_categories_or_timeline_entries_are_never_parsed(monkeypatch):
+    """A request, a console error, a navigation or a plain click is a timeline entry (a click's
+    window needs it): only segments with none of them and no click skip the parse."""
+    segments = [
         decode_segment(raw, MAX_INFLATED_BYTES).events
-        for raw in fixture_messages()
-        if not find_click_breadcrumbs(decode_segment(raw, MAX_INFLATED_BYTES).events)
+        for raw in [*fixture_messages(), *scenario_messages("disabled")]
     ]
-    assert without  # the capture has segments without clicks (segment 0, 5)
-    with_clicks = orjson.dumps([*snapshot_events(), click_event()])
+    without = [events for events in segments if find_breadcrumbs(events) == Breadcrumbs()]
+    assert without  # the disabled capture's segment 2 has none (a web vital, memory)
+    with_clicks = orjson.dumps([*snapshot_events(plain_click=False), click_event()])
 
     def refuse(*_args, **_kwargs):
         raise AssertionError("orjson.loads called")
 
     monkeypatch.setattr(breadcrumbs_module.orjson, "loads", refuse)
-    for events in [*without, orjson.dumps(snapshot_events(500)), b"not json at all", b""]:
+    for events in [
+        *without,
+        orjson.dumps(snapshot_events(500, plain_click=False)),
+        b"not json at all",
+        b"",
+    ]:
         assert find_click_breadcrumbs(events) == []
     with pytest.raises(AssertionError, match=r"orjson\.loads called"):
         find_click_breadcrumbs(with_clicks)
@@ -514,10 +524,14 @@ def test_arbitrary_json_documents_only_ever_raise_invalid_segment(value):
         (b'[{"data":{"payload":{"category":"ui.slowClickDetected"}}}]', True),
         (b'[{"data":{"payload":{"category":"ui.multiClick"}}}]', True),
         (b'[{"type":2,"data":{"node":{"text":"x"}}},' + b" " * 100_000 + b'"ui.multiClick"]', True),
-        (b'[{"data":{"payload":{"category":"ui.click"}}}]', False),
+        # A plain click is a timeline entry (a click's window reads its node's disabled state).
+        (b'[{"data":{"payload":{"category":"ui.click"}}}]', True),
+        (b'[{"data":{"payload":{"category":"ui.input"}}}]', False),
         (b'[{"data":{"payload":{"category":"ui.slowClick"}}}]', False),
         (b"[]", False),
     ],
 )
-def test_the_byte_search_finds_either_click_category_anywhere(events, expected):
+def test_the_byte_search_finds_either_click_category_or_a_timeline_marker_anywhere(
+    events, expected
+):
     assert may_have_breadcrumbs(events) is expected

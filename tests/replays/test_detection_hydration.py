@@ -171,13 +171,16 @@ def test_disabled_or_sampled_out_hydration_errors_still_count_on_the_replay():
 def test_the_byte_search_finds_the_hydrate_category_and_nothing_else_is_parsed(monkeypatch):
     assert may_have_breadcrumbs(b'[{"data":{"payload":{"category":"replay.hydrate-error"}}}]')
     assert not may_have_breadcrumbs(b'[{"data":{"payload":{"category":"replay.hydrate"}}}]')
-    with_hydrate = orjson.dumps([*snapshot_events(), hydrate_error_event()])
+    with_hydrate = orjson.dumps([*snapshot_events(plain_click=False), hydrate_error_event()])
 
     def refuse(*_args, **_kwargs):
         raise AssertionError("orjson.loads called")
 
     monkeypatch.setattr(breadcrumbs_module.orjson, "loads", refuse)
-    assert find_breadcrumbs(orjson.dumps(snapshot_events(500))).hydration_errors == ()
+    assert (
+        find_breadcrumbs(orjson.dumps(snapshot_events(500, plain_click=False))).hydration_errors
+        == ()
+    )
     with pytest.raises(AssertionError, match=r"orjson\.loads called"):
         find_breadcrumbs(with_hydrate)
 
