@@ -52,7 +52,9 @@ def version(occurrence: dict, cause: dict | None, revision: int | None) -> dict:
     """The occurrence with a cause in its evidence, as the replays consumer (re)publishes it."""
     revised = copy.deepcopy(occurrence)
     revised["evidence_data"]["cause"] = cause
-    if revision is not None:
+    if revision is None:  # as a producer that knows no revisions publishes it
+        revised["evidence_data"].pop("revision", None)
+    else:
         revised["evidence_data"]["revision"] = revision
     return revised
 
