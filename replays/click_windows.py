@@ -174,6 +174,11 @@ def _reopened(window: ReplayClickWindow, new_entries: tuple[float, float] | None
     )
 
 
+def replay_timeline_within(replay_pk: int, start: float, end: float) -> list[SegmentEntry]:
+    """The replay's stored timeline entries that start within ``[start, end]``."""
+    return _entries_within({replay_pk: (start, end)}).get(replay_pk, [])
+
+
 def _entries_within(ranges: dict[int, tuple[float, float]]) -> dict[int, list[SegmentEntry]]:
     """The timeline entries of each replay that start within its range, in one query (each
     window picks its own among them)."""

@@ -10,6 +10,7 @@ again adds nothing the issues consumer has already counted: a run can be stopped
 started again from the beginning.
 """
 
+import dataclasses
 import logging
 import time
 from collections import Counter
@@ -23,11 +24,13 @@ from django.db.models import QuerySet
 from issues import grouptypes
 from issues.fingerprints import occurrence_hashes
 from issues.models import IssueHash
+from replays.click_windows import replay_timeline_within
 from replays.detection.detect import Detection, DetectionSettings, Segment, detect_clicks
-from replays.detection.occurrence import Occurrence
+from replays.detection.occurrence import Occurrence, window_of, with_window
 from replays.detection.recording import Recording, inflate_recording
 from replays.detection.replay_event import ReplayEvent, User, replay_event_from_dict
 from replays.detection.user_agent import Client
+from replays.detection.window import window_bounds
 from replays.models import Replay, ReplaySegment
 from replays.services import STORAGE_ERRORS, RecordingStorageUnavailable
 
@@ -109,7 +112,36 @@ def detect_stored_segment(
     """Detection over one stored segment by the consumer's own entry point, once per settings
     (a preview compares two): the recording is read once."""
     segment = stored_segment(row, replay, max_inflated_bytes)
-    return tuple(detect_clicks(segment, each, now) for each in settings)
+    return tuple(
+        _with_replay_windows(replay, detect_clicks(segment, each, now)) for each in settings
+    )
+
+
+def _with_replay_windows(replay: Replay, detection: Detection) -> Detection:
+    """Each click occurrence with the window the replay's whole stored timeline gives it, as the
+    consumer last published it: the segment alone holds only its own entries (a request whose
+    span came in a later segment would be "pending" again)."""
+    windowed = [found for found in detection.clicks if "window" in found.occurrence.evidence_data]
+    if not windowed:
+        return detection
+    bounds = [window_bounds(*_click_wait(found.occurrence)) for found in windowed]
+    entries = replay_timeline_within(
+        replay.pk, min(start for start, _ in bounds), max(end for _, end in bounds)
+    )
+    clicks = tuple(
+        dataclasses.replace(
+            found, occurrence=with_window(found.occurrence, window_of(found.occurrence, entries))
+        )
+        if "window" in found.occurrence.evidence_data
+        else found
+        for found in detection.clicks
+    )
+    return dataclasses.replace(detection, clicks=clicks)
+
+
+def _click_wait(occurrence: Occurrence) -> tuple[float, float]:
+    evidence = occurrence.evidence_data
+    return evidence["timestamp"], evidence.get("timeAfterClickMs") or 0.0
 
 
 def stored_segments(
