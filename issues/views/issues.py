@@ -27,6 +27,7 @@ from issues.queries import (
     issues_for,
     project_dsn,
     project_filter_choices,
+    project_status_counts,
     projects_with_open_issue_counts,
     utc_today,
 )
@@ -102,15 +103,21 @@ def _issue_list(request: HttpRequest, project_id: int) -> HttpResponse:
     for issue in page:
         issue.trend = trends[issue.pk]
 
-    # The status tabs count what the other filters let through.
+    # The status tabs count what the other filters let through: the project's status counts
+    # when there is no other filter, else a count of the filtered issues.
     without_status = data.copy()
     without_status.setlist("status", [])
-    status_counts = dict(
-        IssueFilter(without_status, queryset=project_issues)
-        .qs.order_by()
-        .values_list("status")
-        .annotate(count=Count("id"))
-    )
+    for key in ("status", "sort", "page"):
+        without_status.pop(key, None)
+    if any(value for key in without_status for value in without_status.getlist(key)):
+        status_counts = dict(
+            IssueFilter(without_status, queryset=project_issues)
+            .qs.order_by()
+            .values_list("status")
+            .annotate(count=Count("id"))
+        )
+    else:
+        status_counts = project_status_counts(project)
     selected_status = data.getlist("status")
     status_tabs = [
         {
