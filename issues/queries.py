@@ -296,6 +296,67 @@ def issue_occurrences(issue: Issue) -> QuerySet[Occurrence]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class OccurrencePage:
+    """A page of an issue's occurrences on the issue page: ``rows``, the cursor of the older
+    ones (None: no more), whether newer ones exist, and "21-40 of 132" when paged by number."""
+
+    rows: list[Occurrence]
+    older_cursor: str | None
+    newer: bool
+    range_text: str = ""
+
+
+# Page numbers are served up to this page (an OFFSET of at most this many pages of rows, on the
+# (issue, timestamp) index); past it, and from any page's "Older" link, a cursor.
+OCCURRENCE_PAGE_NUMBERS = 50
+
+
+def occurrence_cursor(occurrence: Occurrence) -> str:
+    """The position after ``occurrence`` in the newest-first order: microseconds since the
+    epoch and the id, so the next page is found by the index, not by counting rows."""
+    return f"{(occurrence.timestamp - _EPOCH) // timedelta(microseconds=1)}_{occurrence.pk}"
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _cursor_position(cursor: str) -> tuple[datetime, int] | None:
+    micros, _, pk = cursor.partition("_")
+    if not (micros.isascii() and micros.isdigit() and pk.isascii() and pk.isdigit()):
+        return None
+    if len(micros) > 17 or len(pk) > 19:
+        return None
+    return _EPOCH + timedelta(microseconds=int(micros)), int(pk)
+
+
+def issue_occurrence_page(
+    issue: Issue, size: int, page: int = 1, cursor: str | None = None
+) -> OccurrencePage:
+    """A page of the issue's occurrences, newest first: after ``cursor`` (from an "Older" link),
+    or page number ``page`` (kept at most ``OCCURRENCE_PAGE_NUMBERS``; the total is the issue's
+    ``times_seen``, so no COUNT over its occurrences). A cursor that is not one is page 1."""
+    occurrences = issue_occurrences(issue)
+    position = _cursor_position(cursor) if cursor else None
+    if position is not None:
+        timestamp, pk = position
+        rows = list(
+            occurrences.filter(Q(timestamp__lt=timestamp) | Q(timestamp=timestamp, id__lt=pk))[
+                : size + 1
+            ]
+        )
+        older = occurrence_cursor(rows[size - 1]) if len(rows) > size else None
+        return OccurrencePage(rows[:size], older, newer=True)
+    pages = max(1, -(-issue.times_seen // size))
+    page = max(1, min(page, pages, OCCURRENCE_PAGE_NUMBERS))
+    start = (page - 1) * size
+    rows = list(occurrences[start : start + size + 1])
+    older = occurrence_cursor(rows[size - 1]) if len(rows) > size else None
+    rows = rows[:size]
+    text = f"{start + 1}\N{EN DASH}{start + len(rows)} of {issue.times_seen}" if rows else ""
+    return OccurrencePage(rows, older, newer=page > 1, range_text=text)
+
+
 def project_filter_choices(
     project: Project, fields: Sequence[str] = FILTER_CHOICE_FIELDS, limit: int = 100
 ) -> dict[str, list[str]]:

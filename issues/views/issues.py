@@ -23,6 +23,7 @@ from issues.queries import (
     daily_occurrence_counts,
     held_by_quota_count,
     issue_breakdowns,
+    issue_occurrence_page,
     issue_occurrences,
     issues_for,
     project_dsn,
@@ -35,7 +36,6 @@ from issues.search_slots import SearchesBusy, search_slot
 from issues.services import issue_set_status
 from issues.views.common import page_context, page_number, project_or_404
 
-OCCURRENCES_PAGE_SIZE = 20
 SORT_LABELS = {
     "last_seen": "Last seen",
     "times_seen": "Times seen",
@@ -186,13 +186,17 @@ def issue_detail(request: HttpRequest, issue_id: int) -> HttpResponse:
         }
         for breakdown in issue_breakdowns(issue, BREAKDOWN_FIELDS)
     ]
-    occurrences = Paginator(issue_occurrences(issue), OCCURRENCES_PAGE_SIZE).get_page(
-        page_number(request)
+    occurrence_page = issue_occurrence_page(
+        issue,
+        settings.ISSUE_OCCURRENCES_PAGE_SIZE,
+        page=page_number(request),
+        cursor=request.GET.get("cursor"),
     )
+    occurrences = occurrence_page.rows
     latest = issue_occurrences(issue).filter(replay_stored=True).first()
     metadata = issue.metadata or {}
     # What the producer wants shown (``evidence_display``), from the page's latest occurrence.
-    shown = occurrences[0].evidence_display if len(occurrences) else []
+    shown = occurrences[0].evidence_display if occurrences else []
     context = page_context(
         request,
         issue.project,
@@ -207,6 +211,7 @@ def issue_detail(request: HttpRequest, issue_id: int) -> HttpResponse:
         trend_total=sum(trend),
         breakdowns=breakdowns,
         occurrences=occurrences,
+        occurrence_page=occurrence_page,
         latest_with_replay=latest,
         evidence_display=[entry for entry in shown if isinstance(entry, dict)],
         alert_deliveries=issue_deliveries(issue.pk),
