@@ -32,6 +32,7 @@ PARTS = {
     "c": "ingest endpoint under wrk (gunicorn, broker), vs no-op view, on Tansu and Apache Kafka",
     "d": "POST to issue visible in the API (devstack)",
     "e": "occurrences consumer into the database",
+    "f": "pages and API lists at 100k and 1M occurrences (PostgreSQL; issue 23)",
 }
 
 
@@ -93,7 +94,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _runners(work_dir: Path, sessions: list) -> dict[str, Callable[[], dict[str, float]]]:
-    from bench import core, e2e_latency, ingest_load, occurrences_consumer, recordings_consumer
+    from bench import (
+        core,
+        e2e_latency,
+        ingest_load,
+        occurrences_consumer,
+        recordings_consumer,
+        scale,
+    )
 
     return {
         "a": lambda: core.measure(sessions),
@@ -103,6 +111,7 @@ def _runners(work_dir: Path, sessions: list) -> dict[str, Callable[[], dict[str,
         "c": lambda: on_each_broker("c", lambda engine: ingest_load.measure(work_dir, engine)),
         "d": lambda: e2e_latency.measure(work_dir),
         "e": lambda: occurrences_consumer.measure(work_dir),
+        "f": scale.measure,
     }
 
 
@@ -262,6 +271,52 @@ def table_rows(r: dict[str, float]) -> list[tuple[str, ...]]:
                 _verdict(r["occurrences_per_s"], 2000, at_most=False),
             )
         )
+    rows += scale_rows(r)
+    return rows
+
+
+def scale_rows(r: dict[str, float]) -> list[tuple[str, ...]]:
+    """Part f: each page's p50 | p95 at each size, the worst p95 and its growth."""
+    if "scale_page_p95_ms" not in r:
+        return []
+    sizes = sorted(
+        {
+            int(key.split("_")[1])
+            for key in r
+            if key.startswith("scale_") and key.split("_")[1].isdigit()
+        }
+    )
+    names = sorted(
+        {
+            key.removeprefix(f"scale_{sizes[-1]}_").removesuffix("_p95_ms")
+            for key in r
+            if key.startswith(f"scale_{sizes[-1]}_") and key.endswith("_p95_ms")
+        }
+    )
+    rows: list[tuple[str, ...]] = []
+    for name in names:
+        figures = "  ".join(
+            f"{size // 1000:,}k: {r[f'scale_{size}_{name}_p50_ms']:.0f} | "
+            f"{r[f'scale_{size}_{name}_p95_ms']:.0f}"
+            for size in sizes
+        )
+        rows.append(("f", f"{name}, p50 | p95 ms", figures, "", ""))
+    rows += [
+        (
+            "f",
+            f"worst p95 at {sizes[-1]:,} occurrences",
+            f"{r['scale_page_p95_ms']:.0f} ms",
+            "< 500 ms",
+            _verdict(r["scale_page_p95_ms"], 500, at_most=True),
+        ),
+        (
+            "f",
+            "  its growth from the smaller size",
+            f"{r['scale_growth_ratio']:.2f}x",
+            "<= 1.50x",
+            _verdict(r["scale_growth_ratio"], 1.5, at_most=True),
+        ),
+    ]
     return rows
 
 
