@@ -84,3 +84,11 @@ def test_the_issue_page_lists_occurrences_by_cursor(api, hot, settings):
     page = api.get(f"/issues/{issue.pk}/" + older.group(1).replace("&amp;", "&")).content.decode()
     assert re.findall(r'data-occurrence-id="([0-9a-f]{32})"', page) == newest_first[4:8]
     assert 'data-testid="occurrences-newer"' in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("cursor", ["", "x", "12_", "_3", "1" * 30 + "_1", "١٢_3", "5_5_5"])
+def test_a_cursor_that_is_not_one_shows_the_newest_page(api, hot, cursor):
+    issue, newest_first = hot
+    page = api.get(f"/issues/{issue.pk}/", {"cursor": cursor}).content.decode()
+    assert re.findall(r'data-occurrence-id="([0-9a-f]{32})"', page)[0] == newest_first[0]
