@@ -33,7 +33,8 @@ PARTS = {
     "c": "ingest endpoint under wrk (gunicorn, broker), vs no-op view, on Tansu and Apache Kafka",
     "d": "POST to issue visible in the API, and to its webhook received (devstack)",
     "e": "occurrences consumer into the database",
-    "f": "alert delivery worker to a local webhook receiver",
+    "f": "pages and API lists at 100k and 1M occurrences (PostgreSQL; issue 23)",
+    "g": "alert delivery worker to a local webhook receiver",
 }
 
 
@@ -102,6 +103,7 @@ def _runners(work_dir: Path, sessions: list) -> dict[str, Callable[[], dict[str,
         ingest_load,
         occurrences_consumer,
         recordings_consumer,
+        scale,
     )
 
     return {
@@ -112,7 +114,8 @@ def _runners(work_dir: Path, sessions: list) -> dict[str, Callable[[], dict[str,
         "c": lambda: on_each_broker("c", lambda engine: ingest_load.measure(work_dir, engine)),
         "d": lambda: e2e_latency.measure(work_dir),
         "e": lambda: occurrences_consumer.measure(work_dir),
-        "f": alert_delivery.measure,
+        "f": scale.measure,
+        "g": alert_delivery.measure,
     }
 
 
@@ -307,7 +310,7 @@ def table_rows(r: dict[str, float]) -> list[tuple[str, ...]]:
     if "alerts_per_s" in r:
         rows.append(
             (
-                "f",
+                "g",
                 f"deliver_alerts, {r['alerts_sent']:.0f}/{r['alerts_deliveries']:.0f} webhooks, "
                 f"concurrency {r['alerts_concurrency']:.0f}",
                 f"{r['alerts_per_s']:,.0f} deliveries/s",
@@ -315,6 +318,52 @@ def table_rows(r: dict[str, float]) -> list[tuple[str, ...]]:
                 _verdict(r["alerts_per_s"], 200, at_most=False),
             )
         )
+    rows += scale_rows(r)
+    return rows
+
+
+def scale_rows(r: dict[str, float]) -> list[tuple[str, ...]]:
+    """Part f: each page's p50 | p95 at each size, the worst p95 and its growth."""
+    if "scale_page_p95_ms" not in r:
+        return []
+    sizes = sorted(
+        {
+            int(key.split("_")[1])
+            for key in r
+            if key.startswith("scale_") and key.split("_")[1].isdigit()
+        }
+    )
+    names = sorted(
+        {
+            key.removeprefix(f"scale_{sizes[-1]}_").removesuffix("_p95_ms")
+            for key in r
+            if key.startswith(f"scale_{sizes[-1]}_") and key.endswith("_p95_ms")
+        }
+    )
+    rows: list[tuple[str, ...]] = []
+    for name in names:
+        figures = "  ".join(
+            f"{size // 1000:,}k: {r[f'scale_{size}_{name}_p50_ms']:.0f} | "
+            f"{r[f'scale_{size}_{name}_p95_ms']:.0f}"
+            for size in sizes
+        )
+        rows.append(("f", f"{name}, p50 | p95 ms", figures, "", ""))
+    rows += [
+        (
+            "f",
+            f"worst p95 at {sizes[-1]:,} occurrences",
+            f"{r['scale_page_p95_ms']:.0f} ms",
+            "< 500 ms",
+            _verdict(r["scale_page_p95_ms"], 500, at_most=True),
+        ),
+        (
+            "f",
+            "  its growth from the smaller size",
+            f"{r['scale_growth_ratio']:.2f}x",
+            "<= 1.50x",
+            _verdict(r["scale_growth_ratio"], 1.5, at_most=True),
+        ),
+    ]
     return rows
 
 

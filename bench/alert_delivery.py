@@ -1,4 +1,4 @@
-"""Part f: the alert delivery worker's throughput to a local webhook receiver.
+"""Part g: the alert delivery worker's throughput to a local webhook receiver.
 
 ``DELIVERIES`` pending webhook deliveries are written as the issues consumer writes them (one
 rule, a stored body each), then one ``DeliveryWorker`` with the default concurrency sends them all

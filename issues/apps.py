@@ -10,7 +10,9 @@ class IssuesConfig(AppConfig):
 
     def ready(self) -> None:
         from ingest.models import Project
+        from issues.models import Issue
         from issues.queries import forget_cached_noise_thresholds
+        from issues.services import issue_deleted
         from replays.models import DetectionSettings
 
         # An admin's change in this process applies at once; other processes wait for the TTL.
@@ -21,3 +23,11 @@ class IssuesConfig(AppConfig):
             post_delete.connect(
                 forget_cached_noise_thresholds, sender=model, dispatch_uid=f"noise-{model}-del"
             )
+
+        # A deleted issue leaves its project's status counts (issues.aggregates).
+        post_delete.connect(
+            lambda instance, **_kwargs: issue_deleted(instance),
+            sender=Issue,
+            dispatch_uid="issue-status-counts-del",
+            weak=False,
+        )

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from issues.models import Issue, IssueStatus, IssueType, Occurrence
+from issues.models import Issue, IssueStatus, IssueType, IssueValueCount
 
 SORTS = {
     "last_seen": ("-last_seen", "-id"),
@@ -85,8 +85,10 @@ class SortFilter(django_filters.ChoiceFilter):
 
 
 class IssueFilter(django_filters.FilterSet):
-    type = django_filters.MultipleChoiceFilter(choices=IssueType.choices)
-    status = django_filters.MultipleChoiceFilter(choices=IssueStatus.choices)
+    # distinct=False: they filter the issue's own columns, no join can repeat a row, and
+    # django-filter's default DISTINCT over every column sorts the whole list (issue 23).
+    type = django_filters.MultipleChoiceFilter(choices=IssueType.choices, distinct=False)
+    status = django_filters.MultipleChoiceFilter(choices=IssueStatus.choices, distinct=False)
     environment = django_filters.CharFilter(method="filter_occurrence_field")
     release = django_filters.CharFilter(method="filter_occurrence_field")
     browser = django_filters.CharFilter(method="filter_occurrence_field")
@@ -115,8 +117,11 @@ class IssueFilter(django_filters.FilterSet):
         fields = ["type", "status", "environment", "release", "browser", "query", "sort"]
 
     def filter_occurrence_field(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """Issues with at least one occurrence in that environment, release or browser."""
-        matching = Occurrence.objects.filter(issue=OuterRef("pk"), **{name: value})
+        """Issues with at least one occurrence in that environment, release or browser: one
+        probe of the issue's value counts (its breakdown rows, kept at write time) per issue."""
+        matching = IssueValueCount.objects.filter(
+            issue=OuterRef("pk"), field=name, value=value, times__gt=0
+        )
         return queryset.filter(Exists(matching))
 
     def filter_query(self, queryset: QuerySet, name: str, value: str) -> QuerySet:

@@ -271,3 +271,88 @@ class IssueCause(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.detail} ({self.count})"
+
+
+# --- Aggregates kept at write time (issue 23) ----------------------------------------------------
+# Written by ``issues.aggregates`` in the issues consumer's transaction, so they are exactly as
+# right as the issue's counters; the pages read them instead of grouping the whole history of
+# occurrences. ``manage.py check_aggregates`` recomputes them from the occurrences.
+
+
+class IssueDayCount(models.Model):
+    """An issue's occurrences on one UTC day (the trends, and counts over a time range)."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="day_counts")
+    day = models.DateField()
+    times = models.PositiveIntegerField(default=0)
+    new_users = models.PositiveIntegerField(
+        default=0,
+        help_text="Users the issue counted for the first time with an occurrence of this day.",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "day"], name="unique_issue_day_count")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.issue_id} {self.day}: {self.times}"
+
+
+class IssueValueCount(models.Model):
+    """How many of an issue's occurrences have one value of one field (the breakdowns)."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="value_counts")
+    field = models.CharField(max_length=16, help_text="page, browser, os, release, environment.")
+    value = models.CharField(max_length=1024, blank=True)
+    times = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issue", "field", "value"], name="unique_issue_value_count"
+            )
+        ]
+        indexes = [models.Index(fields=["issue", "field", "-times"])]
+
+    def __str__(self) -> str:
+        return f"{self.issue_id} {self.field}={self.value}: {self.times}"
+
+
+class ProjectFilterValue(models.Model):
+    """A value that the project's occurrences have had in a filterable field (the issue list's
+    menus), with when it was last seen so that the menus list the recent ones first."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="filter_values")
+    field = models.CharField(max_length=16, help_text="environment, release, browser.")
+    value = models.CharField(max_length=200)
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "field", "value"], name="unique_project_filter_value"
+            )
+        ]
+        indexes = [models.Index(fields=["project", "field", "-last_seen"])]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.field}={self.value}"
+
+
+class ProjectStatusCount(models.Model):
+    """How many of the project's issues past the noise threshold have one status (the status
+    tabs, the projects' open issue counts). Issues held back by the creation quota count here;
+    the reads subtract them (few, and found by an index)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="status_counts")
+    status = models.CharField(max_length=16, choices=IssueStatus.choices)
+    issues = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "status"], name="unique_project_status")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.status}: {self.issues}"

@@ -9,13 +9,22 @@ from typing import Any
 
 import orjson
 from django.core.files.storage import storages
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum, Window
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Coalesce, RowNumber, TruncDate
+from django.db.models.functions import Coalesce
 
 from ingest.models import Project
 from issues.filters import SORTS
-from issues.models import Issue, IssueStatus, IssueType, Occurrence
+from issues.models import (
+    Issue,
+    IssueDayCount,
+    IssueStatus,
+    IssueType,
+    IssueValueCount,
+    Occurrence,
+    ProjectFilterValue,
+    ProjectStatusCount,
+)
 from issues.services import CreationQuota, NoiseThreshold
 from pipeline.ttl_cache import TtlCache
 from replays.detection.fingerprint import page_of
@@ -120,9 +129,6 @@ def issues_for(user, project_id: int | None = None) -> QuerySet[Issue]:
 
 TREND_DAYS = 14
 BREAKDOWN_FIELDS = ("page", "browser", "os", "release", "environment")
-# The page breakdown folds URLs in Python: it reads at most this many distinct (url, route) pairs,
-# the most frequent; occurrences on the others count as "other".
-PAGE_BREAKDOWN_MAX_URLS = 2000
 FILTER_CHOICE_FIELDS = ("environment", "release", "browser")
 # What the selectors page sorts by: the column name, then the ORDER BY that backs it.
 ELEMENT_SORTS = {
@@ -135,13 +141,50 @@ ELEMENT_SORTS = {
 
 
 def projects_with_open_issue_counts(user) -> QuerySet[Project]:
-    """The user's projects, each with ``open_issues``: its visible unresolved issues."""
-    return projects_for(user).annotate(
-        open_issues=Count(
-            "issues",
-            filter=shown("issues__") & Q(issues__status=IssueStatus.UNRESOLVED),
+    """The user's projects, each with ``open_issues``: its visible unresolved issues (the
+    project's status count, less those the creation quota holds back)."""
+    unresolved = ProjectStatusCount.objects.filter(
+        project=OuterRef("pk"), status=IssueStatus.UNRESOLVED
+    ).values("issues")[:1]
+    held = (
+        Issue.objects.filter(
+            project=OuterRef("pk"),
+            is_visible=True,
+            status=IssueStatus.UNRESOLVED,
+            shown_at__gt=datetime.now(UTC),
         )
+        .order_by()
+        .values("project")
+        .annotate(n=Count("*"))
+        .values("n")[:1]
     )
+    return projects_for(user).annotate(
+        open_issues=Coalesce(Subquery(unresolved), 0) - Coalesce(Subquery(held), 0)
+    )
+
+
+def project_status_counts(project: Project, now: datetime | None = None) -> dict[str, int]:
+    """The project's shown issues per status (the issue list's status tabs when no other filter
+    is set): its status counts, less the issues that the creation quota holds back now (few,
+    found by the (project, shown_at) index). One query."""
+    held = (
+        Issue.objects.filter(
+            project=project,
+            is_visible=True,
+            status=OuterRef("status"),
+            shown_at__gt=now or datetime.now(UTC),
+        )
+        .order_by()
+        .values("status")
+        .annotate(n=Count("*"))
+        .values("n")[:1]
+    )
+    rows = (
+        ProjectStatusCount.objects.filter(project=project)
+        .annotate(shown=F("issues") - Coalesce(Subquery(held), 0))
+        .values_list("status", "shown")
+    )
+    return {status: n for status, n in rows if n}
 
 
 def project_dsn(project: Project) -> str | None:
@@ -162,29 +205,49 @@ def daily_occurrence_counts(
     issue_ids: Iterable[int], days: int = TREND_DAYS, last_day: date | None = None
 ) -> dict[int, list[int]]:
     """Occurrences per UTC day over the ``days`` days up to ``last_day`` (today), oldest first,
-    for each issue: one query for a whole page of issues."""
+    for each issue: one query of the daily rows for a whole page of issues."""
     issue_ids = list(issue_ids)
     last_day = last_day or utc_today()
     first_day = last_day - timedelta(days=days - 1)
     series = {issue_id: [0] * days for issue_id in issue_ids}
     if not issue_ids:
         return series
+    rows = IssueDayCount.objects.filter(
+        issue_id__in=issue_ids, day__gte=first_day, day__lte=last_day
+    ).values_list("issue_id", "day", "times")
+    for issue_id, day, times in rows:
+        series[issue_id][(day - first_day).days] += times
+    return series
+
+
+def issue_counts_between(
+    issue_ids: Iterable[int], since: datetime, until: datetime
+) -> dict[int, tuple[int, int]]:
+    """Each issue's (times seen, users seen) from ``since`` to ``until``, read from the daily
+    rows: the UTC days from ``since``'s to ``until``'s, both included, so a range counts whole
+    days (the issue list's 24 h … 30 d ranges).
+
+    Users are an upper bound: distinct users over a range would need every (issue, user, day);
+    the daily rows hold the users first counted each day, so the users in the range are at most
+    those first counted up to ``until``'s day, and at most the occurrences in the range. One
+    query for a page of issues; an issue with nothing in the range is (0, 0)."""
+    issue_ids = list(issue_ids)
+    counts = {issue_id: (0, 0) for issue_id in issue_ids}
+    if not issue_ids:
+        return counts
+    first_day, last_day = since.astimezone(UTC).date(), until.astimezone(UTC).date()
     rows = (
-        Occurrence.objects.filter(
-            issue_id__in=issue_ids,
-            timestamp__gte=_day_start(first_day),
-            timestamp__lt=_day_start(last_day + timedelta(days=1)),
+        IssueDayCount.objects.filter(issue_id__in=issue_ids, day__lte=last_day)
+        .values("issue_id")
+        .annotate(
+            times=Coalesce(Sum("times", filter=Q(day__gte=first_day)), 0),
+            users=Coalesce(Sum("new_users"), 0),
         )
-        .annotate(day=TruncDate("timestamp", tzinfo=UTC))
-        .values("issue_id", "day")
-        .annotate(count=Count("id"))
         .order_by()
     )
     for row in rows:
-        index = (row["day"] - first_day).days
-        if 0 <= index < days:
-            series[row["issue_id"]][index] += row["count"]
-    return series
+        counts[row["issue_id"]] = (row["times"], min(row["times"], row["users"]))
+    return counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,39 +263,22 @@ def issue_breakdowns(
     issue: Issue, fields: Sequence[str] = BREAKDOWN_FIELDS, limit: int = 5
 ) -> list[Breakdown]:
     """Per field (page, browser, OS, release, environment), the ``limit`` most frequent values of
-    the issue's occurrences with their counts; ``total`` is every occurrence, so the rest is
-    "other"."""
-    total = Occurrence.objects.filter(issue=issue).count()
-    breakdowns = []
-    for field in fields:
-        if field == "page":
-            breakdowns.append(Breakdown(field, _page_counts(issue)[:limit], total))
-            continue
-        rows = (
-            Occurrence.objects.filter(issue=issue)
-            .values_list(field)
-            .annotate(count=Count("id"))
-            .order_by("-count", field)[:limit]
+    the issue's occurrences with their counts, from the issue's value counts; ``total`` is every
+    occurrence (the issue's ``times_seen``, read again: ``issue`` may be older than the counts),
+    so the rest is "other". One query for each field, each reading ``limit`` rows of an index."""
+    total = Issue.objects.filter(pk=issue.pk).values_list("times_seen", flat=True).first() or 0
+    return [
+        Breakdown(
+            field,
+            list(
+                IssueValueCount.objects.filter(issue=issue, field=field, times__gt=0)
+                .order_by("-times", "value")
+                .values_list("value", "times")[:limit]
+            ),
+            total,
         )
-        breakdowns.append(Breakdown(field, [(value, count) for value, count in rows], total))
-    return breakdowns
-
-
-def _page_counts(issue: Issue) -> list[tuple[str, int]]:
-    """The pages of the issue's occurrences, most first: the SDK's route, else the URL's path with
-    ids folded and no query or fragment (as a weak identity's issue is grouped), so an issue of an
-    element that is the same on every page (a component, a test id) shows where it was clicked."""
-    rows = (
-        Occurrence.objects.filter(issue=issue)
-        .values_list("url", "evidence__route")
-        .annotate(count=Count("id"))
-        .order_by("-count", "url")[:PAGE_BREAKDOWN_MAX_URLS]
-    )
-    pages: dict[str, int] = {}
-    for url, route, count in rows:
-        page = page_of(route if isinstance(route, str) else None, url)
-        pages[page] = pages.get(page, 0) + count
-    return sorted(pages.items(), key=lambda item: (-item[1], item[0]))
+        for field in fields
+    ]
 
 
 def _replay_stored() -> Exists:
@@ -251,18 +297,78 @@ def issue_occurrences(issue: Issue) -> QuerySet[Occurrence]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class OccurrencePage:
+    """A page of an issue's occurrences on the issue page: ``rows``, the cursor of the older
+    ones (None: no more), whether newer ones exist, and "21-40 of 132" when paged by number."""
+
+    rows: list[Occurrence]
+    older_cursor: str | None
+    newer: bool
+    range_text: str = ""
+
+
+# Page numbers are served up to this page (an OFFSET of at most this many pages of rows, on the
+# (issue, timestamp) index); past it, and from any page's "Older" link, a cursor.
+OCCURRENCE_PAGE_NUMBERS = 50
+
+
+def occurrence_cursor(occurrence: Occurrence) -> str:
+    """The position after ``occurrence`` in the newest-first order: microseconds since the
+    epoch and the id, so the next page is found by the index, not by counting rows."""
+    return f"{(occurrence.timestamp - _EPOCH) // timedelta(microseconds=1)}_{occurrence.pk}"
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _cursor_position(cursor: str) -> tuple[datetime, int] | None:
+    micros, _, pk = cursor.partition("_")
+    if not (micros.isascii() and micros.isdigit() and pk.isascii() and pk.isdigit()):
+        return None
+    if len(micros) > 17 or len(pk) > 19:
+        return None
+    return _EPOCH + timedelta(microseconds=int(micros)), int(pk)
+
+
+def issue_occurrence_page(
+    issue: Issue, size: int, page: int = 1, cursor: str | None = None
+) -> OccurrencePage:
+    """A page of the issue's occurrences, newest first: after ``cursor`` (from an "Older" link),
+    or page number ``page`` (kept at most ``OCCURRENCE_PAGE_NUMBERS``; the total is the issue's
+    ``times_seen``, so no COUNT over its occurrences). A cursor that is not one is page 1."""
+    occurrences = issue_occurrences(issue)
+    position = _cursor_position(cursor) if cursor else None
+    if position is not None:
+        timestamp, pk = position
+        rows = list(
+            occurrences.filter(Q(timestamp__lt=timestamp) | Q(timestamp=timestamp, id__lt=pk))[
+                : size + 1
+            ]
+        )
+        older = occurrence_cursor(rows[size - 1]) if len(rows) > size else None
+        return OccurrencePage(rows[:size], older, newer=True)
+    pages = max(1, -(-issue.times_seen // size))
+    page = max(1, min(page, pages, OCCURRENCE_PAGE_NUMBERS))
+    start = (page - 1) * size
+    rows = list(occurrences[start : start + size + 1])
+    older = occurrence_cursor(rows[size - 1]) if len(rows) > size else None
+    rows = rows[:size]
+    text = f"{start + 1}\N{EN DASH}{start + len(rows)} of {issue.times_seen}" if rows else ""
+    return OccurrencePage(rows, older, newer=page > 1, range_text=text)
+
+
 def project_filter_choices(
     project: Project, fields: Sequence[str] = FILTER_CHOICE_FIELDS, limit: int = 100
 ) -> dict[str, list[str]]:
-    """The values that the project's occurrences have in each filterable field (environments,
-    releases, browsers), so the issue list offers only filters that can match."""
+    """The values that the project's occurrences have had in each filterable field
+    (environments, releases, browsers), the most recently seen first, so the issue list offers
+    only filters that can match: ``limit`` rows of an index for each field."""
     return {
         field: list(
-            Occurrence.objects.filter(project=project)
-            .exclude(**{field: ""})
-            .order_by(field)
-            .values_list(field, flat=True)
-            .distinct()[:limit]
+            ProjectFilterValue.objects.filter(project=project, field=field)
+            .order_by("-last_seen", "value")
+            .values_list("value", flat=True)[:limit]
         )
         for field in fields
     }
@@ -294,28 +400,35 @@ def element_click_counts(user, project_id: int, sort: str = "total") -> QuerySet
 
 
 def latest_clicks_on(user, project_id: int, selectors: Iterable[str]) -> dict[str, Occurrence]:
-    """For each selector, its latest click whose replay is stored (one query for a page of
-    rows)."""
+    """For each selector, its latest click whose replay is stored: the latest such click of
+    each of the selectors' issues (one walk down each issue's (issue, timestamp) index, stopping
+    at the first with a stored replay), then the latest of those per selector. Two queries for a
+    page of rows, whatever the issues' history."""
     selectors = list(selectors)
     if not selectors:
         return {}
-    latest = (
-        Occurrence.objects.filter(
-            _replay_stored(),
-            issue__in=issues_for(user, project_id).order_by(),
-            issue__selector__in=selectors,
-        )
-        .annotate(
-            selector=F("issue__selector"),
-            rank=Window(
-                RowNumber(),
-                partition_by=F("issue__selector"),
-                order_by=[F("timestamp").desc(), F("id").desc()],
-            ),
-        )
-        .filter(rank=1)
+    latest_of_issue = (
+        Occurrence.objects.filter(_replay_stored(), issue=OuterRef("pk"))
+        .order_by("-timestamp", "-id")
+        .values("id")[:1]
     )
-    return {occurrence.selector: occurrence for occurrence in latest}
+    candidates = [
+        pk
+        for pk in issues_for(user, project_id)
+        .order_by()
+        .filter(selector__in=selectors)
+        .annotate(latest=Subquery(latest_of_issue))
+        .values_list("latest", flat=True)
+        if pk is not None
+    ]
+    latest: dict[str, Occurrence] = {}
+    for occurrence in (
+        Occurrence.objects.filter(pk__in=candidates)
+        .annotate(selector=F("issue__selector"))
+        .order_by("-timestamp", "-id")
+    ):
+        latest.setdefault(occurrence.selector, occurrence)
+    return latest
 
 
 ELEMENT_PAGES_SHOWN = 3

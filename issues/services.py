@@ -18,6 +18,14 @@ from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from alerts.services import alerts_decide
+from issues.aggregates import (
+    Counted,
+    StatusKey,
+    aggregates_add,
+    increments_of,
+    occurrence_values,
+    status_counts_add,
+)
 from issues.causes import cause_of, evidence_version
 from issues.impact import Revision, issues_keep_causes_and_impact
 from issues.models import (
@@ -167,11 +175,13 @@ def _record(
     ]
     users = _known_users(issues, (records[position] for position in new))
     hidden_before = {issue.pk for issue in issues.values() if not issue.is_visible}
+    counted_before = {issue.pk: _counted_status(issue) for issue in issues.values()}
 
     results: list[RecordedOccurrence | None] = [None] * len(records)
     occurrences: list[Occurrence] = []
     new_users: list[IssueUser] = []
     counted: dict[int, Issue] = {}
+    aggregated: list[Counted] = []
     for position in new:
         record = records[position]
         issue = issues[record.occurrence.id]
@@ -188,6 +198,7 @@ def _record(
             issue, record, new_user, noise.get(record.occurrence.project_id, SHOW_AT_ONCE)
         )
         counted[issue.pk] = issue
+        aggregated.append(_aggregated(issue, record, new_user))
         became_visible = issue.is_visible and not was_visible
         results[position] = RecordedOccurrence(issue.pk, created, regressed, became_visible)
 
@@ -201,6 +212,7 @@ def _record(
         quotas,
     )
     _save_counts(counted.values())
+    _aggregates_count(aggregated, counted.values(), counted_before)
     # An issue made for occurrences that all turned out to be recorded before (under another
     # fingerprint) stays unmade, as if the transaction had not made it.
     unused = [issue.pk for issue in issues.values() if issue.times_seen == 0]
@@ -254,6 +266,68 @@ def _revisions(
         Occurrence.objects.filter(pk=pk).update(evidence=new_evidence, evidence_display=new_display)
         revisions.append(Revision(issue_id, cause_of(evidence), cause_of(new_evidence)))
     return revisions
+
+
+def _aggregated(issue: Issue, record: OccurrenceRecord, new_user: bool) -> Counted:
+    return Counted(
+        project_id=issue.project_id,
+        issue_id=issue.pk,
+        timestamp=record.timestamp,
+        new_user=new_user,
+        values=occurrence_values(
+            record.url,
+            _route(record.occurrence.evidence_data),
+            record.browser,
+            record.os,
+            record.release,
+            record.environment,
+        ),
+    )
+
+
+def _route(evidence: object) -> object:
+    return evidence.get("route") if isinstance(evidence, dict) else None
+
+
+def _aggregates_count(
+    aggregated: Sequence[Counted],
+    issues: Iterable[Issue],
+    counted_before: Mapping[int, str | None],
+) -> None:
+    """Add the batch's recorded occurrences to the aggregates (``issues.aggregates``), and move
+    the issues that the batch showed or reopened between their project's status counts."""
+    aggregates_add(increments_of(aggregated))
+    changes: dict[StatusKey, int] = {}
+    for issue in issues:
+        _status_change(changes, issue.project_id, counted_before[issue.pk], _counted_status(issue))
+    status_counts_add(changes)
+
+
+def _counted_status(issue: Issue) -> str | None:
+    """The status under which the project's status counts count the issue: None while the
+    noise threshold hides it."""
+    return issue.status if issue.is_visible else None
+
+
+def _status_change(
+    changes: dict[StatusKey, int], project_id: int, old: str | None, new: str | None
+) -> None:
+    if old == new:
+        return
+    if old is not None:
+        changes[(project_id, old)] = changes.get((project_id, old), 0) - 1
+    if new is not None:
+        changes[(project_id, new)] = changes.get((project_id, new), 0) + 1
+
+
+def _status_counts_changed(project_id: int, old: str | None, new: str | None) -> None:
+    """One issue of the project moved from status ``old`` to ``new`` in the status counts
+    (None: not counted, i.e. hidden by the noise threshold or deleted). Every status change
+    outside the consumer's batch (the UI, the API, the admin, a bulk change) calls this in the
+    transaction that changes the issue."""
+    changes: dict[StatusKey, int] = {}
+    _status_change(changes, project_id, old, new)
+    status_counts_add(changes)
 
 
 def _number_new_issues(issue_ids: Iterable[int]) -> None:
@@ -601,13 +675,35 @@ def _occurrence(issue: Issue, record: OccurrenceRecord) -> Occurrence:
 
 
 def issue_set_status(issue: Issue, status: str) -> Issue:
-    """Resolve, ignore or reopen an issue (from the UI or the API)."""
+    """Resolve, ignore or reopen an issue (from the UI or the API).
+
+    The issue's row is locked and read again first, so the project's status counts move from
+    the status it has (a consumer may have reopened it since ``issue`` was read)."""
     if status not in IssueStatus.values:
         raise ValueError(f"unknown status {status!r}: use one of {', '.join(IssueStatus.values)}")
-    issue.status = status
-    issue.resolved_at = timezone.now() if status == IssueStatus.RESOLVED else None
-    issue.save(update_fields=["status", "resolved_at"])
+    with transaction.atomic():
+        current = (
+            Issue.objects.select_for_update()
+            .only("project_id", "status", "is_visible")
+            .filter(pk=issue.pk)
+            .first()
+        )
+        issue.status = status
+        issue.resolved_at = timezone.now() if status == IssueStatus.RESOLVED else None
+        issue.save(update_fields=["status", "resolved_at"])
+        if current is not None:
+            _status_counts_changed(
+                current.project_id,
+                _counted_status(current),
+                status if current.is_visible else None,
+            )
     return issue
+
+
+def issue_deleted(issue: Issue) -> None:
+    """An issue was deleted (the admin, a project's deletion): it leaves its project's status
+    counts. Its per issue aggregates go with it (ON DELETE CASCADE)."""
+    _status_counts_changed(issue.project_id, _counted_status(issue), None)
 
 
 def issues_show_now(issues: QuerySet[Issue]) -> int:

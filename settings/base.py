@@ -256,6 +256,8 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 ISSUES_PAGE_SIZE = env.int("ISSUES_PAGE_SIZE", default=25)
+# The issue page's occurrences per page (older ones by cursor).
+ISSUE_OCCURRENCES_PAGE_SIZE = env.int("ISSUE_OCCURRENCES_PAGE_SIZE", default=20)
 # The issue search (UI and API) takes at most this many words and characters; beyond, 400. Each
 # word is a scan of the project's issues, so this bounds the work one request can ask for.
 ISSUES_SEARCH_MAX_TERMS = env.int("ISSUES_SEARCH_MAX_TERMS", default=8)

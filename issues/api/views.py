@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ingest.models import Project
-from issues.api.pagination import Pagination
+from issues.api.pagination import OccurrenceCursorPagination, Pagination
 from issues.api.serializers import (
     IssueDetailSerializer,
     IssueSerializer,
@@ -134,15 +134,18 @@ class IssueDetailView(generics.RetrieveAPIView):
         tags=["issues"],
         operation_id="issue_occurrences_list",
         summary="An issue's occurrences, newest first",
+        description='Paged by cursor: follow `next` (or the `Link` header\'s `rel="next"` '
+        'while it says `results="true"`).',
     )
 )
 class IssueOccurrenceListView(generics.ListAPIView):
     queryset = Occurrence.objects.none()
     serializer_class = OccurrenceSerializer
-    pagination_class = Pagination
+    pagination_class = OccurrenceCursorPagination
 
     def get_queryset(self) -> QuerySet[Occurrence]:
         issue = get_object_or_404(issues_for(self.request.user), pk=self.kwargs["issue_id"])
+        self.result_count = issue.times_seen
         return issue_occurrences(issue)
 
 

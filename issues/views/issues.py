@@ -23,10 +23,12 @@ from issues.queries import (
     daily_occurrence_counts,
     held_by_quota_count,
     issue_breakdowns,
+    issue_occurrence_page,
     issue_occurrences,
     issues_for,
     project_dsn,
     project_filter_choices,
+    project_status_counts,
     projects_with_open_issue_counts,
     utc_today,
 )
@@ -34,7 +36,6 @@ from issues.search_slots import SearchesBusy, search_slot
 from issues.services import issue_set_status
 from issues.views.common import page_context, page_number, project_or_404
 
-OCCURRENCES_PAGE_SIZE = 20
 SORT_LABELS = {
     "last_seen": "Last seen",
     "times_seen": "Times seen",
@@ -103,15 +104,21 @@ def _issue_list(request: HttpRequest, project_id: int) -> HttpResponse:
     for issue in page:
         issue.trend = trends[issue.pk]
 
-    # The status tabs count what the other filters let through.
+    # The status tabs count what the other filters let through: the project's status counts
+    # when there is no other filter, else a count of the filtered issues.
     without_status = data.copy()
     without_status.setlist("status", [])
-    status_counts = dict(
-        IssueFilter(without_status, queryset=project_issues)
-        .qs.order_by()
-        .values_list("status")
-        .annotate(count=Count("id"))
-    )
+    for key in ("status", "sort", "page"):
+        without_status.pop(key, None)
+    if any(value for key in without_status for value in without_status.getlist(key)):
+        status_counts = dict(
+            IssueFilter(without_status, queryset=project_issues)
+            .qs.order_by()
+            .values_list("status")
+            .annotate(count=Count("id"))
+        )
+    else:
+        status_counts = project_status_counts(project)
     selected_status = data.getlist("status")
     status_tabs = [
         {
@@ -180,13 +187,17 @@ def issue_detail(request: HttpRequest, issue_id: int) -> HttpResponse:
         }
         for breakdown in issue_breakdowns(issue, BREAKDOWN_FIELDS)
     ]
-    occurrences = Paginator(issue_occurrences(issue), OCCURRENCES_PAGE_SIZE).get_page(
-        page_number(request)
+    occurrence_page = issue_occurrence_page(
+        issue,
+        settings.ISSUE_OCCURRENCES_PAGE_SIZE,
+        page=page_number(request),
+        cursor=request.GET.get("cursor"),
     )
+    occurrences = occurrence_page.rows
     latest = issue_occurrences(issue).filter(replay_stored=True).first()
     metadata = issue.metadata or {}
     # What the producer wants shown (``evidence_display``), from the page's latest occurrence.
-    shown = occurrences[0].evidence_display if len(occurrences) else []
+    shown = occurrences[0].evidence_display if occurrences else []
     context = page_context(
         request,
         issue.project,
@@ -201,6 +212,7 @@ def issue_detail(request: HttpRequest, issue_id: int) -> HttpResponse:
         trend_total=sum(trend),
         breakdowns=breakdowns,
         occurrences=occurrences,
+        occurrence_page=occurrence_page,
         latest_with_replay=latest,
         evidence_display=[entry for entry in shown if isinstance(entry, dict)],
         alert_deliveries=issue_deliveries(issue.pk),

@@ -17,6 +17,7 @@ from django.test import Client
 from django.urls import reverse
 
 from issues.models import Issue, IssueStatus, IssueType, Occurrence
+from issues.services import issue_set_status
 from replays.detection.fingerprint import legacy_entry, legacy_parts
 from replays.models import Replay
 from tests.issues.builders import (
@@ -219,8 +220,8 @@ def test_issue_list_filters_by_type(signed_in, stored):
 def test_issue_list_shows_unresolved_by_default_and_other_statuses_on_request(signed_in, stored):
     resolved = issue_of(IssueType.RAGE_CLICK)
     ignored = issue_of(IssueType.SLOW_CLICK, "body > button#slowok.btn")
-    Issue.objects.filter(pk=resolved.pk).update(status=IssueStatus.RESOLVED)
-    Issue.objects.filter(pk=ignored.pk).update(status=IssueStatus.IGNORED)
+    issue_set_status(resolved, IssueStatus.RESOLVED)
+    issue_set_status(ignored, IssueStatus.IGNORED)
 
     assert set(row_ids(signed_in.get(list_url()))) == set(
         Issue.objects.filter(status=IssueStatus.UNRESOLVED).values_list("pk", flat=True)

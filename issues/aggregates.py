@@ -1,0 +1,411 @@
+"""The aggregates that the pages read instead of the occurrences (issue 23): counts per issue per
+day, per issue per field value (the breakdowns), the values each project has had in a filterable
+field, and the project's issues per status.
+
+They are written in the issues consumer's transaction (``issues.services._record``), under the
+row locks of the batch's issues, for the occurrences that the batch actually recorded (a
+re-delivered occurrence is not recorded again, so it is not counted again): they are exactly as
+right as ``times_seen``. A batch is added with one upsert statement per table (``INSERT ... ON
+CONFLICT DO UPDATE SET n = n + excluded.n``, on SQLite and PostgreSQL alike), the rows in key
+order, so two consumers that touch the same project's rows take their locks in the same order.
+
+``aggregates_recomputed`` computes the same rows from the occurrences (the backfill and
+``manage.py check_aggregates``, which is also the repair after an edit made outside the
+services, such as a raw UPDATE of an issue's status).
+"""
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from django.apps import apps as django_apps
+from django.db import connection, transaction
+from django.db.models import Count, Max
+from django.db.models.functions import TruncDate
+
+from issues.models import allocate_short_numbers
+from replays.detection.fingerprint import page_of
+
+# The breakdowns of an issue's page, and what the issue list's menus filter by.
+VALUE_FIELDS = ("page", "browser", "os", "release", "environment")
+FILTER_FIELDS = ("environment", "release", "browser")
+VALUE_MAX_LENGTH = 1024
+FILTER_VALUE_MAX_LENGTH = 200
+
+DayKey = tuple[int, date]  # (issue id, UTC day)
+ValueKey = tuple[int, str, str]  # (issue id, field, value)
+FilterKey = tuple[int, str, str]  # (project id, field, value)
+StatusKey = tuple[int, str]  # (project id, status)
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """What the aggregates need of one recorded occurrence."""
+
+    project_id: int
+    issue_id: int
+    timestamp: datetime
+    new_user: bool
+    values: Mapping[str, str]  # VALUE_FIELDS -> the occurrence's value
+
+
+def occurrence_values(
+    url: str, route: object, browser: str, os: str, release: str, environment: str
+) -> dict[str, str]:
+    """An occurrence's value in each breakdown field. The page is the SDK's route, else the URL's
+    path with ids folded (as a weak identity's issue is grouped), so an issue of an element that
+    is the same on every page shows where it was clicked."""
+    page = page_of(route if isinstance(route, str) else None, url)
+    return {
+        "page": page[:VALUE_MAX_LENGTH],
+        "browser": browser[:VALUE_MAX_LENGTH],
+        "os": os[:VALUE_MAX_LENGTH],
+        "release": release[:VALUE_MAX_LENGTH],
+        "environment": environment[:VALUE_MAX_LENGTH],
+    }
+
+
+def utc_day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+@dataclass
+class Increments:
+    """What a batch adds to the aggregates."""
+
+    times: Counter[DayKey] = field(default_factory=Counter)
+    new_users: Counter[DayKey] = field(default_factory=Counter)
+    values: Counter[ValueKey] = field(default_factory=Counter)
+    filters: dict[FilterKey, datetime] = field(default_factory=dict)
+
+
+def increments_of(occurrences: Iterable[Counted]) -> Increments:
+    """Sum a batch's occurrences per row of each aggregate (pure: no database)."""
+    increments = Increments()
+    for occurrence in occurrences:
+        day = (occurrence.issue_id, utc_day(occurrence.timestamp))
+        increments.times[day] += 1
+        increments.new_users[day] += int(occurrence.new_user)
+        for name in VALUE_FIELDS:
+            increments.values[(occurrence.issue_id, name, occurrence.values[name])] += 1
+        for name in FILTER_FIELDS:
+            value = occurrence.values[name][:FILTER_VALUE_MAX_LENGTH]
+            if value:
+                key = (occurrence.project_id, name, value)
+                seen = increments.filters.get(key)
+                if seen is None or occurrence.timestamp > seen:
+                    increments.filters[key] = occurrence.timestamp
+    return increments
+
+
+def aggregates_add(increments: Increments) -> None:
+    """Add a batch's increments: one upsert statement per table, its rows in key order."""
+    IssueDayCount, IssueValueCount, ProjectFilterValue = _models(
+        django_apps, "IssueDayCount", "IssueValueCount", "ProjectFilterValue"
+    )
+    day_field = IssueDayCount._meta.get_field("day")
+    _upsert(
+        IssueDayCount,
+        ("issue", "day"),
+        ("times", "new_users"),
+        [
+            (issue_id, day_field.get_db_prep_save(day, connection), times, new_users)
+            for (issue_id, day), times, new_users in (
+                (key, increments.times[key], increments.new_users[key])
+                for key in sorted(increments.times)
+            )
+        ],
+    )
+    _upsert(
+        IssueValueCount,
+        ("issue", "field", "value"),
+        ("times",),
+        [(*key, increments.values[key]) for key in sorted(increments.values)],
+    )
+    seen_field = ProjectFilterValue._meta.get_field("last_seen")
+    _upsert(
+        ProjectFilterValue,
+        ("project", "field", "value"),
+        (),
+        [
+            (*key, seen_field.get_db_prep_save(increments.filters[key], connection))
+            for key in sorted(increments.filters)
+        ],
+        latest="last_seen",
+    )
+
+
+def status_counts_add(changes: Mapping[StatusKey, int]) -> None:
+    """Add to the projects' issue counts per status (negative: fewer)."""
+    (ProjectStatusCount,) = _models(django_apps, "ProjectStatusCount")
+    _upsert(
+        ProjectStatusCount,
+        ("project", "status"),
+        ("issues",),
+        [(*key, changes[key]) for key in sorted(changes) if changes[key]],
+    )
+
+
+def _upsert(
+    model,
+    keys: tuple[str, ...],
+    added: tuple[str, ...],
+    rows: list[tuple],
+    latest: str | None = None,
+) -> None:
+    """``INSERT ... ON CONFLICT (keys) DO UPDATE``: the ``added`` columns grow by the row's
+    values; the ``latest`` column keeps the later of the two times."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    key_columns = [quote(model._meta.get_field(name).column) for name in keys]
+    added_columns = [quote(model._meta.get_field(name).column) for name in added]
+    latest_columns = [quote(model._meta.get_field(latest).column)] if latest else []
+    columns = key_columns + added_columns + latest_columns
+    assignments = [f"{column} = {table}.{column} + excluded.{column}" for column in added_columns]
+    assignments += [
+        f"{column} = CASE WHEN excluded.{column} > {table}.{column} "
+        f"THEN excluded.{column} ELSE {table}.{column} END"
+        for column in latest_columns
+    ]
+    statement = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {', '.join(assignments)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(statement, rows)
+
+
+def _models(apps, *names: str) -> list:
+    return [apps.get_model("issues", name) for name in names]
+
+
+# --- Recomputed from the occurrences: the backfill and the check ---------------------------------
+
+
+@dataclass
+class Recomputed:
+    """The aggregate rows that the occurrences (and the issues' users and statuses) give."""
+
+    days: dict[DayKey, tuple[int, int]] = field(default_factory=dict)  # (times, new users)
+    values: dict[ValueKey, int] = field(default_factory=dict)
+    filters: dict[FilterKey, datetime] = field(default_factory=dict)
+    statuses: dict[StatusKey, int] = field(default_factory=dict)
+
+
+def issues_recomputed(issue_ids: Iterable[int], apps=django_apps) -> Recomputed:
+    """The per issue rows (days, values) of ``issue_ids``, grouped from their occurrences."""
+    Occurrence, IssueUser = _models(apps, "Occurrence", "IssueUser")
+    issue_ids = list(issue_ids)
+    recomputed = Recomputed()
+    if not issue_ids:
+        return recomputed
+    occurrences = Occurrence.objects.filter(issue_id__in=issue_ids).order_by()
+    times = {
+        (row["issue_id"], row["day"]): row["n"]
+        for row in occurrences.annotate(day=TruncDate("timestamp", tzinfo=UTC))
+        .values("issue_id", "day")
+        .annotate(n=Count("*"))
+    }
+    users = {
+        (row["issue_id"], row["day"]): row["n"]
+        for row in IssueUser.objects.filter(issue_id__in=issue_ids)
+        .order_by()
+        .annotate(day=TruncDate("first_seen", tzinfo=UTC))
+        .values("issue_id", "day")
+        .annotate(n=Count("*"))
+    }
+    recomputed.days = {key: (times.get(key, 0), users.get(key, 0)) for key in times | users}
+    values: Counter[ValueKey] = Counter()
+    for name in VALUE_FIELDS[1:]:
+        for issue_id, value, n in occurrences.values_list("issue_id", name).annotate(n=Count("*")):
+            values[(issue_id, name, value[:VALUE_MAX_LENGTH])] += n
+    for issue_id, url, route, n in occurrences.values_list(
+        "issue_id", "url", "evidence__route"
+    ).annotate(n=Count("*")):
+        page = occurrence_values(url, route, "", "", "", "")["page"]
+        values[(issue_id, "page", page)] += n
+    recomputed.values = dict(values)
+    return recomputed
+
+
+def project_recomputed(project_id: int, apps=django_apps) -> Recomputed:
+    """The per project rows (filter values, status counts) of one project."""
+    Occurrence, Issue = _models(apps, "Occurrence", "Issue")
+    recomputed = Recomputed()
+    for name in FILTER_FIELDS:
+        rows = (
+            Occurrence.objects.filter(project_id=project_id)
+            .exclude(**{name: ""})
+            .order_by()
+            .values_list(name)
+            .annotate(last_seen=Max("timestamp"))
+        )
+        for value, last_seen in rows:
+            key = (project_id, name, value[:FILTER_VALUE_MAX_LENGTH])
+            if key not in recomputed.filters or last_seen > recomputed.filters[key]:
+                recomputed.filters[key] = last_seen
+    recomputed.statuses = {
+        (project_id, status): n
+        for status, n in Issue.objects.filter(project_id=project_id, is_visible=True)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("*"))
+    }
+    return recomputed
+
+
+def issues_stored(issue_ids: Iterable[int], apps=django_apps) -> Recomputed:
+    """The per issue rows of ``issue_ids`` as stored, in ``Recomputed``'s shape."""
+    IssueDayCount, IssueValueCount = _models(apps, "IssueDayCount", "IssueValueCount")
+    issue_ids = list(issue_ids)
+    stored = Recomputed()
+    stored.days = {
+        (issue_id, day): (times, new_users)
+        for issue_id, day, times, new_users in IssueDayCount.objects.filter(
+            issue_id__in=issue_ids
+        ).values_list("issue_id", "day", "times", "new_users")
+        if times or new_users
+    }
+    stored.values = {
+        (issue_id, name, value): times
+        for issue_id, name, value, times in IssueValueCount.objects.filter(
+            issue_id__in=issue_ids
+        ).values_list("issue_id", "field", "value", "times")
+        if times
+    }
+    return stored
+
+
+def project_stored(project_id: int, apps=django_apps) -> Recomputed:
+    ProjectFilterValue, ProjectStatusCount = _models(
+        apps, "ProjectFilterValue", "ProjectStatusCount"
+    )
+    stored = Recomputed()
+    stored.filters = {
+        (project_id, name, value): last_seen
+        for name, value, last_seen in ProjectFilterValue.objects.filter(
+            project_id=project_id
+        ).values_list("field", "value", "last_seen")
+    }
+    stored.statuses = {
+        (project_id, status): n
+        for status, n in ProjectStatusCount.objects.filter(project_id=project_id).values_list(
+            "status", "issues"
+        )
+        if n
+    }
+    return stored
+
+
+def issues_replace(issue_ids: Iterable[int], recomputed: Recomputed, apps=django_apps) -> None:
+    """Replace the per issue rows of ``issue_ids`` with ``recomputed``'s."""
+    IssueDayCount, IssueValueCount = _models(apps, "IssueDayCount", "IssueValueCount")
+    issue_ids = list(issue_ids)
+    IssueDayCount.objects.filter(issue_id__in=issue_ids).delete()
+    IssueValueCount.objects.filter(issue_id__in=issue_ids).delete()
+    IssueDayCount.objects.bulk_create(
+        IssueDayCount(issue_id=issue_id, day=day, times=times, new_users=new_users)
+        for (issue_id, day), (times, new_users) in sorted(recomputed.days.items())
+    )
+    IssueValueCount.objects.bulk_create(
+        IssueValueCount(issue_id=issue_id, field=name, value=value, times=times)
+        for (issue_id, name, value), times in sorted(recomputed.values.items())
+    )
+
+
+def project_replace(project_id: int, recomputed: Recomputed, apps=django_apps) -> None:
+    """Replace the per project rows of one project with ``recomputed``'s."""
+    ProjectFilterValue, ProjectStatusCount = _models(
+        apps, "ProjectFilterValue", "ProjectStatusCount"
+    )
+    ProjectFilterValue.objects.filter(project_id=project_id).delete()
+    ProjectStatusCount.objects.filter(project_id=project_id).delete()
+    ProjectFilterValue.objects.bulk_create(
+        ProjectFilterValue(project_id=project_id, field=name, value=value, last_seen=last_seen)
+        for (_, name, value), last_seen in sorted(recomputed.filters.items())
+    )
+    ProjectStatusCount.objects.bulk_create(
+        ProjectStatusCount(project_id=project_id, status=status, issues=n)
+        for (_, status), n in sorted(recomputed.statuses.items())
+    )
+
+
+# --- The check: stored rows against the recomputation ---------------------------------------------
+
+CHECK_BATCH_ISSUES = 500
+
+
+def differences(stored: Recomputed, recomputed: Recomputed) -> list[str]:
+    """What differs between the stored rows and the recomputed ones, one line each (pure).
+
+    A filter value stays listed when its occurrences go (an issue deleted in the admin): a stored
+    value that the occurrences no longer have is not a difference, nor a stored last seen later
+    than theirs; a value they have that is missing or older is."""
+    lines = []
+    for name, left, right in (
+        ("day", stored.days, recomputed.days),
+        ("value", stored.values, recomputed.values),
+        ("status", stored.statuses, recomputed.statuses),
+    ):
+        for key in sorted(left.keys() | right.keys(), key=repr):
+            if left.get(key) != right.get(key):
+                lines.append(
+                    f"{name} {key}: stored {left.get(key)}, occurrences give {right.get(key)}"
+                )
+    for key, last_seen in sorted(recomputed.filters.items()):
+        seen = stored.filters.get(key)
+        if seen is None or seen < last_seen:
+            lines.append(f"filter {key}: stored last seen {seen}, occurrences give {last_seen}")
+    return lines
+
+
+def aggregates_check(project_id: int, fix: bool = False) -> list[str]:
+    """The differences of one project's aggregates from a recomputation (``differences``);
+    ``fix`` replaces the rows that differ, a batch of issues (or the project's rows) at a time,
+    each in its own transaction under the issues' row locks."""
+    Issue, Project = (
+        django_apps.get_model("issues", "Issue"),
+        django_apps.get_model("ingest", "Project"),
+    )
+    if not Project.objects.filter(pk=project_id).exists():
+        raise Project.DoesNotExist(f"project {project_id} does not exist")
+    found = []
+    ids = list(
+        Issue.objects.filter(project_id=project_id).order_by("pk").values_list("pk", flat=True)
+    )
+    for start in range(0, len(ids), CHECK_BATCH_ISSUES):
+        batch = ids[start : start + CHECK_BATCH_ISSUES]
+        with transaction.atomic():
+            # Under the issues' row locks: no consumer counts into them between the two reads.
+            _lock(Issue.objects.filter(pk__in=batch))
+            recomputed = issues_recomputed(batch)
+            lines = differences(issues_stored(batch), recomputed)
+            if lines and fix:
+                issues_replace(batch, recomputed)
+        found.extend(lines)
+    with transaction.atomic():
+        if fix:
+            # Every issue of the project locked, then the project's row (the consumers' order:
+            # issues by id, then the project), so no status changes while the counts are
+            # replaced. Without --fix a status changed between the two reads shows as a
+            # difference: check again.
+            _lock(Issue.objects.filter(project_id=project_id))
+            allocate_short_numbers(project_id, 0)
+        recomputed = project_recomputed(project_id)
+        stored = project_stored(project_id)
+        lines = differences(stored, recomputed)
+        if lines and fix:
+            # Values no occurrence has any more (a deleted issue's) stay, as the writes keep them.
+            for key, last_seen in stored.filters.items():
+                if key not in recomputed.filters or last_seen > recomputed.filters[key]:
+                    recomputed.filters[key] = last_seen
+            project_replace(project_id, recomputed)
+    found.extend(lines)
+    return found
+
+
+def _lock(issues) -> None:
+    list(issues.select_for_update().order_by("pk").values_list("pk"))
