@@ -5,7 +5,7 @@ import uuid
 from django.urls import path, register_converter
 from django.views.generic import RedirectView
 
-from issues.views import alert_rules, elements, issues, project_settings, replays
+from issues.views import alert_rules, elements, issues, project_settings, replays, settings_preview
 
 
 class ReplayIdConverter:
@@ -42,6 +42,21 @@ urlpatterns = [
         name="replay-recording",
     ),
     path("projects/<int:project_id>/settings/", project_settings.detection, name="settings"),
+    path(
+        "projects/<int:project_id>/settings/preview/<int:run_id>/",
+        settings_preview.preview,
+        name="settings-preview",
+    ),
+    path(
+        "projects/<int:project_id>/settings/preview/<int:run_id>/progress.json",
+        settings_preview.preview_progress,
+        name="settings-preview-progress",
+    ),
+    path(
+        "projects/<int:project_id>/settings/preview/<int:run_id>/apply/",
+        settings_preview.preview_apply,
+        name="settings-preview-apply",
+    ),
     path("projects/<int:project_id>/settings/keys/", project_settings.keys, name="settings-keys"),
     path(
         "projects/<int:project_id>/settings/token/", project_settings.token, name="settings-token"

@@ -9,12 +9,16 @@ from django.views.decorators.http import require_POST
 from ingest.models import Project
 from replays.forms import DETECTION_SECTIONS, DetectionSettingsForm
 from replays.models import DetectionSettings, PreviewRun, Replay, ReplaySegment
-from replays.previews import apply_request, draft_of, preview_request
+from replays.previews import (
+    DEFAULT_PREVIEW_DAYS,
+    apply_request,
+    draft_changes,
+    draft_form_data,
+    draft_of,
+    preview_days,
+    preview_request,
+)
 from replays.queries import may_edit_detection_settings
-
-# "Preview on the last N days": N in this range.
-PREVIEW_DAYS = range(1, 31)
-DEFAULT_PREVIEW_DAYS = 7
 
 
 class ReplaySegmentInline(admin.TabularInline):
@@ -162,7 +166,7 @@ class DetectionSettingsAdmin(admin.ModelAdmin):
         if request.method == "POST" and "_preview" in request.POST and object_id:
             row = self._editable(request, object_id)
             form = self.get_form(request, row, change=True)(request.POST, instance=row)
-            days = _days(request.POST.get("preview_days"))
+            days = preview_days(request.POST.get("preview_days"))
             if days is None:  # the browser keeps the field in range: no draft to keep
                 messages.error(request, "Preview on 1 to 30 days: nothing saved, nothing run.")
                 return redirect(reverse("admin:replays_detectionsettings_change", args=[row.pk]))
@@ -193,7 +197,7 @@ class DetectionSettingsAdmin(admin.ModelAdmin):
                 "admin:replays_detectionsettings_preview_apply", args=[row.pk, run.pk]
             ),
             "change_url": reverse("admin:replays_detectionsettings_change", args=[row.pk]),
-            "draft_changes": _changes(row, run.draft_settings),
+            "draft_changes": draft_changes(row, run.draft_settings),
         }
         return TemplateResponse(request, "admin/replays/detectionsettings/preview.html", context)
 
@@ -212,10 +216,8 @@ class DetectionSettingsAdmin(admin.ModelAdmin):
         if run.kind != PreviewRun.Kind.PREVIEW:
             raise Http404("not a preview")
         form_class = self.get_form(request, row, change=True)
-        data = {**run.draft_settings, "project": row.project_id}
         form = form_class(
-            {key: value for key, value in data.items() if value is not None and value is not False},
-            instance=row,
+            {**draft_form_data(run.draft_settings), "project": row.project_id}, instance=row
         )
         if not form.is_valid():
             messages.error(request, f"The draft is no longer valid: {form.errors.as_text()}")
@@ -225,7 +227,7 @@ class DetectionSettingsAdmin(admin.ModelAdmin):
         self.log_change(request, saved, self.construct_change_message(request, form, None))
         messages.success(request, "The draft is saved: new segments are detected with it.")
         if request.POST.get("apply"):
-            days = _days(request.POST.get("apply_days")) or run.days
+            days = preview_days(request.POST.get("apply_days")) or run.days
             applied = apply_request(row.project_id, request.user, days)
             return redirect(self._preview_url(row, applied))
         return redirect(reverse("admin:replays_detectionsettings_change", args=[row.pk]))
@@ -248,20 +250,3 @@ class DetectionSettingsAdmin(admin.ModelAdmin):
 
     def _preview_url(self, row: DetectionSettings, run: PreviewRun) -> str:
         return reverse("admin:replays_detectionsettings_preview", args=[row.pk, run.pk])
-
-
-def _days(value: str | None) -> int | None:
-    try:
-        days = int(value or "")
-    except ValueError:
-        return None
-    return days if days in PREVIEW_DAYS else None
-
-
-def _changes(row: DetectionSettings, draft: dict) -> list[tuple[str, object, object]]:
-    """The draft's fields that differ from the saved row: (label, saved, draft)."""
-    return [
-        (str(field.verbose_name), getattr(row, field.name), draft[field.name])
-        for field in DetectionSettings._meta.fields
-        if field.name in draft and draft[field.name] != getattr(row, field.name)
-    ]

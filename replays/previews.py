@@ -31,6 +31,9 @@ DRAFT_FIELDS = tuple(
     for field in DetectionSettingsRow._meta.fields
     if field.name not in ("project", "updated_at")
 )
+# "Preview on the last N days" (and "apply to the last N days"): N in this range.
+PREVIEW_DAYS = range(1, 31)
+DEFAULT_PREVIEW_DAYS = 7
 # Rows of each list of the comparison.
 TOP = 10
 # How often a run writes its progress (and its sign of life) to its row, at most.
@@ -42,6 +45,33 @@ STALE_AFTER = timedelta(minutes=5)
 def draft_of(cleaned_data: dict[str, Any]) -> dict[str, Any]:
     """The draft's fields from a valid settings form, as JSON."""
     return {name: cleaned_data[name] for name in DRAFT_FIELDS if name in cleaned_data}
+
+
+def preview_days(value: str | None) -> int | None:
+    """N of "the last N days" as posted, or None when it is not a whole number in range (the
+    browser keeps the field in range: a page that asks for more is refused, not clamped)."""
+    try:
+        days = int(value or "")
+    except ValueError:
+        return None
+    return days if days in PREVIEW_DAYS else None
+
+
+def draft_form_data(draft: dict[str, Any]) -> dict[str, Any]:
+    """The settings form's data that posts the draft again: "Save this draft" validates it with
+    the same form as Save (the admin's and the settings page's), since the rules may have
+    changed since the preview. A checkbox that is off and an empty optional field are absent, as
+    a browser posts them."""
+    return {key: value for key, value in draft.items() if value is not None and value is not False}
+
+
+def draft_changes(row: DetectionSettingsRow, draft: dict) -> list[tuple[str, object, object]]:
+    """The draft's fields that differ from the saved row: (label, saved, draft)."""
+    return [
+        (str(field.verbose_name), getattr(row, field.name), draft[field.name])
+        for field in DetectionSettingsRow._meta.fields
+        if field.name in draft and draft[field.name] != getattr(row, field.name)
+    ]
 
 
 def draft_settings(project_id: int, draft: dict[str, Any]) -> DetectionSettings:

@@ -17,6 +17,7 @@ from issues.api.tokens import api_token_create, api_token_hint, api_token_revoke
 from issues.views.common import page_context, project_or_404
 from replays.forms import DetectionSettingsForm
 from replays.models import DetectionSettings
+from replays.previews import DEFAULT_PREVIEW_DAYS, draft_of, preview_days, preview_request
 
 TABS = [
     ("detection", "Detection", "issues:settings"),
@@ -34,15 +35,28 @@ def settings_context(request: HttpRequest, project: Project, tab: str, **context
 def detection(request: HttpRequest, project_id: int) -> HttpResponse:
     """The detection settings, with the admin's form. Saving clears the cached settings of this
     process (replays.apps connects forget_cached_settings to the row's save); consumers in other
-    processes read the change within REPLAYS_SETTINGS_CACHE_TTL_S."""
+    processes read the change within REPLAYS_SETTINGS_CACHE_TTL_S.
+
+    "Preview on the last N days" queues the valid draft as the admin does (unsaved; the page of
+    the run is issues.views.settings_preview); an invalid one is shown with its errors."""
     project = project_or_404(request, project_id)
     row, _ = DetectionSettings.objects.get_or_create(project=project)
     form = DetectionSettingsForm(request.POST or None, instance=row)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and "_preview" in request.POST:
+        days = preview_days(request.POST.get("preview_days"))
+        if days is None:  # the browser keeps the field in range: no draft to keep
+            messages.error(request, "Preview on 1 to 30 days: nothing saved, nothing run.")
+            return redirect("issues:settings", project_id=project.pk)
+        if form.is_valid():
+            run = preview_request(project.pk, request.user, days, draft_of(form.cleaned_data))
+            return redirect("issues:settings-preview", project_id=project.pk, run_id=run.pk)
+    elif request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Detection settings saved: the next segments use them.")
         return redirect("issues:settings", project_id=project.pk)
-    context = settings_context(request, project, "detection", form=form)
+    context = settings_context(
+        request, project, "detection", form=form, preview_days=DEFAULT_PREVIEW_DAYS
+    )
     return render(request, "issues/settings/detection.html", context)
 
 
