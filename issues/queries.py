@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce, RowNumber, TruncDate
 
 from ingest.models import Project
 from issues.filters import SORTS
-from issues.models import Issue, IssueStatus, IssueType, Occurrence
+from issues.models import Issue, IssueActivity, IssueStatus, IssueType, Occurrence
 from issues.services import CreationQuota, NoiseThreshold
 from pipeline.ttl_cache import TtlCache
 from replays.detection.fingerprint import page_of
@@ -185,6 +185,60 @@ def daily_occurrence_counts(
         if 0 <= index < days:
             series[row["issue_id"]][index] += row["count"]
     return series
+
+
+def issue_counts_between(
+    issue_ids: Iterable[int], since: datetime, until: datetime
+) -> dict[int, tuple[int, int]]:
+    """(occurrences, distinct users) of each issue in [since, until): the list's counts for a
+    time range; one query for a page of issues."""
+    issue_ids = list(issue_ids)
+    counts = dict.fromkeys(issue_ids, (0, 0))
+    rows = (
+        Occurrence.objects.filter(issue_id__in=issue_ids, timestamp__gte=since, timestamp__lt=until)
+        .values("issue_id")
+        .annotate(
+            times=Count("id"),
+            users=Count("user_key", distinct=True, filter=~Q(user_key="")),
+        )
+        .order_by()
+    )
+    for row in rows:
+        counts[row["issue_id"]] = (row["times"], row["users"])
+    return counts
+
+
+def issue_activity_rows(issue: Issue, limit: int = 50) -> list[tuple]:
+    """The issue's activity (newest first): (when, kind, who, from, to, details) rows."""
+    return [
+        (
+            row.created_at,
+            row.kind,
+            row.user.username if row.user else "",
+            row.from_status,
+            row.to_status,
+            row.data or {},
+        )
+        for row in IssueActivity.objects.filter(issue=issue).select_related("user")[:limit]
+    ]
+
+
+def same_element_issues(user, issue: Issue) -> list[Issue]:
+    """The other shown issues on the issue's element (a dead, a rage and a slow click on one
+    button): the same selector on the same page in the project. The fingerprint's parts are the
+    type, the selector and the page (``replays.detection.fingerprint``); the selector column and
+    the page of the first occurrence (``metadata``) say the same without reading hashes."""
+    if not issue.selector:
+        return []
+    page = page_of(issue.metadata.get("route"), issue.metadata.get("url"))
+    candidates = (
+        issues_for(user, issue.project_id).filter(selector=issue.selector).exclude(pk=issue.pk)
+    )
+    return [
+        other
+        for other in candidates[:20]
+        if page_of(other.metadata.get("route"), other.metadata.get("url")) == page
+    ]
 
 
 @dataclass(frozen=True, slots=True)
