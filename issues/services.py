@@ -673,7 +673,10 @@ def issues_set_status(issues: QuerySet[Issue], status: str, **change) -> list[Is
     if status not in IssueStatus.values:
         raise ValueError(f"unknown status {status!r}: use one of {', '.join(IssueStatus.values)}")
     with transaction.atomic():
-        locked = list(issues.select_for_update(of=("self",)).order_by("pk"))
+        # Locked by id: the filters' query may be DISTINCT (a multiple choice), which PostgreSQL
+        # does not lock (FOR UPDATE is not allowed with DISTINCT).
+        ids = list(issues.order_by().values_list("pk", flat=True).distinct())
+        locked = list(Issue.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
         return [issue_set_status(issue, status, **change) for issue in locked]
 
 
