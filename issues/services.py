@@ -696,8 +696,9 @@ def issues_wake_ignored(issues: QuerySet[Issue]) -> int:
         changed = Issue.objects.filter(
             pk__in=woken, status=IssueStatus.IGNORED, ignore_until__lte=now
         )
-        ids = list(changed.values_list("pk", flat=True))
-        changed.update(
+        # Locked, and read again once locked: two readers at once write one activity row.
+        ids = list(changed.select_for_update().values_list("pk", flat=True))
+        Issue.objects.filter(pk__in=ids).update(
             status=IssueStatus.UNRESOLVED,
             ignore_until=None,
             ignore_count=None,

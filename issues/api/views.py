@@ -32,8 +32,8 @@ from issues.api.serializers import (
     ProjectSerializer,
     ReplaySerializer,
 )
-from issues.filters import IssueFilter
-from issues.models import Issue, Occurrence
+from issues.filters import PERIOD_LABELS, IssueFilter
+from issues.models import Issue, IssueStatus, IssueType, Occurrence
 from issues.queries import issue_occurrences, issues_for, projects_for, replay_for
 from issues.search_slots import SearchesBusy, search_slot
 from issues.services import issue_set_status, issues_set_status, issues_wake_ignored
@@ -43,6 +43,23 @@ from replays.models import Replay
 class SearchesBusyError(APIException):
     status_code = 503
     default_detail = SearchesBusy.message
+
+
+# Without ``id``, the bulk change takes the list's filters (as its GET documents them).
+BULK_FILTER_PARAMETERS = [
+    OpenApiParameter(
+        name, OpenApiTypes.STR, OpenApiParameter.QUERY, many=many, enum=enum, description=text
+    )
+    for name, many, enum, text in [
+        ("status", True, IssueStatus.values, "Without id: the issues of these statuses."),
+        ("type", True, IssueType.values, "Without id: the issues of these types."),
+        ("environment", False, None, "Without id: seen in this environment."),
+        ("release", False, None, "Without id: seen in this release."),
+        ("browser", False, None, "Without id: seen in this browser."),
+        ("query", False, None, "Without id: the issues this search finds (as the list's)."),
+        ("period", False, list(PERIOD_LABELS), "Without id: seen in this time range."),
+    ]
+]
 
 
 def _visible_project(request: Request, project_id: int) -> Project:
@@ -107,7 +124,8 @@ class ProjectIssueListView(generics.ListAPIView):
                 OpenApiParameter.QUERY,
                 many=True,
                 description="An issue's id; repeat for several.",
-            )
+            ),
+            *BULK_FILTER_PARAMETERS,
         ],
         request=IssueStatusSerializer,
         responses={
