@@ -166,7 +166,8 @@ class IssueStatusSerializer(serializers.Serializer):
         required=False,
         min_value=1,
         max_value=MAX_IGNORE_MINUTES,
-        help_text="With status ignored: unresolved again after this many minutes.",
+        help_text="With status ignored: unresolved again after this many minutes (with "
+        "ignore_until too: at the earlier of the two).",
     )
     ignore_count = serializers.IntegerField(
         required=False,
@@ -198,21 +199,19 @@ class IssueStatusSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {name: "Only with status ignored." for name in ignores}
             )
-        if attrs.get("in_next_release") and attrs["status"] != IssueStatus.RESOLVED:
+        if "in_next_release" in self.initial_data and attrs["status"] != IssueStatus.RESOLVED:
             raise serializers.ValidationError({"in_next_release": "Only with status resolved."})
-        if "ignore_until" in attrs and "ignore_duration" in attrs:
-            raise serializers.ValidationError(
-                {"ignore_duration": "Give ignore_until or ignore_duration, not both."}
-            )
         return attrs
 
     def change(self) -> dict:
         """The keyword arguments of ``issue_set_status`` (``issues_set_status``) besides the
         status."""
         data = self.validated_data
-        until = data.get("ignore_until")
+        # Any condition ends the ignore: with both a time and a duration, the earlier one.
+        ends = [data["ignore_until"]] if "ignore_until" in data else []
         if "ignore_duration" in data:
-            until = clock.now() + timedelta(minutes=data["ignore_duration"])
+            ends.append(clock.now() + timedelta(minutes=data["ignore_duration"]))
+        until = min(ends, default=None)
         return {
             "ignore": IgnoreUntil(until, data.get("ignore_count"), data.get("ignore_user_count")),
             "in_next_release": data["in_next_release"],
