@@ -4,6 +4,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 
 import django_filters
+from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
@@ -116,6 +117,20 @@ class SortFilter(django_filters.ChoiceFilter):
     field_class = SortField
 
 
+class DayField(forms.DateField):
+    """A day (YYYY-MM-DD); one given empty (``?since=``) is not a day, and is refused, as the
+    schema's date format says. The web UI leaves empty ones out of its URLs."""
+
+    def clean(self, value: str | None):
+        if value == "":
+            raise ValidationError("A day is YYYY-MM-DD; leave it out for no bound.", code="blank")
+        return super().clean(value)
+
+
+class DayFilter(django_filters.DateFilter):
+    field_class = DayField
+
+
 class IssueFilter(django_filters.FilterSet):
     type = django_filters.MultipleChoiceFilter(choices=IssueType.choices)
     status = django_filters.MultipleChoiceFilter(choices=IssueStatus.choices)
@@ -140,10 +155,10 @@ class IssueFilter(django_filters.FilterSet):
         help_text="A time range: only issues seen in it, counted and sorted by what it holds "
         "(24h, 7d, 14d, 30d, or custom with since and until). Left out: any time.",
     )
-    since = django_filters.DateFilter(
+    since = DayFilter(
         method="filter_nothing", help_text="With period=custom: the range's first day (UTC)."
     )
-    until = django_filters.DateFilter(
+    until = DayFilter(
         method="filter_nothing", help_text="With period=custom: the range's last day (UTC)."
     )
     sort = SortFilter(

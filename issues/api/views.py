@@ -142,7 +142,7 @@ class ProjectIssueListView(generics.ListAPIView):
             try:
                 ids = {int(raw) for raw in raw_ids}
             except ValueError:
-                raise ValidationError({"id": "An issue id is a number."}) from None
+                raise ValidationError({"id": ["An issue id is a number."]}) from None
             chosen = issues.filter(pk__in=ids)
             if chosen.count() != len(ids):
                 raise NotFound("Not every id is one of this project's issues.")

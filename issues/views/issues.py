@@ -76,7 +76,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def _issue_filter_data(query: QueryDict) -> QueryDict:
     """The list's query string for IssueFilter: unresolved issues unless a status is asked for
     (``status=all`` or an empty ``status=`` asks for all; a search for a short id looks in
-    every status, as it names one issue), and empty choices and sort dropped (the form's "All
+    every status, as it names one issue), and empty choices, sort and days dropped (the form's "All
     types" and the like)."""
     data = query.copy()
     if "status" not in data and short_id_parts(data.get("query", "")) is not None:
@@ -85,8 +85,9 @@ def _issue_filter_data(query: QueryDict) -> QueryDict:
         data.setlist("status", [IssueStatus.UNRESOLVED])
     for key in ("status", "type"):
         data.setlist(key, [value for value in data.getlist(key) if value and value != "all"])
-    if not data.get("sort"):
-        data.pop("sort", None)
+    for key in ("sort", "since", "until"):
+        if not data.get(key):
+            data.pop(key, None)
     return data
 
 

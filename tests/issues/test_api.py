@@ -595,6 +595,14 @@ def test_bulk_patch_takes_the_ignore_conditions(api, clicks, settings):
     assert (body["status"], body["ignore_until"]) == ("unresolved", None)
 
 
+def test_the_time_range_of_the_api(api, clicks, settings):
+    settings.ISSUES_NOW = "2026-11-24T18:00:00+00:00"  # 1.5 h after the fixture's clicks
+    assert len(listed(api, "?period=24h")) == 5
+    assert listed(api, "?period=custom&until=2026-11-23") == []
+    assert api.get(ISSUES + "?period=custom&until=").status_code == 400
+    assert api.get(ISSUES + "?since=2026-02-31").status_code == 400
+
+
 def test_an_ignore_until_a_time_and_for_a_duration_ends_at_the_earlier(api, clicks, settings):
     settings.ISSUES_NOW = "2030-01-01T12:00:00+00:00"
     url = f"/api/0/issues/{issue_of(clicks[1]).pk}/"
