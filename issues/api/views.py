@@ -143,6 +143,9 @@ class ProjectIssueListView(generics.ListAPIView):
                 ids = {int(raw) for raw in raw_ids}
             except ValueError:
                 raise ValidationError({"id": ["An issue id is a number."]}) from None
+            # An id no database key can hold (a 64-bit integer) is no issue either.
+            if any(not 0 < pk < 2**63 for pk in ids):
+                raise NotFound("Not every id is one of this project's issues.")
             chosen = issues.filter(pk__in=ids)
             if chosen.count() != len(ids):
                 raise NotFound("Not every id is one of this project's issues.")

@@ -572,6 +572,10 @@ def test_bulk_patch_with_an_unknown_id_is_404_and_changes_nothing(api, clicks):
     assert response.status_code == 404
     assert not Issue.objects.exclude(status="unresolved").exists()
     assert bulk(api, "?id=abc", {"status": "resolved"}).status_code == 400
+    too_big = f"?id={known}&id=309319163015688188067840"
+    assert bulk(api, too_big, {"status": "resolved"}).status_code == 404
+    assert bulk(api, f"?id={known}&id=-3", {"status": "resolved"}).status_code == 404
+    assert not Issue.objects.exclude(status="unresolved").exists()
 
 
 def test_bulk_patch_takes_the_ignore_conditions(api, clicks, settings):
