@@ -33,7 +33,7 @@ def _set_status(
     changed = 0
     for issue in issues:
         if issue.status != status:
-            issue_set_status(issue, status)
+            issue_set_status(issue, status, user=request.user)
             changed += 1
     label = IssueStatus(status).label.lower()
     modeladmin.message_user(request, f"{changed} issue(s) marked {label}.", messages.SUCCESS)
@@ -136,7 +136,9 @@ class IssueAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Issue, form, change: bool) -> None:
         """Write the status alone: a full save would overwrite counters the consumer just moved."""
         if "status" in form.changed_data:
-            issue_set_status(obj, form.cleaned_data["status"])
+            # The status as stored, so the activity row says what it changed from.
+            obj.status = form.initial.get("status", obj.status)
+            issue_set_status(obj, form.cleaned_data["status"], user=request.user)
 
     @admin.display(description="ID", ordering="short_number")
     def short_id(self, issue: Issue) -> str:

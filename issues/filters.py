@@ -1,13 +1,48 @@
 """The issue list's filters, search and sort: one FilterSet for the web UI and the API."""
 
 import re
+from datetime import UTC, date, datetime, time, timedelta
 
 import django_filters
+from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
-from issues.models import Issue, IssueStatus, IssueType, IssueValueCount
+from issues import clock
+from issues.models import Issue, IssueStatus, IssueType, IssueValueCount, Occurrence
+
+# The list's time ranges (Sentry's statsPeriod); "custom" takes ``since`` and ``until`` (days).
+PERIODS = {
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "14d": timedelta(days=14),
+    "30d": timedelta(days=30),
+}
+PERIOD_LABELS = {
+    "24h": "Last 24 hours",
+    "7d": "Last 7 days",
+    "14d": "Last 14 days",
+    "30d": "Last 30 days",
+    "custom": "Custom",
+}
+
+
+def period_bounds(
+    period: str, since: date | None, until: date | None, now: datetime
+) -> tuple[datetime, datetime] | None:
+    """The [since, until) of a time range, or None for any time (no range asked). A custom
+    range runs from the start of ``since`` to the end of ``until`` (UTC days; either may be
+    left out: from the beginning, up to now)."""
+    if period in PERIODS:
+        return now - PERIODS[period], now
+    if period == "custom" and (since or until):
+        start = datetime.combine(since, time(), UTC) if since else datetime.min.replace(tzinfo=UTC)
+        end = datetime.combine(until + timedelta(days=1), time(), UTC) if until else now
+        return start, end
+    return None
+
 
 SORTS = {
     "last_seen": ("-last_seen", "-id"),
@@ -84,6 +119,20 @@ class SortFilter(django_filters.ChoiceFilter):
     field_class = SortField
 
 
+class DayField(forms.DateField):
+    """A day (YYYY-MM-DD); one given empty (``?since=``) is not a day, and is refused, as the
+    schema's date format says. The web UI leaves empty ones out of its URLs."""
+
+    def clean(self, value: str | None):
+        if value == "":
+            raise ValidationError("A day is YYYY-MM-DD; leave it out for no bound.", code="blank")
+        return super().clean(value)
+
+
+class DayFilter(django_filters.DateFilter):
+    field_class = DayField
+
+
 class IssueFilter(django_filters.FilterSet):
     # distinct=False: they filter the issue's own columns, no join can repeat a row, and
     # django-filter's default DISTINCT over every column sorts the whole list (issue 23).
@@ -104,6 +153,18 @@ class IssueFilter(django_filters.FilterSet):
             f"{settings.ISSUES_SEARCH_MAX_CHARS} characters, or the answer is 400."
         ),
     )
+    period = django_filters.ChoiceFilter(
+        choices=list(PERIOD_LABELS.items()),
+        method="filter_nothing",
+        help_text="A time range: only issues seen in it, counted and sorted by what it holds "
+        "(24h, 7d, 14d, 30d, or custom with since and until). Left out: any time.",
+    )
+    since = DayFilter(
+        method="filter_nothing", help_text="With period=custom: the range's first day (UTC)."
+    )
+    until = DayFilter(
+        method="filter_nothing", help_text="With period=custom: the range's last day (UTC)."
+    )
     sort = SortFilter(
         choices=[(name, name.replace("_", " ")) for name in SORTS],
         method="filter_sort",
@@ -114,7 +175,55 @@ class IssueFilter(django_filters.FilterSet):
 
     class Meta:
         model = Issue
-        fields = ["type", "status", "environment", "release", "browser", "query", "sort"]
+        fields = [
+            "type",
+            "status",
+            "environment",
+            "release",
+            "browser",
+            "query",
+            "period",
+            "since",
+            "until",
+            "sort",
+        ]
+
+    def bounds(self) -> tuple[datetime, datetime] | None:
+        """The time range asked for, once the filters are valid."""
+        data = self.form.cleaned_data
+        return period_bounds(
+            data.get("period") or "", data.get("since"), data.get("until"), clock.now()
+        )
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        """The other filters, then the time range: only the issues with an occurrence in it,
+        and the counting sorts by the occurrences and users in it."""
+        queryset = super().filter_queryset(queryset)
+        bounds = self.bounds()
+        if bounds is None:
+            return queryset
+        in_range = Occurrence.objects.filter(
+            issue=OuterRef("pk"), timestamp__gte=bounds[0], timestamp__lt=bounds[1]
+        )
+        queryset = queryset.filter(Exists(in_range))
+        sort = self.form.cleaned_data.get("sort") or "last_seen"
+        if sort in ("times_seen", "users"):
+            counted = "id" if sort == "times_seen" else "user_key"
+            count = (
+                in_range.exclude(**({"user_key": ""} if sort == "users" else {}))
+                .order_by()
+                .values("issue")
+                .annotate(count=Count(counted, distinct=sort == "users"))
+                .values("count")
+            )
+            queryset = queryset.annotate(
+                range_count=Coalesce(Subquery(count, output_field=IntegerField()), 0)
+            ).order_by("-range_count", "-last_seen", "-id")
+        return queryset
+
+    def filter_nothing(self, queryset: QuerySet, name: str, value: object) -> QuerySet:
+        """The time range's fields apply together, in ``filter_queryset``."""
+        return queryset
 
     def filter_occurrence_field(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         """Issues with at least one occurrence in that environment, release or browser: one

@@ -79,6 +79,26 @@ class Issue(models.Model):
     regressed_at = models.DateTimeField(
         null=True, blank=True, help_text="When a new occurrence reopened it after a resolve."
     )
+    # "Ignore until…" (Sentry's archive): an ignored issue returns to unresolved when one of
+    # these is met; none set is ignored for good. ``ignore_times_seen`` and ``ignore_users_seen``
+    # are the counters when it was ignored, so "N more" counts from there.
+    ignore_until = models.DateTimeField(
+        null=True, blank=True, help_text="Ignored until then, then unresolved again."
+    )
+    ignore_count = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Ignored until this many more occurrences."
+    )
+    ignore_user_count = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Ignored until this many more distinct users."
+    )
+    ignore_times_seen = models.PositiveIntegerField(default=0, editable=False)
+    ignore_users_seen = models.PositiveIntegerField(default=0, editable=False)
+    resolved_in_release = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Resolved in the next release: the project's newest release when it was "
+        "resolved. A click from a newer release reopens it; one from this release does not.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     # Kept at write time by the issues stage (``issues.services``), so the list reads and sorts
     # them as columns.
@@ -356,3 +376,34 @@ class ProjectStatusCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id} {self.status}: {self.issues}"
+
+
+class ActivityKind(models.TextChoices):
+    STATUS = "status", "Status changed"
+    REGRESSION = "regression", "Regression"
+    UNIGNORED = "unignored", "Ignore condition met"
+
+
+class IssueActivity(models.Model):
+    """What happened to an issue, for its page's activity list: a status change (who, from,
+    to), a regression, an ignore that ran out. Written by the services that make the change;
+    the alerts sent are read from the alerts app's deliveries and folded in when shown."""
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="activities")
+    kind = models.CharField(max_length=16, choices=ActivityKind.choices)
+    user = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, blank=True)
+    data = models.JSONField(
+        default=dict, blank=True, help_text="The change's details: ignore until, release…"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["issue", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.issue_id} {self.kind} {self.from_status}→{self.to_status}"

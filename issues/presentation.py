@@ -27,10 +27,13 @@ def relative_time(then: datetime, now: datetime) -> str:
 
 
 def url_path(url: str) -> str:
-    """What a reader needs of a page URL in a narrow column: its path, query and fragment.
+    """What a reader needs of a page URL in a narrow column: its path and query. The fragment
+    is folded (``/cart#cart`` is the page ``/cart``), as grouping folds it
+    (``replays.detection.fingerprint.normalize_path``).
 
-    Relative URLs (the SDK sends some, such as ``/cart``) and routes stay as they are, and so does
-    a URL that ``urlsplit`` cannot read (``http://[::1/x``, sent by anyone who holds the DSN).
+    Relative URLs (the SDK sends some, such as ``/cart``) and routes stay as they are, less
+    their fragment, and so does a URL that ``urlsplit`` cannot read (``http://[::1/x``, sent by
+    anyone who holds the DSN).
     """
     if not url:
         return ""
@@ -39,12 +42,10 @@ def url_path(url: str) -> str:
     except ValueError:
         return url
     if not parts.scheme or not parts.netloc:
-        return url
+        return url.split("#", 1)[0] or url
     path = parts.path or "/"
     if parts.query:
         path += f"?{parts.query}"
-    if parts.fragment:
-        path += f"#{parts.fragment}"
     return path
 
 
@@ -116,3 +117,82 @@ def duration_words(span: timedelta) -> str:
             count = seconds // size
             return unit if count == 1 else f"{count} {unit}s"
     return f"{seconds} seconds"
+
+
+def click_outcome(evidence: object) -> str:
+    """What the page did after the click, in plain words, from the SDK's ``endReason`` and
+    ``timeAfterClickMs``: "no response after 7.0 s" (the SDK gave up: a dead click), "answered
+    after 4.2 s" (a slow click: the page changed at last); "" without a time."""
+    if not isinstance(evidence, dict):
+        return ""
+    waited = duration(evidence.get("timeAfterClickMs"))
+    if not waited:
+        return ""
+    if evidence.get("endReason") == "timeout":
+        return f"no response after {waited}"
+    return f"answered after {waited}"
+
+
+def click_count_words(evidence: object) -> str:
+    """ "clicked 6 times", "clicked once"; "" without a count."""
+    count = evidence.get("clickCount") if isinstance(evidence, dict) else None
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        return ""
+    return "clicked once" if count == 1 else f"clicked {count} times"
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityEntry:
+    """One line of an issue's activity list."""
+
+    at: datetime
+    kind: str  # "status", "regression", "unignored", "alert"
+    text: str
+    who: str = ""
+
+
+STATUS_WORDS = {"unresolved": "unresolved", "resolved": "resolved", "ignored": "ignored"}
+
+
+def status_change_text(from_status: str, to_status: str, details: dict) -> str:
+    """ "resolved (was unresolved)", "ignored until 2030-01-01 13:00 UTC", "ignored until 10
+    more events"…"""
+    text = STATUS_WORDS.get(to_status, to_status)
+    conditions = []
+    if details.get("ignore_until"):
+        until = datetime.fromisoformat(details["ignore_until"])
+        conditions.append(f"until {until:%Y-%m-%d %H:%M} UTC")
+    if details.get("ignore_count"):
+        conditions.append(f"until {details['ignore_count']} more events")
+    if details.get("ignore_user_count"):
+        conditions.append(f"until {details['ignore_user_count']} more users")
+    if details.get("in_release"):
+        conditions.append(f"in the next release after {details['in_release']}")
+    if conditions:
+        text += " " + " or ".join(conditions)
+    if from_status and from_status != to_status:
+        text += f" (was {STATUS_WORDS.get(from_status, from_status)})"
+    return text
+
+
+def activity_entries(
+    activities: Iterable[tuple[datetime, str, str, str, str, dict]],
+    alerts: Iterable[tuple[datetime, str, str]],
+) -> list[ActivityEntry]:
+    """The activity list, newest first: the issue's activity rows (when, kind, who, from, to,
+    details) and the alerts sent for it (when, what triggered it and the rule, delivery status)."""
+    entries = []
+    for at, kind, who, from_status, to_status, details in activities:
+        if kind == "regression":
+            release = details.get("release")
+            text = "regressed: clicked again after it was resolved" + (
+                f" (release {release})" if release else ""
+            )
+        elif kind == "unignored":
+            text = "unresolved again: its ignore condition was met"
+        else:
+            text = status_change_text(from_status, to_status, details)
+        entries.append(ActivityEntry(at, kind, text, who))
+    for at, what, delivery_status in alerts:
+        entries.append(ActivityEntry(at, "alert", f"Alert: {what} · {delivery_status}"))
+    return sorted(entries, key=lambda entry: entry.at, reverse=True)

@@ -17,6 +17,7 @@ from ingest.models import Project
 from issues.filters import SORTS
 from issues.models import (
     Issue,
+    IssueActivity,
     IssueDayCount,
     IssueStatus,
     IssueType,
@@ -248,6 +249,39 @@ def issue_counts_between(
     for row in rows:
         counts[row["issue_id"]] = (row["times"], min(row["times"], row["users"]))
     return counts
+
+
+def issue_activity_rows(issue: Issue, limit: int = 50) -> list[tuple]:
+    """The issue's activity (newest first): (when, kind, who, from, to, details) rows."""
+    return [
+        (
+            row.created_at,
+            row.kind,
+            row.user.username if row.user else "",
+            row.from_status,
+            row.to_status,
+            row.data or {},
+        )
+        for row in IssueActivity.objects.filter(issue=issue).select_related("user")[:limit]
+    ]
+
+
+def same_element_issues(user, issue: Issue) -> list[Issue]:
+    """The other shown issues on the issue's element (a dead, a rage and a slow click on one
+    button): the same selector on the same page in the project. The fingerprint's parts are the
+    type, the selector and the page (``replays.detection.fingerprint``); the selector column and
+    the page of the first occurrence (``metadata``) say the same without reading hashes."""
+    if not issue.selector:
+        return []
+    page = page_of(issue.metadata.get("route"), issue.metadata.get("url"))
+    candidates = (
+        issues_for(user, issue.project_id).filter(selector=issue.selector).exclude(pk=issue.pk)
+    )
+    return [
+        other
+        for other in candidates[:20]
+        if page_of(other.metadata.get("route"), other.metadata.get("url")) == page
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,11 @@ from functools import reduce
 from operator import or_
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Min, Model, Q, QuerySet
 from django.utils import timezone
 
 from alerts.services import alerts_decide
+from issues import clock
 from issues.aggregates import (
     Counted,
     StatusKey,
@@ -26,10 +27,13 @@ from issues.aggregates import (
     occurrence_values,
     status_counts_add,
 )
+from issues.archive import IgnoreUntil, ignore_ended, newest_release, release_is_newer
 from issues.causes import cause_of, evidence_version
 from issues.impact import Revision, issues_keep_causes_and_impact
 from issues.models import (
+    ActivityKind,
     Issue,
+    IssueActivity,
     IssueHash,
     IssueStatus,
     IssueUser,
@@ -112,6 +116,25 @@ COUNTED_FIELDS = [
     "resolved_at",
     "regressed_at",
     "shown_at",
+    "resolved_in_release",
+    "ignore_until",
+    "ignore_count",
+    "ignore_user_count",
+    "ignore_times_seen",
+    "ignore_users_seen",
+]
+IGNORED_FOR_GOOD = IgnoreUntil()
+
+# What a status change writes (and nothing else: the counters are the consumer's).
+STATUS_FIELDS = [
+    "status",
+    "resolved_at",
+    "resolved_in_release",
+    "ignore_until",
+    "ignore_count",
+    "ignore_user_count",
+    "ignore_times_seen",
+    "ignore_users_seen",
 ]
 
 
@@ -176,6 +199,12 @@ def _record(
     users = _known_users(issues, (records[position] for position in new))
     hidden_before = {issue.pk for issue in issues.values() if not issue.is_visible}
     counted_before = {issue.pk: _counted_status(issue) for issue in issues.values()}
+    # Release order, only for the projects with an issue resolved in the next release.
+    releases = _release_first_seen(
+        {issue.project_id for issue in issues.values() if issue.resolved_in_release}
+    )
+    now = clock.now()
+    activities: list[IssueActivity] = []
 
     results: list[RecordedOccurrence | None] = [None] * len(records)
     occurrences: list[Occurrence] = []
@@ -194,9 +223,27 @@ def _record(
                 IssueUser(issue=issue, user_key=record.user_key, first_seen=record.timestamp)
             )
         was_visible = issue.is_visible
-        regressed = _count(
-            issue, record, new_user, noise.get(record.occurrence.project_id, SHOW_AT_ONCE)
+        before = issue.status
+        change = _count(
+            issue,
+            record,
+            new_user,
+            noise.get(record.occurrence.project_id, SHOW_AT_ONCE),
+            releases.get(issue.project_id, {}),
+            now,
         )
+        regressed = change == ActivityKind.REGRESSION
+        if change is not None:
+            activities.append(
+                IssueActivity(
+                    issue=issue,
+                    kind=change,
+                    from_status=before,
+                    to_status=issue.status,
+                    data={"occurrence": record.occurrence.id, "release": record.release},
+                    created_at=now,
+                )
+            )
         counted[issue.pk] = issue
         aggregated.append(_aggregated(issue, record, new_user))
         became_visible = issue.is_visible and not was_visible
@@ -213,6 +260,7 @@ def _record(
     )
     _save_counts(counted.values())
     _aggregates_count(aggregated, counted.values(), counted_before)
+    _insert(activities)
     # An issue made for occurrences that all turned out to be recorded before (under another
     # fingerprint) stays unmade, as if the transaction had not made it.
     unused = [issue.pk for issue in issues.values() if issue.times_seen == 0]
@@ -596,27 +644,49 @@ def _known_users(
     return known
 
 
-def _count(issue: Issue, record: OccurrenceRecord, new_user: bool, noise: NoiseThreshold) -> bool:
-    """Count the occurrence on its issue (in memory); True when it reopens the issue."""
+def _count(
+    issue: Issue,
+    record: OccurrenceRecord,
+    new_user: bool,
+    noise: NoiseThreshold,
+    releases: Mapping[str, datetime],
+    now: datetime,
+) -> str | None:
+    """Count the occurrence on its issue (in memory); what it changed of the issue's status:
+    ``ActivityKind.REGRESSION`` when it reopens a resolved issue, ``UNIGNORED`` when an ignored
+    issue's condition is met, None otherwise."""
     issue.times_seen += 1
     issue.users_seen += int(new_user)
     issue.first_seen = min(issue.first_seen, record.timestamp)
     issue.last_seen = max(issue.last_seen, record.timestamp)
     if not issue.is_visible:
         issue.is_visible = noise.reached(issue.times_seen, issue.users_seen)
-    regressed = _regressed(issue, record.timestamp)
-    if regressed:
+    if _regressed(issue, record, releases):
         issue.status = IssueStatus.UNRESOLVED
         issue.resolved_at = None
+        issue.resolved_in_release = ""
         issue.regressed_at = timezone.now()
-    return regressed
+        return ActivityKind.REGRESSION
+    if issue.status == IssueStatus.IGNORED and ignore_ended(
+        IgnoreUntil(issue.ignore_until, issue.ignore_count, issue.ignore_user_count),
+        issue.times_seen - issue.ignore_times_seen,
+        issue.users_seen - issue.ignore_users_seen,
+        now,
+    ):
+        issue.status = IssueStatus.UNRESOLVED
+        issue.ignore_until = issue.ignore_count = issue.ignore_user_count = None
+        return ActivityKind.UNIGNORED
+    return None
 
 
-def _regressed(issue: Issue, timestamp: datetime) -> bool:
-    """A click after the issue was resolved: the fix did not hold."""
+def _regressed(issue: Issue, record: OccurrenceRecord, releases: Mapping[str, datetime]) -> bool:
+    """A click after the issue was resolved: the fix did not hold. Resolved in the next
+    release: a click from a newer release than the one it was resolved in."""
     if issue.status != IssueStatus.RESOLVED:
         return False
-    return issue.resolved_at is None or timestamp > issue.resolved_at
+    if issue.resolved_in_release:
+        return release_is_newer(record.release, issue.resolved_in_release, releases)
+    return issue.resolved_at is None or record.timestamp > issue.resolved_at
 
 
 def _key(record: OccurrenceRecord) -> IssueKey:
@@ -674,23 +744,33 @@ def _occurrence(issue: Issue, record: OccurrenceRecord) -> Occurrence:
     )
 
 
-def issue_set_status(issue: Issue, status: str) -> Issue:
-    """Resolve, ignore or reopen an issue (from the UI or the API).
-
-    The issue's row is locked and read again first, so the project's status counts move from
-    the status it has (a consumer may have reopened it since ``issue`` was read)."""
+def issue_set_status(
+    issue: Issue,
+    status: str,
+    *,
+    user=None,
+    ignore: IgnoreUntil = IGNORED_FOR_GOOD,
+    in_next_release: bool = False,
+) -> Issue:
+    """Resolve, ignore or reopen an issue (from the UI or the API, one or in bulk), and note
+    it in the issue's activity. Only the status fields are written: the counters are the
+    consumer's. ``ignore`` holds the conditions of an ignore (until a time, N more occurrences,
+    N more users); ``in_next_release`` resolves until a click from a newer release than the
+    project's newest now (a plain resolve when the project has no release yet)."""
     if status not in IssueStatus.values:
         raise ValueError(f"unknown status {status!r}: use one of {', '.join(IssueStatus.values)}")
+    now = clock.now()
     with transaction.atomic():
+        # Locked and read again: the project's status counts move from the status the issue has
+        # now (a consumer may have reopened it since ``issue`` was read).
         current = (
             Issue.objects.select_for_update()
             .only("project_id", "status", "is_visible")
             .filter(pk=issue.pk)
             .first()
         )
-        issue.status = status
-        issue.resolved_at = timezone.now() if status == IssueStatus.RESOLVED else None
-        issue.save(update_fields=["status", "resolved_at"])
+        before = current.status if current is not None else issue.status
+        _write_status(issue, status, ignore, in_next_release, user, before, now)
         if current is not None:
             _status_counts_changed(
                 current.project_id,
@@ -698,6 +778,128 @@ def issue_set_status(issue: Issue, status: str) -> Issue:
                 status if current.is_visible else None,
             )
     return issue
+
+
+def _write_status(
+    issue: Issue,
+    status: str,
+    ignore: IgnoreUntil,
+    in_next_release: bool,
+    user,
+    before: str,
+    now: datetime,
+) -> None:
+    """Write the status fields of one change (the caller holds the issue's row lock) and its
+    activity row."""
+    issue.status = status
+    issue.resolved_at = now if status == IssueStatus.RESOLVED else None
+    issue.resolved_in_release = ""
+    if status == IssueStatus.RESOLVED and in_next_release:
+        issue.resolved_in_release = newest_release(
+            _release_first_seen([issue.project_id]).get(issue.project_id, {})
+        )
+    if status != IssueStatus.IGNORED:
+        ignore = IGNORED_FOR_GOOD
+    issue.ignore_until, issue.ignore_count, issue.ignore_user_count = (
+        ignore.until,
+        ignore.count,
+        ignore.user_count,
+    )
+    issue.ignore_times_seen, issue.ignore_users_seen = issue.times_seen, issue.users_seen
+    issue.save(update_fields=STATUS_FIELDS)
+    IssueActivity.objects.create(
+        issue=issue,
+        kind=ActivityKind.STATUS,
+        user=user if user is not None and user.is_authenticated else None,
+        from_status=before,
+        to_status=status,
+        data=_status_details(issue),
+        created_at=now,
+    )
+
+
+def issues_set_status(issues: QuerySet[Issue], status: str, **change) -> list[Issue]:
+    """The bulk change: each of ``issues`` through ``issue_set_status``, as one by one, in one
+    transaction that holds their row locks (a consumer counting them meanwhile waits, and its
+    counters are not overwritten: only the status fields are written)."""
+    if status not in IssueStatus.values:
+        raise ValueError(f"unknown status {status!r}: use one of {', '.join(IssueStatus.values)}")
+    with transaction.atomic():
+        # Locked by id: the filters' query may be DISTINCT (a multiple choice), which PostgreSQL
+        # does not lock (FOR UPDATE is not allowed with DISTINCT).
+        ids = list(issues.order_by().values_list("pk", flat=True).distinct())
+        locked = list(Issue.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        return [issue_set_status(issue, status, **change) for issue in locked]
+
+
+def issues_wake_ignored(issues: QuerySet[Issue]) -> int:
+    """Return to unresolved those of ``issues`` ignored until a time that has passed (read
+    before a list or a page is shown, as the consumer does when an occurrence arrives);
+    returns how many."""
+    now = clock.now()
+    woken = list(
+        issues.filter(status=IssueStatus.IGNORED, ignore_until__lte=now).values_list(
+            "pk", flat=True
+        )
+    )
+    if not woken:
+        return 0
+    with transaction.atomic():
+        changed = Issue.objects.filter(
+            pk__in=woken, status=IssueStatus.IGNORED, ignore_until__lte=now
+        )
+        # Locked, and read again once locked: two readers at once write one activity row.
+        locked = list(changed.select_for_update().values_list("pk", "project_id", "is_visible"))
+        ids = [pk for pk, _, _ in locked]
+        for _, project_id, visible in locked:
+            if visible:
+                _status_counts_changed(project_id, IssueStatus.IGNORED, IssueStatus.UNRESOLVED)
+        Issue.objects.filter(pk__in=ids).update(
+            status=IssueStatus.UNRESOLVED,
+            ignore_until=None,
+            ignore_count=None,
+            ignore_user_count=None,
+        )
+        IssueActivity.objects.bulk_create(
+            [
+                IssueActivity(
+                    issue_id=pk,
+                    kind=ActivityKind.UNIGNORED,
+                    from_status=IssueStatus.IGNORED,
+                    to_status=IssueStatus.UNRESOLVED,
+                    data={"reason": "until"},
+                    created_at=now,
+                )
+                for pk in ids
+            ]
+        )
+    return len(ids)
+
+
+def _status_details(issue: Issue) -> dict[str, object]:
+    """What an activity row keeps of a status change's conditions (only those set)."""
+    details = {
+        "ignore_until": issue.ignore_until.isoformat() if issue.ignore_until else None,
+        "ignore_count": issue.ignore_count,
+        "ignore_user_count": issue.ignore_user_count,
+        "in_release": issue.resolved_in_release or None,
+    }
+    return {key: value for key, value in details.items() if value is not None}
+
+
+def _release_first_seen(project_ids: Iterable[int]) -> dict[int, dict[str, datetime]]:
+    """When each project first saw each of its releases (from its occurrences)."""
+    rows = (
+        Occurrence.objects.filter(project_id__in=list(project_ids))
+        .exclude(release="")
+        .values("project_id", "release")
+        .annotate(first=Min("timestamp"))
+        .order_by()
+    )
+    first_seen: dict[int, dict[str, datetime]] = {}
+    for row in rows:
+        first_seen.setdefault(row["project_id"], {})[row["release"]] = row["first"]
+    return first_seen
 
 
 def issue_deleted(issue: Issue) -> None:

@@ -27,6 +27,11 @@ app_name = "issues"
 urlpatterns = [
     path("", issues.home, name="home"),
     path("projects/<int:project_id>/issues/", issues.issue_list, name="issue-list"),
+    path(
+        "projects/<int:project_id>/issues/bulk/",
+        issues.issue_bulk_status,
+        name="issue-bulk-status",
+    ),
     path("issues/<int:issue_id>/", issues.issue_detail, name="issue-detail"),
     path("issues/<int:issue_id>/status/", issues.issue_status, name="issue-status"),
     path("projects/<int:project_id>/elements/", elements.elements, name="elements"),

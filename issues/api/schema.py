@@ -55,6 +55,16 @@ ERRORS = {
     ),
 }
 WRITE_METHODS = {"post", "put", "patch", "delete"}
+# The issue list's custom time range: days, YYYY-MM-DD.
+DATE_PARAMETERS = {"since", "until"}
+DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+# The status change's conditions, each only with its status (IssueStatusSerializer refuses the
+# others: 400); with neither status, no condition.
+STATUS_CONDITIONS = {
+    "resolved": ["in_next_release"],
+    "ignored": ["ignore_until", "ignore_duration", "ignore_count", "ignore_user_count"],
+    "unresolved": [],
+}
 
 
 def _error_response(component: str, description: str) -> dict[str, Any]:
@@ -72,6 +82,8 @@ def _bound_parameters(parameters: list[dict[str, Any]]) -> None:
         if parameter["name"] == "query":
             schema["maxLength"] = settings.ISSUES_SEARCH_MAX_CHARS
             schema["pattern"] = search_pattern(settings.ISSUES_SEARCH_MAX_TERMS)
+        elif parameter["name"] in DATE_PARAMETERS:
+            schema.update(type="string", format="date", pattern=DATE_PATTERN)
         elif schema.get("type") == "string" and "enum" not in schema:
             schema.setdefault("pattern", NO_NUL)
 
@@ -82,6 +94,29 @@ def _refuse_other_fields(operation: dict[str, Any], schemas: dict[str, Any]) -> 
         reference = media.get("schema", {}).get("$ref", "")
         if reference.startswith("#/components/schemas/"):
             schemas[reference.rsplit("/", 1)[-1]]["additionalProperties"] = False
+
+
+def _status_variants(schemas: dict[str, Any]) -> None:
+    """The status change as one object per status, each with only its own conditions."""
+    change = schemas.get("IssueStatus")
+    if change is None or "oneOf" in change:
+        return
+    properties = change["properties"]
+    schemas["IssueStatus"] = {
+        "description": change.get("description", ""),
+        "oneOf": [
+            {
+                "type": "object",
+                "properties": {
+                    "status": {"type": "string", "enum": [status]},
+                    **{name: properties[name] for name in conditions},
+                },
+                "required": ["status"],
+                "additionalProperties": False,
+            }
+            for status, conditions in STATUS_CONDITIONS.items()
+        ],
+    }
 
 
 def document_errors(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
@@ -108,4 +143,5 @@ def document_errors(result: dict[str, Any], generator, request, public) -> dict[
                 component, description = ERRORS[code]
                 response = responses.setdefault(code, _error_response(component, description))
                 response.setdefault("content", _error_response(component, "")["content"])
+    _status_variants(schemas)
     return result

@@ -1,17 +1,25 @@
-"""What the API shows of projects, issues, occurrences and replays; only an issue's status is
-writable (``IssueStatusSerializer``)."""
+"""What the API shows of projects, issues, occurrences and replays; only an issue's status (and
+its conditions) is writable (``IssueStatusSerializer``)."""
+
+from datetime import timedelta
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ingest.models import Project
+from issues import clock
 from issues.api.links import issue_page_url, replay_page_url
+from issues.archive import IgnoreUntil
 from issues.causes import CAUSE_KINDS, cause_of
 from issues.impact import impact_of
 from issues.models import Issue, IssueStatus, Occurrence
 from replay_errors.models import ReplayErrorEvent
 from replay_errors.queries import replay_error_events
 from replays.models import Replay, ReplaySegment
+
+IGNORE_FIELDS = ["ignore_until", "ignore_duration", "ignore_count", "ignore_user_count"]
+MAX_IGNORE_MINUTES = 366 * 24 * 60  # a year
+MAX_IGNORE_COUNT = 1_000_000
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -162,6 +170,10 @@ class IssueSerializer(serializers.ModelSerializer):
             "last_seen",
             "resolved_at",
             "regressed_at",
+            "resolved_in_release",
+            "ignore_until",
+            "ignore_count",
+            "ignore_user_count",
             "metadata",
             "permalink",
             "likely_cause",
@@ -200,7 +212,9 @@ class IssueDetailSerializer(IssueSerializer):
 
 
 class IssueStatusSerializer(serializers.Serializer):
-    """The one change the API makes to an issue: resolve, ignore or reopen it."""
+    """The one change the API makes to issues: resolve, ignore or reopen them, with the
+    conditions of Sentry's ``statusDetails`` (an ignore that ends, a resolve in the next
+    release)."""
 
     status = serializers.ChoiceField(
         choices=IssueStatus.choices,
@@ -210,6 +224,34 @@ class IssueStatusSerializer(serializers.Serializer):
             )
         },
     )
+    ignore_until = serializers.DateTimeField(
+        required=False, help_text="With status ignored: unresolved again at this time."
+    )
+    ignore_duration = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_IGNORE_MINUTES,
+        help_text="With status ignored: unresolved again after this many minutes (with "
+        "ignore_until too: at the earlier of the two).",
+    )
+    ignore_count = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_IGNORE_COUNT,
+        help_text="With status ignored: unresolved again after this many more occurrences.",
+    )
+    ignore_user_count = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_IGNORE_COUNT,
+        help_text="With status ignored: unresolved again after this many more distinct users.",
+    )
+    in_next_release = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="With status resolved: reopened only by a click from a newer release than "
+        "the project's newest now (a plain resolve when the project has no release yet).",
+    )
 
     def validate(self, attrs: dict) -> dict:
         read_only = sorted(set(self.initial_data) - set(self.fields))
@@ -217,7 +259,37 @@ class IssueStatusSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {name: "Read-only: only status can be changed." for name in read_only}
             )
+        ignores = [name for name in IGNORE_FIELDS if name in attrs]
+        if ignores and attrs["status"] != IssueStatus.IGNORED:
+            raise serializers.ValidationError(
+                {name: "Only with status ignored." for name in ignores}
+            )
+        if "in_next_release" in self.initial_data and attrs["status"] != IssueStatus.RESOLVED:
+            raise serializers.ValidationError({"in_next_release": "Only with status resolved."})
         return attrs
+
+    def change(self) -> dict:
+        """The keyword arguments of ``issue_set_status`` (``issues_set_status``) besides the
+        status."""
+        data = self.validated_data
+        # Any condition ends the ignore: with both a time and a duration, the earlier one.
+        ends = [data["ignore_until"]] if "ignore_until" in data else []
+        if "ignore_duration" in data:
+            ends.append(clock.now() + timedelta(minutes=data["ignore_duration"]))
+        until = min(ends, default=None)
+        return {
+            "ignore": IgnoreUntil(until, data.get("ignore_count"), data.get("ignore_user_count")),
+            "in_next_release": data["in_next_release"],
+        }
+
+
+class BulkStatusResultSerializer(serializers.Serializer):
+    """What a bulk status change did."""
+
+    status = serializers.ChoiceField(choices=IssueStatus.choices, read_only=True)
+    ids = serializers.ListField(
+        child=serializers.IntegerField(), read_only=True, help_text="The issues changed."
+    )
 
 
 class ReplaySegmentSerializer(serializers.ModelSerializer):

@@ -16,7 +16,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import generics
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from ingest.models import Project
 from issues.api.pagination import OccurrenceCursorPagination, Pagination
 from issues.api.serializers import (
+    BulkStatusResultSerializer,
     IssueDetailSerializer,
     IssueSerializer,
     IssueStatusSerializer,
@@ -31,17 +32,34 @@ from issues.api.serializers import (
     ProjectSerializer,
     ReplaySerializer,
 )
-from issues.filters import IssueFilter
-from issues.models import Issue, Occurrence
+from issues.filters import PERIOD_LABELS, IssueFilter
+from issues.models import Issue, IssueStatus, IssueType, Occurrence
 from issues.queries import issue_occurrences, issues_for, projects_for, replay_for
 from issues.search_slots import SearchesBusy, search_slot
-from issues.services import issue_set_status
+from issues.services import issue_set_status, issues_set_status, issues_wake_ignored
 from replays.models import Replay
 
 
 class SearchesBusyError(APIException):
     status_code = 503
     default_detail = SearchesBusy.message
+
+
+# Without ``id``, the bulk change takes the list's filters (as its GET documents them).
+BULK_FILTER_PARAMETERS = [
+    OpenApiParameter(
+        name, OpenApiTypes.STR, OpenApiParameter.QUERY, many=many, enum=enum, description=text
+    )
+    for name, many, enum, text in [
+        ("status", True, IssueStatus.values, "Without id: the issues of these statuses."),
+        ("type", True, IssueType.values, "Without id: the issues of these types."),
+        ("environment", False, None, "Without id: seen in this environment."),
+        ("release", False, None, "Without id: seen in this release."),
+        ("browser", False, None, "Without id: seen in this browser."),
+        ("query", False, None, "Without id: the issues this search finds (as the list's)."),
+        ("period", False, list(PERIOD_LABELS), "Without id: seen in this time range."),
+    ]
+]
 
 
 def _visible_project(request: Request, project_id: int) -> Project:
@@ -74,14 +92,71 @@ class ProjectListView(generics.ListAPIView):
     )
 )
 class ProjectIssueListView(generics.ListAPIView):
+    """GET lists a project's issues; PATCH changes the status of several at once (Sentry's
+    bulk mutate): those of ``id`` (repeated), or without ``id`` every issue the list's filters
+    match."""
+
     queryset = Issue.objects.none()
     serializer_class = IssueSerializer
     filterset_class = IssueFilter
     pagination_class = Pagination
+    # A status change is JSON; forms are the web UI's (issues.views.issues.issue_bulk_status).
+    parser_classes = [JSONParser]
 
     def get_queryset(self) -> QuerySet[Issue]:
         project = _visible_project(self.request, self.kwargs["project_id"])
-        return issues_for(self.request.user, project.pk)
+        issues = issues_for(self.request.user, project.pk)
+        issues_wake_ignored(issues)
+        return issues
+
+    @extend_schema(
+        tags=["issues"],
+        operation_id="project_issues_update_status",
+        summary="Resolve, ignore or reopen several issues at once",
+        description="The issues of `id` (repeat it: `?id=1&id=2`), or without `id` every issue "
+        "that the list's filters (`status`, `type`, `query`, ...) match. Each goes through the "
+        "same change as one issue's PATCH. An `id` that is not one of this project's issues "
+        "you can see answers 404, and nothing is changed.",
+        parameters=[
+            OpenApiParameter(
+                "id",
+                OpenApiTypes.INT,
+                OpenApiParameter.QUERY,
+                many=True,
+                description="An issue's id; repeat for several.",
+            ),
+            *BULK_FILTER_PARAMETERS,
+        ],
+        request=IssueStatusSerializer,
+        responses={
+            200: BulkStatusResultSerializer,
+            400: OpenApiResponse(description="Not a status, an id that is not a number, ..."),
+        },
+    )
+    def patch(self, request: Request, *args, **kwargs) -> Response:
+        change = IssueStatusSerializer(data=request.data)
+        change.is_valid(raise_exception=True)
+        issues = self.get_queryset()
+        raw_ids = request.query_params.getlist("id")
+        if raw_ids:
+            try:
+                ids = {int(raw) for raw in raw_ids}
+            except ValueError:
+                raise ValidationError({"id": ["An issue id is a number."]}) from None
+            # An id no database key can hold (a 64-bit integer) is no issue either.
+            if any(not 0 < pk < 2**63 for pk in ids):
+                raise NotFound("Not every id is one of this project's issues.")
+            chosen = issues.filter(pk__in=ids)
+            if chosen.count() != len(ids):
+                raise NotFound("Not every id is one of this project's issues.")
+        else:
+            chosen = self.filter_queryset(issues)
+        changed = issues_set_status(
+            chosen, change.validated_data["status"], user=request.user, **change.change()
+        )
+        return Response(
+            {"status": change.validated_data["status"], "ids": [issue.pk for issue in changed]}
+        )
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         try:
@@ -125,8 +200,16 @@ class IssueDetailView(generics.RetrieveAPIView):
         issue = self.get_object()
         change = IssueStatusSerializer(data=request.data)
         change.is_valid(raise_exception=True)
-        issue_set_status(issue, change.validated_data["status"])
+        issue_set_status(
+            issue, change.validated_data["status"], user=request.user, **change.change()
+        )
         return Response(self.get_serializer(issue).data)
+
+    def get_object(self) -> Issue:
+        issue = super().get_object()
+        if issues_wake_ignored(Issue.objects.filter(pk=issue.pk)):
+            issue.refresh_from_db()
+        return issue
 
 
 @extend_schema_view(

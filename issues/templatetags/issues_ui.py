@@ -4,6 +4,7 @@ The wording and the geometry live in ``issues.presentation`` and ``issues.charts
 tested); these tags only put them into HTML.
 """
 
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
@@ -57,13 +58,16 @@ register.filter("type_class", type_class)
 
 
 @register.simple_tag
-def status_badge(issue: Issue) -> str:
-    """The status, and "Regressed" for an unresolved issue that came back after a resolve."""
-    badge = format_html(
-        '<span class="status status-{}" data-testid="status-badge">{}</span>',
-        issue.status,
-        IssueStatus(issue.status).label,
-    )
+def status_badge(issue: Issue, hide: str = "") -> str:
+    """The status (unless it is ``hide``: the list's tab says it already), and "Regressed" for
+    an unresolved issue that came back after a resolve."""
+    badge = format_html("{}", "")
+    if issue.status != hide:
+        badge = format_html(
+            '<span class="status status-{}" data-testid="status-badge">{}</span>',
+            issue.status,
+            IssueStatus(issue.status).label,
+        )
     if issue.status == IssueStatus.UNRESOLVED and issue.regressed_at is not None:
         badge += format_html(
             ' <span class="status status-regressed" title="Clicked again after it was resolved,'
@@ -104,3 +108,34 @@ register.filter("url_path", presentation.url_path)
 register.filter("http_url", presentation.http_url)
 register.filter("duration", presentation.duration)
 register.filter("clock", presentation.clock)
+
+
+@register.filter
+def click_outcome(evidence: object) -> str:
+    return presentation.click_outcome(evidence)
+
+
+@register.filter
+def click_count_words(evidence: object) -> str:
+    return presentation.click_count_words(evidence)
+
+
+@register.filter
+def element_anchor(selector: str) -> str:
+    """The id of an element's row on the elements page, for a link from an issue to it."""
+    digest = hashlib.md5((selector or "").encode(), usedforsecurity=False).hexdigest()
+    return f"element-{digest[:12]}"
+
+
+@register.simple_tag
+def exact_time(moment: datetime | None) -> str:
+    """The exact time in UTC, rewritten to the reader's time zone by app.js."""
+    if moment is None:
+        return ""
+    utc = moment.astimezone(UTC)
+    return format_html(
+        '<time datetime="{}" data-local title="{}">{}</time>',
+        utc.isoformat().replace("+00:00", "Z"),
+        f"{utc:%Y-%m-%d %H:%M:%S} UTC",
+        f"{utc:%Y-%m-%d %H:%M:%S} UTC",
+    )

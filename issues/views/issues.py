@@ -1,5 +1,8 @@
 """The issue stream, one issue, and its status change."""
 
+import math
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -7,13 +10,15 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from alerts.queries import issue_deliveries
 from issues import charts, presentation
-from issues.filters import SORTS, IssueFilter, short_id_parts
+from issues.api.serializers import IssueStatusSerializer
+from issues.filters import PERIOD_LABELS, SORTS, IssueFilter, short_id_parts
 from issues.grouptypes import has_element
 from issues.models import IssueStatus, IssueType
 from issues.queries import (
@@ -22,7 +27,9 @@ from issues.queries import (
     creation_quota_for,
     daily_occurrence_counts,
     held_by_quota_count,
+    issue_activity_rows,
     issue_breakdowns,
+    issue_counts_between,
     issue_occurrence_page,
     issue_occurrences,
     issues_for,
@@ -30,12 +37,14 @@ from issues.queries import (
     project_filter_choices,
     project_status_counts,
     projects_with_open_issue_counts,
+    same_element_issues,
     utc_today,
 )
 from issues.search_slots import SearchesBusy, search_slot
-from issues.services import issue_set_status
+from issues.services import issue_set_status, issues_set_status, issues_wake_ignored
 from issues.views.common import page_context, page_number, project_or_404
 
+MAX_TREND_DAYS = 90
 SORT_LABELS = {
     "last_seen": "Last seen",
     "times_seen": "Times seen",
@@ -69,7 +78,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def _issue_filter_data(query: QueryDict) -> QueryDict:
     """The list's query string for IssueFilter: unresolved issues unless a status is asked for
     (``status=all`` or an empty ``status=`` asks for all; a search for a short id looks in
-    every status, as it names one issue), and empty choices and sort dropped (the form's "All
+    every status, as it names one issue), and empty choices, sort and days dropped (the form's "All
     types" and the like)."""
     data = query.copy()
     if "status" not in data and short_id_parts(data.get("query", "")) is not None:
@@ -78,8 +87,9 @@ def _issue_filter_data(query: QueryDict) -> QueryDict:
         data.setlist("status", [IssueStatus.UNRESOLVED])
     for key in ("status", "type"):
         data.setlist(key, [value for value in data.getlist(key) if value and value != "all"])
-    if not data.get("sort"):
-        data.pop("sort", None)
+    for key in ("sort", "since", "until"):
+        if not data.get(key):
+            data.pop(key, None)
     return data
 
 
@@ -95,14 +105,23 @@ def issue_list(request: HttpRequest, project_id: int) -> HttpResponse:
 def _issue_list(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_or_404(request, project_id)
     project_issues = issues_for(request.user, project.pk)
+    issues_wake_ignored(project_issues)
     data = _issue_filter_data(request.GET)
     issue_filter = IssueFilter(data, queryset=project_issues)
     page = Paginator(issue_filter.qs, settings.ISSUES_PAGE_SIZE).get_page(page_number(request))
 
-    days = charts.days_ending(utc_today(), TREND_DAYS)
-    trends = daily_occurrence_counts([issue.pk for issue in page], last_day=days[-1])
+    # A time range: the counts and sparklines of the page are those of the range (its days).
+    bounds = issue_filter.bounds() if issue_filter.is_valid() else None
+    last_day = utc_today() if bounds is None else (bounds[1] - timedelta(microseconds=1)).date()
+    days = charts.days_ending(last_day, _trend_days(bounds))
+    ids = [issue.pk for issue in page]
+    trends = daily_occurrence_counts(ids, days=len(days), last_day=days[-1])
+    counts = issue_counts_between(ids, *bounds) if bounds else {}
     for issue in page:
         issue.trend = trends[issue.pk]
+        issue.times_seen, issue.users_seen = counts.get(
+            issue.pk, (issue.times_seen, issue.users_seen)
+        )
 
     # The status tabs count what the other filters let through: the project's status counts
     # when there is no other filter, else a count of the filtered issues.
@@ -148,7 +167,13 @@ def _issue_list(request: HttpRequest, project_id: int) -> HttpResponse:
         choices=project_filter_choices(project),
         types=IssueType.choices,
         sorts=[(name, SORT_LABELS.get(name, name)) for name in SORTS],
+        periods=list(PERIOD_LABELS.items()),
+        tab_status=selected_status[0] if len(selected_status) == 1 else "",
+        range_label=_range_label(issue_filter, bounds),
         selected={
+            "period": data.get("period", ""),
+            "since": data.get("since", ""),
+            "until": data.get("until", ""),
             "type": data.get("type", ""),
             "statuses": selected_status or ["all"],
             "environment": data.get("environment", ""),
@@ -158,7 +183,8 @@ def _issue_list(request: HttpRequest, project_id: int) -> HttpResponse:
             "sort": data.get("sort") or "last_seen",
         },
         filtered=any(
-            data.get(key) for key in ("type", "environment", "release", "browser", "query")
+            data.get(key)
+            for key in ("type", "environment", "release", "browser", "query", "period")
         ),
     )
     context["held_by_quota"] = held_by_quota_count(project)
@@ -174,8 +200,30 @@ def _issue_list(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "issues/issue_list.html", context, status=status)
 
 
+def _trend_days(bounds: tuple[datetime, datetime] | None) -> int:
+    """The sparkline's days: the range's (at least 2: a day's bars say little alone), capped
+    at 90; 14 without a range."""
+    if bounds is None:
+        return TREND_DAYS
+    span = bounds[1] - bounds[0]
+    return min(max(math.ceil(span / timedelta(days=1)), 2), MAX_TREND_DAYS)
+
+
+def _range_label(issue_filter: IssueFilter, bounds: tuple[datetime, datetime] | None) -> str:
+    """The graph column's heading: the range the counts are of."""
+    if bounds is None:
+        return f"Last {TREND_DAYS} days"
+    period = issue_filter.form.cleaned_data.get("period") or ""
+    if period != "custom":
+        return PERIOD_LABELS[period]
+    first = bounds[0].date() if bounds[0].year > 1 else None
+    last = (bounds[1] - timedelta(microseconds=1)).date()
+    return f"{first or '…'} to {last}"
+
+
 @login_required
 def issue_detail(request: HttpRequest, issue_id: int) -> HttpResponse:
+    issues_wake_ignored(issues_for(request.user).filter(pk=issue_id))
     issue = get_object_or_404(issues_for(request.user).select_related("project"), pk=issue_id)
     days = charts.days_ending(utc_today(), TREND_DAYS)
     trend = daily_occurrence_counts([issue.pk], last_day=days[-1])[issue.pk]
@@ -197,7 +245,8 @@ def issue_detail(request: HttpRequest, issue_id: int) -> HttpResponse:
     latest = issue_occurrences(issue).filter(replay_stored=True).first()
     metadata = issue.metadata or {}
     # What the producer wants shown (``evidence_display``), from the page's latest occurrence.
-    shown = occurrences[0].evidence_display if occurrences else []
+    shown = occurrences[0].evidence_display if len(occurrences) else []
+    deliveries = issue_deliveries(issue.pk)
     context = page_context(
         request,
         issue.project,
@@ -215,26 +264,90 @@ def issue_detail(request: HttpRequest, issue_id: int) -> HttpResponse:
         occurrence_page=occurrence_page,
         latest_with_replay=latest,
         evidence_display=[entry for entry in shown if isinstance(entry, dict)],
-        alert_deliveries=issue_deliveries(issue.pk),
+        activity=presentation.activity_entries(
+            issue_activity_rows(issue),
+            (
+                (
+                    delivery.created_at,
+                    f"{delivery.get_trigger_display()} · {delivery.rule.name}",
+                    delivery.get_status_display()
+                    + (f" · {delivery.attempts} attempts" if delivery.attempts > 1 else ""),
+                )
+                for delivery in deliveries
+            ),
+        ),
+        alerts_sent=bool(deliveries),
+        same_element=same_element_issues(request.user, issue) if has_element(issue.type) else [],
     )
     return render(request, "issues/issue_detail.html", context)
 
 
-@login_required
-@require_POST
-def issue_status(request: HttpRequest, issue_id: int) -> HttpResponse:
-    """Resolve, ignore or reopen, then back to where the button was (or the issue)."""
-    issue = get_object_or_404(issues_for(request.user), pk=issue_id)
-    status = request.POST.get("status", "")
-    if status not in IssueStatus.values:
-        return HttpResponseBadRequest(
-            f"status must be one of {', '.join(IssueStatus.values)}", content_type="text/plain"
-        )
-    issue_set_status(issue, status)
-    messages.success(request, f"{issue.short_id} {STATUS_DONE[status]}.")
+def _status_change(request: HttpRequest) -> IssueStatusSerializer:
+    """The POSTed status and its conditions, checked as the API checks them (one set of rules);
+    the form's other fields (the CSRF token, ``next``, the ids) are not the change's."""
+    fields = IssueStatusSerializer().fields
+    data = {name: request.POST[name] for name in fields if request.POST.get(name, "") != ""}
+    return IssueStatusSerializer(data=data)
+
+
+def _refused(change: IssueStatusSerializer) -> HttpResponse:
+    reasons = "; ".join(
+        f"{field}: {' '.join(str(error) for error in errors)}"
+        for field, errors in change.errors.items()
+    )
+    return HttpResponseBadRequest(reasons, content_type="text/plain; charset=utf-8")
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
     back = request.POST.get("next", "")
     if back and url_has_allowed_host_and_scheme(
         back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return redirect(back)
-    return redirect(reverse("issues:issue-detail", args=[issue.pk]))
+    return redirect(default)
+
+
+@login_required
+@require_POST
+def issue_status(request: HttpRequest, issue_id: int) -> HttpResponse:
+    """Resolve, ignore (until…) or reopen, then back to where the button was (or the issue)."""
+    issue = get_object_or_404(issues_for(request.user), pk=issue_id)
+    change = _status_change(request)
+    if not change.is_valid():
+        return _refused(change)
+    status = change.validated_data["status"]
+    issue_set_status(issue, status, user=request.user, **change.change())
+    messages.success(request, f"{issue.short_id} {STATUS_DONE[status]}.")
+    return _back(request, reverse("issues:issue-detail", args=[issue.pk]))
+
+
+@login_required
+@require_POST
+def issue_bulk_status(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The list's bulk change: the ticked issues (``id``), or with ``all`` every issue that the
+    list's filters (``filters``, its query string) match, through the same service as one."""
+    project = project_or_404(request, project_id)
+    project_issues = issues_for(request.user, project.pk)
+    change = _status_change(request)
+    if not change.is_valid():
+        return _refused(change)
+    if request.POST.get("all"):
+        filters = QueryDict(request.POST.get("filters", ""))
+        issue_filter = IssueFilter(_issue_filter_data(filters), queryset=project_issues)
+        if not issue_filter.is_valid():
+            return HttpResponseBadRequest("The list's filters are not valid.")
+        chosen = issue_filter.qs
+    else:
+        try:
+            ids = {int(value) for value in request.POST.getlist("id")}
+        except ValueError:
+            return HttpResponseBadRequest("An issue id is a number.")
+        chosen = project_issues.filter(pk__in=ids)
+        if not ids or chosen.count() != len(ids):
+            return HttpResponseBadRequest("Choose issues of this project.")
+    status = change.validated_data["status"]
+    changed = issues_set_status(chosen, status, user=request.user, **change.change())
+    messages.success(
+        request, f"{len(changed)} issue{pluralize(len(changed))} {STATUS_DONE[status]}."
+    )
+    return _back(request, reverse("issues:issue-list", args=[project.pk]))

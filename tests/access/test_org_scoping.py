@@ -52,6 +52,32 @@ def test_the_other_organizations_issue_cannot_be_changed(alice, acme, globex):
     assert Issue.objects.get(pk=globex.issue_id).status == IssueStatus.UNRESOLVED
 
 
+def test_the_other_organizations_issues_cannot_be_changed_in_bulk(alice, acme, globex):
+    ours = Issue.objects.filter(project_id=acme.project_id).values_list("pk", flat=True)
+    mixed = "&".join(f"id={pk}" for pk in [*ours, globex.issue_id])
+
+    answers = [
+        alice.patch(
+            f"/api/0/projects/{acme.project_id}/issues/?{mixed}",
+            {"status": IssueStatus.RESOLVED},
+            content_type="application/json",
+        ),
+        alice.patch(
+            f"/api/0/projects/{globex.project_id}/issues/?id={globex.issue_id}",
+            {"status": IssueStatus.RESOLVED},
+            content_type="application/json",
+        ),
+        alice.patch(
+            f"/api/0/projects/{globex.project_id}/issues/",
+            {"status": IssueStatus.RESOLVED},
+            content_type="application/json",
+        ),
+    ]
+
+    assert [answer.status_code for answer in answers] == [404, 404, 404]
+    assert set(Issue.objects.values_list("status", flat=True)) == {IssueStatus.UNRESOLVED}
+
+
 def test_project_lists_show_only_ones_own_organizations(alice, acme, globex):
     api = alice.get("/api/0/projects/").json()
     home = alice.get("/", follow=True)

@@ -15,7 +15,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from ingest.models import Project
-from issues.models import Issue, IssueStatus
+from issues.models import Issue, IssueActivity, IssueStatus
 from issues.services import NoiseThreshold
 from tests.issues.builders import FIXTURE_REPLAY_ID, another_click, record, store_fixture_replay
 
@@ -95,6 +95,10 @@ def test_issue_list_shows_the_fixture_issues_newest_first(api, clicks):
         "last_seen": "2026-11-24T16:29:30.184000Z",
         "resolved_at": None,
         "regressed_at": None,
+        "resolved_in_release": "",
+        "ignore_until": None,
+        "ignore_count": None,
+        "ignore_user_count": None,
         "metadata": {
             "selector": BUY,
             "url": "http://127.0.0.1:18766/index.html",
@@ -123,8 +127,8 @@ def test_issue_list_reads_a_page_in_constant_queries(api, clicks, django_assert_
         click["fingerprint"] = ["replay_dead_click", f"body > button#b{number}", "/index.html"]
         record(click)
 
-    # the session, the user, the project, the count and the page
-    with django_assert_num_queries(5):
+    # the session, the user, the project, the ignores that ended (none), the count and the page
+    with django_assert_num_queries(6):
         assert len(listed(api, "?environment=staging&sort=users")) == 25
 
 
@@ -537,9 +541,129 @@ def test_projects_list(api, clicks):
 
 # --- authentication ------------------------------------------------------------------------------
 
+# --- status changes in bulk, and their conditions -------------------------------------------------
+
+
+def bulk(api: Client, query: str, body: dict[str, Any]):
+    return api.patch(ISSUES + query, body, content_type="application/json")
+
+
+def test_bulk_patch_changes_the_issues_of_the_ids_only(api, clicks, operator):
+    chosen = [issue_of(clicks[0]).pk, issue_of(clicks[2]).pk]
+    counters = dict(Issue.objects.values_list("pk", "times_seen"))
+
+    response = bulk(api, f"?id={chosen[0]}&id={chosen[1]}", {"status": "resolved"})
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {"status": "resolved", "ids": sorted(chosen)}
+    assert sorted(Issue.objects.filter(status="resolved").values_list("pk", flat=True)) == sorted(
+        chosen
+    )
+    assert dict(Issue.objects.values_list("pk", "times_seen")) == counters
+    assert IssueActivity.objects.filter(user=operator, to_status="resolved").count() == 2
+
+
+def test_bulk_patch_without_ids_changes_what_the_filters_match(api, clicks):
+    response = bulk(api, "?type=replay_dead_click&status=unresolved", {"status": "ignored"})
+
+    assert response.status_code == 200, response.content
+    assert len(response.json()["ids"]) == 3
+    assert (
+        sorted(Issue.objects.filter(status="ignored").values_list("type", flat=True))
+        == ["replay_dead_click"] * 3
+    )
+
+
+def test_bulk_patch_with_an_unknown_id_is_404_and_changes_nothing(api, clicks):
+    known = issue_of(clicks[0]).pk
+
+    response = bulk(api, f"?id={known}&id=999999", {"status": "resolved"})
+
+    assert response.status_code == 404
+    assert not Issue.objects.exclude(status="unresolved").exists()
+    assert bulk(api, "?id=abc", {"status": "resolved"}).status_code == 400
+    too_big = f"?id={known}&id=309319163015688188067840"
+    assert bulk(api, too_big, {"status": "resolved"}).status_code == 404
+    assert bulk(api, f"?id={known}&id=-3", {"status": "resolved"}).status_code == 404
+    assert not Issue.objects.exclude(status="unresolved").exists()
+
+
+def test_bulk_patch_takes_the_ignore_conditions(api, clicks, settings):
+    settings.ISSUES_NOW = "2030-01-01T12:00:00+00:00"
+    issue = issue_of(clicks[1])
+
+    response = bulk(
+        api, f"?id={issue.pk}", {"status": "ignored", "ignore_duration": 60, "ignore_count": 5}
+    )
+
+    assert response.status_code == 200, response.content
+    body = api.get(f"/api/0/issues/{issue.pk}/").json()
+    assert (body["status"], body["ignore_until"], body["ignore_count"]) == (
+        "ignored",
+        "2030-01-01T13:00:00Z",
+        5,
+    )
+    # An hour later the issue is unresolved again when it is read.
+    settings.ISSUES_NOW = "2030-01-01T13:00:00+00:00"
+    body = api.get(f"/api/0/issues/{issue.pk}/").json()
+    assert (body["status"], body["ignore_until"]) == ("unresolved", None)
+
+
+def test_the_time_range_of_the_api(api, clicks, settings):
+    settings.ISSUES_NOW = "2026-11-24T18:00:00+00:00"  # 1.5 h after the fixture's clicks
+    assert len(listed(api, "?period=24h")) == 5
+    assert listed(api, "?period=custom&until=2026-11-23") == []
+    assert api.get(ISSUES + "?period=custom&until=").status_code == 400
+    assert api.get(ISSUES + "?since=2026-02-31").status_code == 400
+
+
+def test_an_ignore_until_a_time_and_for_a_duration_ends_at_the_earlier(api, clicks, settings):
+    settings.ISSUES_NOW = "2030-01-01T12:00:00+00:00"
+    url = f"/api/0/issues/{issue_of(clicks[1]).pk}/"
+    change = {"status": "ignored", "ignore_until": "2030-01-01T12:30:00Z"}
+
+    later = api.patch(url, {**change, "ignore_duration": 60}, content_type="application/json")
+    sooner = api.patch(url, {**change, "ignore_duration": 10}, content_type="application/json")
+
+    assert later.json()["ignore_until"] == "2030-01-01T12:30:00Z"
+    assert sooner.json()["ignore_until"] == "2030-01-01T12:10:00Z"
+
+
+def test_patch_resolves_in_the_next_release(api, clicks):
+    issue = issue_of(clicks[1])
+
+    body = api.patch(
+        f"/api/0/issues/{issue.pk}/",
+        {"status": "resolved", "in_next_release": True},
+        content_type="application/json",
+    ).json()
+
+    assert (body["status"], body["resolved_in_release"]) == ("resolved", "shop@1.4.2")
+
+
+@pytest.mark.parametrize(
+    ("body", "refused"),
+    [
+        ({"status": "resolved", "ignore_count": 3}, "ignore_count"),
+        ({"status": "ignored", "in_next_release": True}, "in_next_release"),
+        ({"status": "ignored", "ignore_count": 0}, "ignore_count"),
+        ({"status": "unresolved", "in_next_release": False}, "in_next_release"),
+    ],
+)
+def test_conditions_that_do_not_fit_the_status_are_400(api, clicks, body, refused):
+    issue = issue_of(clicks[1])
+
+    response = api.patch(f"/api/0/issues/{issue.pk}/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert refused in response.json()
+    assert Issue.objects.get(pk=issue.pk).status == "unresolved"
+
+
 EVERY_ENDPOINT = [
     ("get", "/api/0/projects/"),
     ("get", ISSUES),
+    ("patch", ISSUES),
     ("get", "/api/0/issues/{issue}/"),
     ("patch", "/api/0/issues/{issue}/"),
     ("get", "/api/0/issues/{issue}/occurrences/"),

@@ -108,7 +108,9 @@ def test_relative_time(delta, text):
     ("url", "shown"),
     [
         ("http://127.0.0.1:18766/index.html", "/index.html"),
-        ("https://shop.example/cart?step=2#pay", "/cart?step=2#pay"),
+        ("https://shop.example/cart?step=2#pay", "/cart?step=2"),  # the fragment is folded
+        ("/cart#cart", "/cart"),
+        ("#/orders", "#/orders"),  # nothing but a fragment: shown as sent
         ("https://shop.example", "/"),
         ("/cart", "/cart"),
         ("/users/:id", "/users/:id"),
@@ -116,7 +118,7 @@ def test_relative_time(delta, text):
         ("", ""),
     ],
 )
-def test_url_path_keeps_what_tells_pages_apart(url, shown):
+def test_url_path_keeps_what_tells_pages_apart_and_folds_fragments(url, shown):
     assert presentation.url_path(url) == shown
 
 

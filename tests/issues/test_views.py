@@ -16,8 +16,10 @@ from django.core.files.storage import storages
 from django.test import Client
 from django.urls import reverse
 
+from ingest.models import Project
 from issues.models import Issue, IssueStatus, IssueType, Occurrence
 from issues.services import issue_set_status
+from organizations.models import Organization
 from replays.detection.fingerprint import legacy_entry, legacy_parts
 from replays.models import Replay
 from tests.issues.builders import (
@@ -190,11 +192,19 @@ def test_issue_list_shows_every_fixture_issue_newest_first(signed_in, stored):
     expected = list(Issue.objects.order_by("-last_seen").values_list("type", "pk"))
     assert rows(response) == [(issue_type, str(pk)) for issue_type, pk in expected]
     assert page.count('data-testid="issue-title"') == 5
-    assert page.count('data-testid="status-badge"') == 5
+    # The unresolved tab says the status: no badge repeats it (the "All" tab shows them).
+    assert page.count('data-testid="status-badge"') == 0
+    assert (
+        signed_in.get(list_url() + "?status=all")
+        .content.decode()
+        .count('data-testid="status-badge"')
+        == 5
+    )
     assert 'data-testid="filter-type"' in page
     assert "body &gt; button#buy.btn.primary" in page
     assert "/index.html" in page
-    assert "/cart#cart" in page
+    # The page location folds the fragment, as grouping does: /cart#cart is /cart.
+    assert '">/cart</span>' in page
     assert "Buy now" in page
     assert page.count('<svg class="sparkline"') == 5
     # Header: project switcher, links to the selectors page and the API docs.
@@ -316,7 +326,8 @@ def test_issue_list_query_count_does_not_grow_with_issues(
     base = fixture_occurrences()[0]
     for number in range(30):
         record(new_element_click(base, number))
-    with django_assert_max_num_queries(12):
+    # 13: one of them ends the ignores whose time has passed (issues_wake_ignored).
+    with django_assert_max_num_queries(13):
         response = signed_in.get(list_url())
     assert len(rows(response)) == 25
 
@@ -688,3 +699,101 @@ def test_an_api_404_stays_json_with_debug_on(signed_in, stored, settings):
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert "detail" in response.json()
+
+
+# --- Triage: bulk changes, the time range, the issue page's links and activity ------------------
+
+
+def bulk_url() -> str:
+    return reverse("issues:issue-bulk-status", args=[PROJECT_ID])
+
+
+def test_bulk_status_changes_the_ticked_issues_through_the_service(signed_in, stored, user):
+    dead, rage = issue_of(IssueType.DEAD_CLICK), issue_of(IssueType.RAGE_CLICK)
+    counters = dict(Issue.objects.values_list("pk", "times_seen"))
+
+    response = signed_in.post(
+        bulk_url(), {"status": "ignored", "ignore_count": "10", "id": [dead.pk, rage.pk]}
+    )
+
+    assert response.status_code == 302
+    ignored = Issue.objects.filter(status=IssueStatus.IGNORED)
+    assert sorted(ignored.values_list("pk", "ignore_count")) == sorted(
+        [(dead.pk, 10), (rage.pk, 10)]
+    )
+    assert dict(Issue.objects.values_list("pk", "times_seen")) == counters
+    assert dead.activities.get().user == user
+
+
+def test_bulk_status_of_all_matching_follows_the_lists_filters(signed_in, stored):
+    response = signed_in.post(
+        bulk_url(), {"status": "resolved", "all": "1", "filters": "type=replay_dead_click"}
+    )
+
+    assert response.status_code == 302
+    assert (
+        sorted(Issue.objects.filter(status="resolved").values_list("type", flat=True))
+        == ["replay_dead_click"] * 3
+    )
+
+
+def test_bulk_status_refuses_ids_of_another_project_and_changes_nothing(signed_in, stored):
+    theirs = another_project_issue()
+    ours = issue_of(IssueType.DEAD_CLICK)
+
+    response = signed_in.post(bulk_url(), {"status": "resolved", "id": [ours.pk, theirs.pk]})
+
+    assert response.status_code == 400
+    assert not Issue.objects.filter(status="resolved").exists()
+
+
+def test_the_time_range_counts_what_it_holds(signed_in, stored, settings):
+    dead = issue_of(IssueType.DEAD_CLICK)
+    first = dead.occurrences.get()
+    settings.ISSUES_NOW = first.timestamp + timedelta(hours=1)
+    click = next(o for o in fixture_occurrences() if o["id"] == first.occurrence_id)
+    record(another_click(click, timestamp=(first.timestamp - timedelta(days=3)).timestamp()))
+
+    assert counted(signed_in.get(list_url()), dead) == "2"
+    day = signed_in.get(list_url(period="24h"))
+    assert counted(day, dead) == "1"
+    assert len(rows(day)) == 5
+    before = signed_in.get(
+        list_url(period="custom", until=f"{first.timestamp.date() - timedelta(days=1)}")
+    )
+    assert [pk for _, pk in rows(before)] == [str(dead.pk)]
+
+
+def counted(response, issue: Issue) -> str:
+    page = response.content.decode()
+    row = page[page.index(f'data-issue-id="{issue.pk}"') :]
+    return re.search(r'data-testid="issue-times">(\d+)<', row).group(1)
+
+
+def test_the_issue_page_links_the_other_issues_on_its_element(signed_in, stored):
+    dead, rage = issue_of(IssueType.DEAD_CLICK), issue_of(IssueType.RAGE_CLICK)
+
+    page = signed_in.get(reverse("issues:issue-detail", args=[dead.pk])).content.decode()
+
+    assert f'href="/issues/{rage.pk}/" data-testid="same-element-link"' in page
+    assert f'href="/issues/{issue_of(IssueType.SLOW_CLICK, SLOWOK).pk}/"' not in page
+    assert 'data-testid="element-row-link"' in page
+
+
+SLOWOK = "body > button#slowok.btn"
+
+
+def another_project_issue() -> Issue:
+    """An issue of another organization's project."""
+    organization = Organization.objects.create(id=8, name="Other", slug="other")
+    project = Project.objects.create(id=99, name="theirs", org=organization)
+    seen = datetime(2026, 11, 24, tzinfo=UTC)
+    return Issue.objects.create(
+        project=project,
+        fingerprint_hash="f" * 32,
+        type=IssueType.DEAD_CLICK,
+        title="Dead Click",
+        first_seen=seen,
+        last_seen=seen,
+        times_seen=1,
+    )

@@ -2,10 +2,43 @@
 (function () {
   "use strict";
 
-  // Filters apply as soon as a select changes (the Apply button stays for the search box).
-  document.querySelectorAll("form[data-autosubmit] select").forEach(function (select) {
-    select.addEventListener("change", function () {
-      select.form.requestSubmit ? select.form.requestSubmit() : select.form.submit();
+  // Filters apply as soon as a select or a date changes (the search box on Enter): no Apply
+  // button, and the URL keeps what was asked for.
+  document.querySelectorAll("form[data-autosubmit] select, form[data-autosubmit] input[type=date]").forEach(function (field) {
+    field.addEventListener("change", function () {
+      field.form.requestSubmit ? field.form.requestSubmit() : field.form.submit();
+    });
+  });
+
+  // Bulk actions: the page's checkbox ticks every issue of the page; the bar counts them.
+  var pageBox = document.querySelector("[data-select-page]");
+  if (pageBox) {
+    var boxes = Array.prototype.slice.call(document.querySelectorAll("input[name=id][form=bulk]"));
+    var counter = document.querySelector("[data-selected-count]");
+    var allBox = document.querySelector("[data-testid=select-all]");
+    var update = function () {
+      var ticked = boxes.filter(function (box) { return box.checked; }).length;
+      pageBox.checked = ticked === boxes.length;
+      pageBox.indeterminate = ticked > 0 && ticked < boxes.length;
+      counter.textContent = ticked ? ticked + " selected" : "Select";
+      if (allBox && !pageBox.checked) allBox.checked = false;
+    };
+    pageBox.addEventListener("change", function () {
+      boxes.forEach(function (box) { box.checked = pageBox.checked; });
+      update();
+    });
+    boxes.forEach(function (box) { box.addEventListener("change", update); });
+    if (allBox) allBox.addEventListener("change", function () {
+      if (allBox.checked) { boxes.forEach(function (box) { box.checked = true; }); update(); allBox.checked = true; }
+    });
+  }
+
+  // Exact times in the reader's time zone: <time datetime> holds UTC, the page rewrites it.
+  document.querySelectorAll("time[data-local]").forEach(function (element) {
+    var moment = new Date(element.getAttribute("datetime"));
+    if (isNaN(moment.getTime())) return;
+    element.textContent = moment.toLocaleString(undefined, {
+      year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short"
     });
   });
 
