@@ -87,7 +87,7 @@ def url_of(template: str, tenant: Tenant, **other: object) -> str:
 # Every page of the web UI that shows a project's data, and every API view.
 UI_URLS = [
     "/projects/{project}/issues/",
-    "/projects/{project}/selectors/",
+    "/projects/{project}/elements/",
     "/issues/{issue}/",
     "/projects/{project}/replays/{replay}/",
     "/projects/{project}/replays/{replay}/recording.json",
