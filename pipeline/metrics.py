@@ -50,6 +50,12 @@ OCCURRENCES = Counter(
     "Issue occurrences the replays consumer published, by issue type.",
     ["type"],
 )
+OCCURRENCE_REVISIONS = Counter(
+    "replay_issues_occurrence_revisions_produced",
+    "Click occurrences the replays consumer published again, with the same id, because a later "
+    "segment filled their window (not counted in replay_issues_occurrences_produced).",
+    ["type"],
+)
 DLQ_MESSAGES = Counter(
     "replay_issues_dlq_messages",
     "Messages sent to a dead-letter topic, by that topic.",

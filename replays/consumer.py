@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection
 
 from pipeline.batches import ProcessInBatches, Refused, batch_else_one_by_one, dead_letter
-from pipeline.metrics import OCCURRENCES, SEGMENT_SECONDS, SEGMENTS
+from pipeline.metrics import OCCURRENCE_REVISIONS, OCCURRENCES, SEGMENT_SECONDS, SEGMENTS
 from pipeline.steps import Backoff
 from replays.click_windows import click_windows_mark_published, click_windows_to_publish
 from replays.detection.detect import Detection, Segment, decode_segment, detect_clicks
@@ -207,5 +207,7 @@ class RecordingsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
             raise OccurrencesNotPublished(f"occurrences not published: {exc}") from exc
         replay_mark_published(*(row for row, _ in pending.values()))
         click_windows_mark_published(windows)
+        revised = {window.occurrence_id for window in windows if window.version > 1}
         for occurrence in occurrences:
-            OCCURRENCES.labels(occurrence.type_slug).inc()
+            counter = OCCURRENCE_REVISIONS if occurrence.id in revised else OCCURRENCES
+            counter.labels(occurrence.type_slug).inc()
