@@ -12,6 +12,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin
 
@@ -498,6 +499,7 @@ def mask_brackets(selector: str) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=4096)  # pure; a page's elements are clicked again and again
 def normalize_selector(selector: str) -> str:
     """Outer whitespace trimmed and HTML element names in lower case: ``BODY > BUTTON#Buy`` and
     ``body > button#Buy`` are one element. Ids, classes, attribute values and React component

@@ -165,24 +165,30 @@ def count_parsed_clicks(parsed: list[Any], request_url: str | None) -> Counter[t
 
 
 def _click_key(click: ClickBreadcrumb, page: str | None) -> str:
-    """The element key of a click on ``page`` (the same element is clicked again and again: its
-    key is computed once)."""
+    """The element key of a click on ``page`` (the same element is clicked again and again, on
+    the same page: its key, page folding included, is computed once)."""
     attributes = tuple(sorted(click.node.attributes.items()))
     return _element_key(
         click.selector,
         click.node.tag_name,
         click.node.text,
         attributes,
-        page_of(click.route, click.url or page),
+        click.route,
+        click.url or page,
     )
 
 
 @lru_cache(maxsize=4096)
 def _element_key(
-    selector: str, tag: str, text: str, attributes: tuple[tuple[str, str], ...], page: str
+    selector: str,
+    tag: str,
+    text: str,
+    attributes: tuple[tuple[str, str], ...],
+    route: str | None,
+    url: str | None,
 ) -> str:
     identity = element_identity(Node(None, tag, text, dict(attributes)), selector)
-    return key_hash(element_description(identity, page))
+    return key_hash(element_description(identity, page_of(route, url)))
 
 
 def _breadcrumb(event: dict[str, Any]) -> dict[str, Any] | None:
