@@ -9,8 +9,10 @@ need parsing at all, so a segment without these breadcrumbs never pays for a JSO
 """
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin
 
@@ -47,18 +49,27 @@ _MARKERS = tuple(sorted((*_DETECTION_MARKERS, *TIMELINE_MARKERS), key=len, rever
 # event starts with its ``type``: an event ends where ``},{"type":`` follows, or at the array's
 # end. Nested objects may hold that boundary too: the next one is tried, a few times at most.
 _CUSTOM_EVENT = b'{"type":5,"timestamp":'
+_META_EVENT = b'{"type":4,'
 _EVENT_BOUNDARY = b'},{"type":'
 MAX_EVENT_END_ATTEMPTS = 8
+# A plain click's category as a JSON string: the scan reads every one of them from a custom event,
+# or the segment is parsed whole (another writer's spacing).
+_UI_CLICK_STRING = b'"ui.click"'
 
 RRWEB_META_EVENT = 4  # the page's ``href``, at the start and after each navigation
 RRWEB_CUSTOM_EVENT = 5
 NAVIGATION = "navigation"  # the SDK's history breadcrumb: ``data.to``, a path or URL
-TIMELINE_CATEGORIES = frozenset({NAVIGATION, "console", "ui.click"})
+UI_CLICK = "ui.click"  # every click the SDK records, answered or not
+TIMELINE_CATEGORIES = frozenset({NAVIGATION, "console", UI_CLICK})
 # A segment covers seconds of a session, in which a person clicks a few times. More click
 # breadcrumbs than this come from a broken or hostile client, and each would become an occurrence
 # (a 490 KB envelope of one click repeated inflates to 70,000 of them): the first ones are kept.
 # So for hydration errors (React reports one or two per page load).
 MAX_CLICKS_PER_SEGMENT = 200
+# Plain clicks (``ui.click``, one per click, answered or not) counted for exposure, alike: the first
+# ones with a usable day.
+MAX_COUNTED_CLICKS = 500
+_LAST_DAY_SECONDS = 32503680000  # the year 3000: a later time is no day of a click
 MAX_HYDRATION_ERRORS_PER_SEGMENT = 200
 MAX_SELECTOR_CHARS = 1024
 MAX_TEXT_CHARS = 256
@@ -120,14 +131,25 @@ class HydrationErrorBreadcrumb:
 
 
 @dataclass(frozen=True, slots=True)
+class PageClick:
+    """A plain click (``ui.click``) and the page the replay was on, as exposure names it: the
+    latest meta event's ``href`` or navigation breadcrumb's ``to`` before it (None: the segment
+    tells none, the replay_event's ``request_url`` is)."""
+
+    click: ClickBreadcrumb
+    page: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Breadcrumbs:
     """What a segment holds for detection, each in recording order: the click and hydration
-    error breadcrumbs, and the timeline entries (requests, console errors, navigations, plain
-    clicks) that explain a click's window."""
+    error breadcrumbs, the timeline entries (requests, console errors, navigations, plain
+    clicks) that explain a click's window, and the plain clicks that exposure counts."""
 
     clicks: tuple[ClickBreadcrumb, ...] = ()
     hydration_errors: tuple[HydrationErrorBreadcrumb, ...] = ()
     timeline: tuple[TimelineEntry, ...] = ()
+    page_clicks: tuple[PageClick, ...] = ()
 
 
 def may_have_breadcrumbs(events: bytes) -> bool:
@@ -148,21 +170,38 @@ def find_breadcrumbs(events: bytes) -> Breadcrumbs:
     ``timeline.MAX_ENTRIES_PER_SEGMENT``) in a segment's rrweb events (JSON bytes), in one pass.
 
     A segment with timeline markers but no click or hydration-error category (most segments: the
-    page makes requests) is not parsed whole: only its custom events are (``scan_timeline``)."""
+    page makes requests) is not parsed whole: only its custom events are (``scan_custom_events``),
+    unless one of its plain clicks cannot be read so (then it is parsed whole, and a segment that
+    is no JSON has no entries or plain clicks)."""
     if not any(marker in events for marker in _DETECTION_MARKERS):
         if not any(marker in events for marker in TIMELINE_MARKERS):
             return Breadcrumbs()
-        return Breadcrumbs(timeline=scan_timeline(events))
+        scanned = scan_custom_events(events)
+        if scanned is not None:
+            return scanned
+        try:
+            parsed = orjson.loads(events)
+        except orjson.JSONDecodeError:
+            return Breadcrumbs(timeline=scan_timeline(events))
+        return walk_events(parsed) if isinstance(parsed, list) else Breadcrumbs()
     try:
         parsed = orjson.loads(events)
     except orjson.JSONDecodeError as exc:
         raise InvalidSegment(f"the recording is not valid JSON: {exc}") from None
     if not isinstance(parsed, list):
         raise InvalidSegment("the recording is not a JSON array of rrweb events")
+    return walk_events(parsed)
+
+
+def walk_events(parsed: list[Any]) -> Breadcrumbs:
+    """``find_breadcrumbs`` over a segment's parsed events."""
     clicks: list[ClickBreadcrumb] = []
     hydration_errors: list[HydrationErrorBreadcrumb] = []
     timeline = TimelineCollector()
+    page_clicks: list[PageClick] = []
     page: str | None = None  # the page the replay is on, as far as this segment tells
+    # The page as exposure names it (as it always has: no spans, a navigation's ``to`` verbatim).
+    exposure_page: str | None = None
     # Most events are DOM mutations and mouse moves: only meta (4) and custom (5) events go on.
     for event in parsed:
         if not isinstance(event, dict):
@@ -170,6 +209,7 @@ def find_breadcrumbs(events: bytes) -> Breadcrumbs:
         kind = event.get("type")
         if kind == RRWEB_META_EVENT:
             page = _page_from_meta(event, page)
+            exposure_page = meta_href(event) or exposure_page
             continue
         if kind != RRWEB_CUSTOM_EVENT or (payload := _payload(event)) is None:
             continue
@@ -186,16 +226,70 @@ def find_breadcrumbs(events: bytes) -> Breadcrumbs:
             timeline.add(breadcrumb_entry(category, payload))
             if category == NAVIGATION:
                 page = _page_after_navigation(payload, page)
+                exposure_page = navigated_to(payload) or exposure_page
+            elif category == UI_CLICK and len(page_clicks) < MAX_COUNTED_CLICKS:
+                _add_page_click(page_clicks, event, payload, exposure_page)
         elif category is None and _text(payload.get("op"), 64).startswith("navigation."):
             page = _text(payload.get("description"), MAX_URL_CHARS) or page  # its URL
-    return Breadcrumbs(tuple(clicks), tuple(hydration_errors), tuple(timeline.entries))
+    return Breadcrumbs(
+        tuple(clicks), tuple(hydration_errors), tuple(timeline.entries), tuple(page_clicks)
+    )
+
+
+def _add_page_click(
+    page_clicks: list[PageClick], event: dict[str, Any], payload: dict[str, Any], page: str | None
+) -> None:
+    """A plain click counts when it happened on a day (a time in seconds since the epoch)."""
+    click = parse_click_breadcrumb(event, payload)
+    if 0 < click.timestamp < _LAST_DAY_SECONDS:
+        page_clicks.append(PageClick(click, page))
+
+
+def meta_href(event: dict[str, Any]) -> str | None:
+    """A meta event's page, as exposure names it."""
+    data = event.get("data")
+    href = data.get("href") if isinstance(data, dict) else None
+    return href[:MAX_URL_CHARS] if isinstance(href, str) and href else None
+
+
+def navigated_to(payload: dict[str, Any]) -> str | None:
+    """A navigation breadcrumb's new page, as exposure names it."""
+    data = payload.get("data")
+    to = data.get("to") if isinstance(data, dict) else None
+    return to[:MAX_URL_CHARS] if isinstance(to, str) and to else None
 
 
 def scan_timeline(events: bytes) -> tuple[TimelineEntry, ...]:
     """The timeline entries of a segment's custom events, each parsed on its own: the DOM's
     snapshots and mutations around them are never parsed (nor need to be valid JSON). Gives what
     the full parse gives for the SDK's output."""
+    return _scan(events, with_clicks=False).timeline
+
+
+def scan_custom_events(events: bytes) -> Breadcrumbs | None:
+    """The timeline entries and plain clicks of a segment without click or hydration-error
+    breadcrumbs, from its custom events alone (and the meta event before each plain click, for its
+    page); None when a plain click's category lies outside the custom events read so (another
+    writer's spacing, a truncated event): the caller parses the segment whole."""
+    clicks = events.count(_UI_CLICK_STRING)
+    found = _scan(events, with_clicks=clicks > 0)
+    if found.page_clicks_read != clicks:
+        return None
+    return Breadcrumbs(timeline=found.timeline, page_clicks=found.page_clicks)
+
+
+@dataclass(slots=True)
+class _Scanned:
+    timeline: tuple[TimelineEntry, ...]
+    page_clicks: tuple[PageClick, ...]
+    page_clicks_read: int  # the plain clicks' categories in the events read (past the cap too)
+
+
+def _scan(events: bytes, with_clicks: bool) -> _Scanned:
     timeline = TimelineCollector()
+    page_clicks: list[PageClick] = []
+    pages = _PagesBefore(events) if with_clicks else None
+    read = 0
     view = memoryview(events)
     start = events.find(_CUSTOM_EVENT)
     while start != -1:
@@ -206,8 +300,55 @@ def scan_timeline(events: bytes) -> tuple[TimelineEntry, ...]:
                 timeline.add(span_entry(payload))
             elif category in TIMELINE_CATEGORIES:
                 timeline.add(breadcrumb_entry(category, payload))
+                if pages is not None and category == NAVIGATION:
+                    pages.navigated(start, navigated_to(payload))
+                elif pages is not None and category == UI_CLICK:
+                    read += events.count(_UI_CLICK_STRING, start, end)
+                    if len(page_clicks) < MAX_COUNTED_CLICKS:
+                        _add_page_click(page_clicks, event, payload, pages.before(start))
         start = events.find(_CUSTOM_EVENT, end)
-    return tuple(timeline.entries)
+    return _Scanned(tuple(timeline.entries), tuple(page_clicks), read)
+
+
+class _PagesBefore:
+    """The page (as exposure names it) at an offset of the scanned bytes: the latest navigation
+    the scan read before it, or a meta event after that one (found by a byte search, parsed when a
+    plain click first needs it)."""
+
+    def __init__(self, events: bytes) -> None:
+        self.events = events
+        self.view = memoryview(events)
+        self.metas: list[int] = []
+        position = events.find(_META_EVENT)
+        while position != -1:
+            self.metas.append(position)
+            position = events.find(_META_EVENT, position + 1)
+        self.hrefs: dict[int, str | None] = {}
+        self.navigation: tuple[int, str] | None = None
+
+    def navigated(self, start: int, to: str | None) -> None:
+        if to:
+            self.navigation = (start, to)
+
+    def before(self, start: int) -> str | None:
+        after = self.navigation[0] if self.navigation else -1
+        index = bisect_left(self.metas, start)
+        while index > 0:
+            index -= 1
+            offset = self.metas[index]
+            if offset < after:
+                break
+            if offset not in self.hrefs:
+                self.hrefs[offset] = self._href_at(offset)
+            if self.hrefs[offset]:
+                return self.hrefs[offset]
+        if self.navigation:
+            return self.navigation[1]
+        return None
+
+    def _href_at(self, offset: int) -> str | None:
+        event, _ = _object_at(self.events, self.view, offset, None)
+        return meta_href(event) if isinstance(event, dict) else None
 
 
 def _custom_event_at(events: bytes, view: memoryview, start: int) -> tuple[Any, int]:
@@ -215,13 +356,23 @@ def _custom_event_at(events: bytes, view: memoryview, start: int) -> tuple[Any, 
     end is found within ``MAX_EVENT_END_ATTEMPTS`` boundaries) and where to look for the next one.
     Most custom events are no entry (options, memory, paints, web vitals, script loads): a byte
     search in the event's own bytes skips them unparsed."""
+    return _object_at(events, view, start, TIMELINE_MARKERS)
+
+
+def _object_at(
+    events: bytes, view: memoryview, start: int, markers: tuple[bytes, ...] | None
+) -> tuple[Any, int]:
+    """The JSON object that starts at ``start`` and where it ends; None for the object when it
+    holds none of ``markers`` (None: any object is parsed) or cannot be read."""
     after = start
     for _ in range(MAX_EVENT_END_ATTEMPTS):
         boundary = events.find(_EVENT_BOUNDARY, after)
         end = boundary + 1 if boundary != -1 else events.rfind(b"}") + 1
         if end <= start:  # no closing brace after it: a truncated event
             return None, len(events)
-        if not any(events.find(marker, start, end) != -1 for marker in TIMELINE_MARKERS):
+        if markers is not None and not any(
+            events.find(marker, start, end) != -1 for marker in markers
+        ):
             return None, end
         try:
             return orjson.loads(view[start:end]), end
@@ -348,6 +499,7 @@ def mask_brackets(selector: str) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=4096)  # pure; a page's elements are clicked again and again
 def normalize_selector(selector: str) -> str:
     """Outer whitespace trimmed and HTML element names in lower case: ``BODY > BUTTON#Buy`` and
     ``body > button#Buy`` are one element. Ids, classes, attribute values and React component

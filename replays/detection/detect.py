@@ -20,7 +20,7 @@ from replays.detection.breadcrumbs import (
 from replays.detection.classify import ClickType, Thresholds, classify
 from replays.detection.element_identity import element_identity
 from replays.detection.errors import InvalidSegment
-from replays.detection.exposure import Exposure, segment_exposure
+from replays.detection.exposure import Exposure, exposure_of
 from replays.detection.fingerprint import fingerprint, hydration_fingerprint, page_of
 from replays.detection.ignore import IgnoreRule, is_ignored
 from replays.detection.message import decode_message
@@ -226,7 +226,7 @@ def detect_clicks(segment: Segment, settings: DetectionSettings, now: float) -> 
         _hydration_error(breadcrumb, segment, context, settings, now)
         for breadcrumb in found.hydration_errors
     )
-    exposure = segment_exposure(segment.replay_event, segment.events)
+    exposure = exposure_of(segment.replay_event, found.page_clicks)
     return Detection(tuple(clicks), multi_clicks, hydration_errors, exposure, found.timeline)
 
 

@@ -12,8 +12,6 @@ once per new segment (re-delivery changes nothing).
 """
 
 import hashlib
-import json
-from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -23,22 +21,25 @@ from typing import Any
 import orjson
 
 from replays.detection.breadcrumbs import (
+    MAX_COUNTED_CLICKS,
     MAX_URL_CHARS,
     RRWEB_CUSTOM_EVENT,
     RRWEB_META_EVENT,
+    UI_CLICK,
     ClickBreadcrumb,
     Node,
+    PageClick,
+    find_breadcrumbs,
     parse_click_breadcrumb,
 )
 from replays.detection.element_identity import ElementIdentity, element_identity
+from replays.detection.errors import InvalidSegment
 from replays.detection.fingerprint import FINGERPRINT_VERSION, normalize_path, page_of
 from replays.detection.replay_event import ReplayEvent
 
-UI_CLICK = "ui.click"
 _UI_CLICK_MARKER = b'"ui.click"'
-# A segment covers seconds of a session: more clicks than this come from a broken or hostile
-# client; the first ones count (as ``MAX_CLICKS_PER_SEGMENT`` bounds detection).
-MAX_COUNTED_CLICKS = 500
+# A segment covers seconds of a session: more clicks than ``MAX_COUNTED_CLICKS`` come from a broken
+# or hostile client; the first ones count (as ``MAX_CLICKS_PER_SEGMENT`` bounds detection).
 MAX_PAGES = 100  # the replay_event's ``urls`` are bounded alike when a replay merges them
 
 
@@ -85,21 +86,42 @@ def element_key_of_fingerprint(fingerprint: list[str]) -> str | None:
 
 def segment_exposure(replay_event: ReplayEvent, events: bytes) -> Exposure:
     """The pages of the segment (from its replay_event) and its clicks per element and day."""
+    return exposure_of(replay_event, _page_clicks(events))
+
+
+def exposure_of(replay_event: ReplayEvent, page_clicks: tuple[PageClick, ...]) -> Exposure:
+    """``segment_exposure`` from the plain clicks ``find_breadcrumbs`` gave (detection reads the
+    segment once, for its breadcrumbs, timeline entries and these)."""
     day = _day(replay_event.timestamp)
     pages = dict(page_key(url) for url in replay_event.urls[:MAX_PAGES]) if day else {}
-    return Exposure(day, pages, count_clicks(events, replay_event.request_url))
+    return Exposure(day, pages, count_page_clicks(page_clicks, replay_event.request_url))
 
 
 def count_clicks(events: bytes, request_url: str | None) -> Counter[tuple[str, date]]:
-    """Clicks per (element key, day) in a segment's rrweb events: only when the bytes hold a
-    ``ui.click`` at all (most segments do not). Most that do are DOM snapshots and mutations
-    around a few clicks: only the click events (and the page event before each) are parsed, found
-    as the SDK writes them (``JSON.stringify``: ``{"type":5,...``); events written otherwise
-    are counted from a parse of the whole segment."""
+    """Clicks per (element key, day) in a segment's rrweb events, as ``find_breadcrumbs`` reads
+    them: only when the bytes hold a ``ui.click`` at all (most segments do not)."""
+    return count_page_clicks(_page_clicks(events), request_url)
+
+
+def _page_clicks(events: bytes) -> tuple[PageClick, ...]:
     if _UI_CLICK_MARKER not in events:
-        return Counter()
-    found = _count_clicks_in_place(events, request_url)
-    return found if found is not None else _count_parsing_all(events, request_url)
+        return ()
+    try:
+        return find_breadcrumbs(events).page_clicks
+    except InvalidSegment:
+        return ()  # detection refuses the segment with the reason
+
+
+def count_page_clicks(
+    page_clicks: tuple[PageClick, ...], request_url: str | None
+) -> Counter[tuple[str, date]]:
+    """Clicks per (element key, day): each click's page, else the replay_event's."""
+    counted: Counter[tuple[str, date]] = Counter()
+    for found in page_clicks:
+        clicked_on = _day(found.click.timestamp)
+        if clicked_on is not None:
+            counted[(_click_key(found.click, found.page or request_url), clicked_on)] += 1
+    return counted
 
 
 def _count_parsing_all(events: bytes, request_url: str | None) -> Counter[tuple[str, date]]:
@@ -142,118 +164,31 @@ def count_parsed_clicks(parsed: list[Any], request_url: str | None) -> Counter[t
     return counted
 
 
-_CUSTOM_START = b'{"type":5,'
-_META_START = b'{"type":4,'
-_NAVIGATION_MARKER = b'"category":"navigation"'
-_WINDOW = 2048  # bytes of one event read first (a click is a few hundred); a longer one: to the end
-_decoder = json.JSONDecoder()
-
-
-def _count_clicks_in_place(
-    events: bytes, request_url: str | None
-) -> Counter[tuple[str, date]] | None:
-    """``count_parsed_clicks`` over the click events alone, each parsed where it lies in the
-    bytes; None when one cannot be read so (another writer's spacing): the caller parses all."""
-    counted: Counter[tuple[str, date]] = Counter()
-    total = 0
-    pages = _PagesInPlace(events)
-    position = events.find(_UI_CLICK_MARKER)
-    while position != -1 and total < MAX_COUNTED_CLICKS:
-        start = events.rfind(_CUSTOM_START, 0, position)
-        event = _event_at(events, start) if start != -1 else None
-        if event is None:
-            return None
-        event, end = event
-        payload = _breadcrumb(event)
-        if payload is not None and payload.get("category") == UI_CLICK and end > position:
-            click = parse_click_breadcrumb(event, payload)
-            clicked_on = _day(click.timestamp)
-            if clicked_on is not None:
-                page = pages.before(start) or request_url
-                counted[(_click_key(click, page), clicked_on)] += 1
-                total += 1
-        # A marker in a text (not a click's category) is passed over.
-        position = events.find(_UI_CLICK_MARKER, max(position + 1, end))
-    return counted
-
-
-def _event_at(events: bytes, start: int) -> tuple[dict[str, Any], int] | None:
-    """The JSON object that starts at ``start`` and the offset where it ends, or None."""
-    for stop in (start + _WINDOW, len(events)):
-        text = events[start:stop].decode("utf-8", "ignore")
-        try:
-            value, length = _decoder.raw_decode(text)
-        except ValueError:
-            if stop >= len(events):
-                return None
-            continue
-        if not isinstance(value, dict):
-            return None
-        return value, start + len(text[:length].encode())
-    return None
-
-
-class _PagesInPlace:
-    """Where the segment's meta events and navigation breadcrumbs are (one forward scan for each
-    marker, when a click first asks), and the page the replay was on at a given offset."""
-
-    def __init__(self, events: bytes) -> None:
-        self.events = events
-        self.marks: list[int] | None = None
-
-    def before(self, start: int) -> str | None:
-        """The latest meta event's ``href`` or navigation breadcrumb's ``to`` before ``start``."""
-        if self.marks is None:
-            self.marks = sorted(
-                [*_offsets(self.events, _META_START), *_offsets(self.events, _NAVIGATION_MARKER)]
-            )
-        index = bisect_left(self.marks, start)
-        while index > 0:
-            index -= 1
-            page = self._page_at(self.marks[index])
-            if page:
-                return page
-        return None
-
-    def _page_at(self, mark: int) -> str | None:
-        if self.events.startswith(_META_START, mark):
-            found = _event_at(self.events, mark)
-            return _href(found[0]) if found else None
-        start = self.events.rfind(_CUSTOM_START, 0, mark)
-        found = _event_at(self.events, start) if start != -1 else None
-        payload = _breadcrumb(found[0]) if found else None
-        if payload is not None and payload.get("category") == "navigation":
-            return _navigated_to(payload)
-        return None
-
-
-def _offsets(events: bytes, marker: bytes) -> list[int]:
-    found, position = [], events.find(marker)
-    while position != -1:
-        found.append(position)
-        position = events.find(marker, position + 1)
-    return found
-
-
 def _click_key(click: ClickBreadcrumb, page: str | None) -> str:
-    """The element key of a click on ``page`` (the same element is clicked again and again: its
-    key is computed once)."""
+    """The element key of a click on ``page`` (the same element is clicked again and again, on
+    the same page: its key, page folding included, is computed once)."""
     attributes = tuple(sorted(click.node.attributes.items()))
     return _element_key(
         click.selector,
         click.node.tag_name,
         click.node.text,
         attributes,
-        page_of(click.route, click.url or page),
+        click.route,
+        click.url or page,
     )
 
 
 @lru_cache(maxsize=4096)
 def _element_key(
-    selector: str, tag: str, text: str, attributes: tuple[tuple[str, str], ...], page: str
+    selector: str,
+    tag: str,
+    text: str,
+    attributes: tuple[tuple[str, str], ...],
+    route: str | None,
+    url: str | None,
 ) -> str:
     identity = element_identity(Node(None, tag, text, dict(attributes)), selector)
-    return key_hash(element_description(identity, page))
+    return key_hash(element_description(identity, page_of(route, url)))
 
 
 def _breadcrumb(event: dict[str, Any]) -> dict[str, Any] | None:

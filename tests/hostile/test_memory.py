@@ -144,6 +144,14 @@ def many_clicks() -> bytes:
     return consumer_message(orjson.dumps(clicks))
 
 
+def empty_events_with_a_plain_click() -> bytes:
+    """32 MiB of ``{}`` around one ``ui.click``: only the custom events are read (the click's
+    count for exposure comes from the scan), never the empty objects (about 1 GiB as Python's)."""
+    click = orjson.dumps(click_event(category="ui.click", timestamp=1_795_537_770.0))
+    count = (32 * MiB - 64 - len(click)) // 3
+    return consumer_message(b"[" + b"{}," * count + click + b"]")
+
+
 # The events of a segment with a click are parsed whole, and JSON costs more as Python objects
 # than as bytes: about 10 times for rrweb's events (measured 276 MiB for 28 MiB of clicks), up to
 # 30 times for a hostile array of empty objects (about 1 GiB at the 32 MiB limit; not run here).
@@ -157,6 +165,11 @@ CONSUMER_CASES: dict[str, tuple[Callable[[], bytes], str, int]] = {
         CONSUMER_BOUND,
     ),
     "70,000 clicks in a segment": (many_clicks, "ok", PARSE_BOUND),
+    "32 MiB of empty events with a plain click": (
+        empty_events_with_a_plain_click,
+        "ok",
+        CONSUMER_BOUND,
+    ),
 }
 
 
