@@ -13,7 +13,7 @@ _codec = get_codec("ingest-replay-recordings")
 # datetime (ids are 32-bit in PostgreSQL's integer, ``received`` is seconds since the epoch).
 MAX_ID = 2**31 - 1
 RANGES = {
-    "project_id": (0, MAX_ID),
+    "project_id": (1, MAX_ID),  # a project id is positive (the issues stage refuses 0 too)
     "org_id": (0, 2**63 - 1),
     "key_id": (0, 2**63 - 1),
     "received": (0, 10**11),

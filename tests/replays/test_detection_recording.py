@@ -148,6 +148,7 @@ def _packed(**fields) -> bytes:
         (_packed(replay_event={"a": 1}), "replay_event is not bytes"),
         # Valid for the schema, but no database column or datetime holds them.
         (_packed(project_id=2**40), "project_id is out of range"),
+        (_packed(project_id=0), "project_id is out of range"),
         (_packed(received=2**62), "received is out of range"),
         (_packed(retention_days=-1), "retention_days is out of range"),
         (_packed(key_id=2**63), "key_id is out of range"),
