@@ -12,11 +12,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from ingest.envelope import Envelope
-from ingest.errors import MalformedEnvelope, PayloadTooLarge
-from ingest.replay_segment import normalize_replay_id
+from ingest.errors import MalformedEnvelope
+from ingest.replay_segment import json_object_item, normalize_replay_id
 
 EVENT = "event"
 REPLAY_ID_TAG = "replayId"
@@ -78,16 +76,7 @@ def extract_error_event(envelope: Envelope, max_bytes: int) -> ErrorEvent | None
     if len(items) > 1:
         raise MalformedEnvelope(f"the envelope carries {len(items)} event items; send one")
     payload = items[0].payload
-    if len(payload) > max_bytes:
-        raise PayloadTooLarge(
-            f"the event item is {len(payload)} bytes, over the limit of {max_bytes}"
-        )
-    try:
-        event = orjson.loads(payload)
-    except orjson.JSONDecodeError as exc:
-        raise MalformedEnvelope(f"the event item is not valid JSON: {exc}") from None
-    if not isinstance(event, dict):
-        raise MalformedEnvelope("the event item must be a JSON object")
+    event = json_object_item(payload, "event", max_bytes)
     replay_id = event_replay_id(event, envelope.headers)
     if replay_id is None:
         return None

@@ -63,17 +63,22 @@ def _single(envelope: Envelope, item_type: str) -> EnvelopeItem | None:
 
 
 def parse_replay_event(payload: bytes) -> dict[str, Any]:
-    if len(payload) > MAX_REPLAY_EVENT_BYTES:
+    return json_object_item(payload, "replay_event", MAX_REPLAY_EVENT_BYTES)
+
+
+def json_object_item(payload: bytes, item_type: str, max_bytes: int) -> dict[str, Any]:
+    """An item's payload that must be one JSON object of at most ``max_bytes``: 413 past the
+    size (checked before parsing), 400 if it is not JSON or not an object."""
+    if len(payload) > max_bytes:
         raise PayloadTooLarge(
-            f"the replay_event item is {len(payload)} bytes, over the limit of "
-            f"{MAX_REPLAY_EVENT_BYTES}"
+            f"the {item_type} item is {len(payload)} bytes, over the limit of {max_bytes}"
         )
     try:
         event = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
-        raise MalformedEnvelope(f"the replay_event item is not valid JSON: {exc}") from None
+        raise MalformedEnvelope(f"the {item_type} item is not valid JSON: {exc}") from None
     if not isinstance(event, dict):
-        raise MalformedEnvelope("the replay_event item must be a JSON object")
+        raise MalformedEnvelope(f"the {item_type} item must be a JSON object")
     return event
 
 
