@@ -22,12 +22,21 @@ and the consumer process exits. These are not reasons to stop:
   within ``max.poll.interval.ms``) or one of the errors above: librdkafka rejoins on the next
   poll, so the poll is treated as one that returned nothing.
 
+- *A broker that went away while the group was assigning* (a leader killed, its handle destroyed:
+  ``_DESTROY_BROKER``; leadership moving): arroyo's assignment callback looks up the committed
+  offsets and, for a partition never committed, its low watermark; an exception there leaves
+  arroyo's consumer in its error state for good and the process exits. Those two lookups are
+  retried, with backoff, for up to ``LOOKUP_RETRY_S``; the next broker to lead the partition
+  answers them.
+
 Anything else (authorization, a fatal or unknown error) still stops the consumer, loudly.
 """
 
 import logging
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from arroyo.backends.kafka import KafkaConsumer, KafkaPayload
 from arroyo.errors import ConsumerError, RecoverableError
@@ -64,6 +73,17 @@ COORDINATOR_AWAY = frozenset(
     }
 )
 
+# Errors an offset lookup made while assigning is retried on: the broker it asked is gone or no
+# longer leads, and another one will answer.
+LOOKUP_TRANSIENT = COORDINATOR_AWAY | {
+    KafkaError._DESTROY_BROKER,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+}
+LOOKUP_RETRY_S = 30.0
+LOOKUP_FIRST_WAIT_S = 0.2
+LOOKUP_MAX_WAIT_S = 2.0
+
 # arroyo's poll raises ConsumerError(str(KafkaError)): "KafkaError{code=NAME,val=N,str="..."}".
 ERROR_VALUE = re.compile(r"^KafkaError\{code=\w+,val=(-?\d+),")
 
@@ -99,9 +119,73 @@ def poll_error_kind(error: ConsumerError) -> str | None:
     return error_kind(int(match.group(1))) if match else None
 
 
+def lookup_is_transient(error: BaseException) -> bool:
+    """Whether a failed offset lookup is worth asking again (``LOOKUP_TRANSIENT``, or an error
+    librdkafka marks retriable); never a fatal one."""
+    if not isinstance(error, KafkaException) or not error.args:
+        return False
+    kafka_error = error.args[0]
+    if not isinstance(kafka_error, KafkaError) or kafka_error.fatal():
+        return False
+    return kafka_error.code() in LOOKUP_TRANSIENT or kafka_error.retriable()
+
+
+def retried_lookup(
+    lookup: Callable[[], Any],
+    what: str,
+    retry_s: float = LOOKUP_RETRY_S,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Any:
+    """``lookup()``, asked again after a transient failure (doubling waits from
+    ``LOOKUP_FIRST_WAIT_S`` up to ``LOOKUP_MAX_WAIT_S``) until ``retry_s`` have passed; then,
+    or on any other error, the failure is raised."""
+    deadline = clock() + retry_s
+    wait = LOOKUP_FIRST_WAIT_S
+    while True:
+        try:
+            return lookup()
+        except KafkaException as failure:
+            if not lookup_is_transient(failure) or clock() + wait > deadline:
+                raise
+            GROUP_ERRORS.labels("lookup_retried").inc()
+            logger.warning("%s failed (%s): asking again in %.1f s", what, failure.args[0], wait)
+            sleep(wait)
+            wait = min(wait * 2, LOOKUP_MAX_WAIT_S)
+
+
+class RetriedOffsetLookups:
+    """librdkafka's consumer as arroyo's assignment callback sees it: its committed-offset and
+    watermark lookups retried through a broker's absence (``retried_lookup``); every other
+    attribute is the consumer's own."""
+
+    def __init__(self, consumer: Any) -> None:
+        self._consumer = consumer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._consumer, name)
+
+    def committed(self, *args: Any, **kwargs: Any) -> Any:
+        return retried_lookup(
+            lambda: self._consumer.committed(*args, **kwargs), "committed offsets lookup"
+        )
+
+    def get_watermark_offsets(self, *args: Any, **kwargs: Any) -> Any:
+        return retried_lookup(
+            lambda: self._consumer.get_watermark_offsets(*args, **kwargs), "watermark lookup"
+        )
+
+
 class RejoiningConsumer(KafkaConsumer):
     """arroyo's Kafka consumer whose failed commits and polls of the kinds above are logged and
-    counted instead of raised: arroyo carries on as after a commit, or after an empty poll."""
+    counted instead of raised: arroyo carries on as after a commit, or after an empty poll; and
+    whose offset lookups while assigning are retried through a broker's absence."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # arroyo keeps librdkafka's consumer in a private attribute and calls it from its
+        # assignment callback; the proxy is the one place we reach in.
+        self._KafkaConsumer__consumer = RetriedOffsetLookups(self._KafkaConsumer__consumer)
 
     def commit_offsets(self) -> Mapping[Partition, int] | None:
         try:

@@ -103,6 +103,7 @@ GROUP_ERRORS = Counter(
     "Commit and poll errors a consumer carried on from (pipeline/group_membership.py): "
     "'membership_lost' when the group had moved on (the consumer rejoins; its uncommitted work "
     "is consumed again), 'coordinator_away' when the coordinator was unreachable (the next "
-    "commit carries the offsets).",
+    "commit carries the offsets), 'lookup_retried' when an offset lookup made while assigning "
+    "partitions was asked again (a broker gone or no longer leading).",
     ["kind"],
 )

@@ -8,7 +8,13 @@ from arroyo.types import Partition, Topic
 from arroyo.utils.retries import RetryException
 from confluent_kafka import KafkaError, KafkaException
 
-from pipeline.group_membership import commit_failure_kind, poll_error_kind
+from pipeline.group_membership import (
+    RejoiningConsumer,
+    RetriedOffsetLookups,
+    commit_failure_kind,
+    poll_error_kind,
+    retried_lookup,
+)
 
 
 @pytest.mark.parametrize(
@@ -94,3 +100,95 @@ def test_a_poll_that_left_the_group_is_carried_on_from():
 )
 def test_other_poll_errors_stop_the_consumer(error):
     assert poll_error_kind(error) is None
+
+
+class FlakyLookup:
+    """A lookup that fails with ``errors`` in turn, then answers."""
+
+    def __init__(self, *errors):
+        self.errors = list(errors)
+        self.calls = 0
+
+    def __call__(self):
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return (0, 42)
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        KafkaError._DESTROY_BROKER,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError._TRANSPORT,
+        KafkaError._TIMED_OUT,
+        KafkaError._ALL_BROKERS_DOWN,
+    ],
+)
+def test_an_offset_lookup_through_a_broker_gone_is_asked_again(code):
+    """The CI failure this guards: a broker killed while the group assigned partitions made
+    arroyo's watermark lookup raise _DESTROY_BROKER, and the consumer process exited."""
+    lookup = FlakyLookup(KafkaException(KafkaError(code)), KafkaException(KafkaError(code)))
+    clock = FakeClock()
+    assert retried_lookup(lookup, "watermark lookup", sleep=clock.sleep, clock=clock) == (0, 42)
+    assert lookup.calls == 3
+    assert clock.sleeps == [0.2, 0.4]
+
+
+def test_an_offset_lookup_gives_up_at_its_deadline():
+    lookup = FlakyLookup(*[KafkaException(KafkaError(KafkaError._TRANSPORT))] * 100)
+    clock = FakeClock()
+    with pytest.raises(KafkaException):
+        retried_lookup(lookup, "watermark lookup", retry_s=10, sleep=clock.sleep, clock=clock)
+    assert clock.now <= 10
+    assert max(clock.sleeps) == 2.0
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        KafkaException(KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED)),
+        KafkaException(KafkaError(KafkaError._DESTROY_BROKER, fatal=True)),
+        KafkaException(KafkaError(KafkaError._UNKNOWN_PARTITION)),
+    ],
+)
+def test_an_offset_lookup_failing_otherwise_is_not_retried(error):
+    lookup = FlakyLookup(error)
+    clock = FakeClock()
+    with pytest.raises(KafkaException):
+        retried_lookup(lookup, "watermark lookup", sleep=clock.sleep, clock=clock)
+    assert lookup.calls == 1
+    assert clock.sleeps == []
+
+
+def test_the_consumer_arroyo_assigns_with_retries_its_lookups():
+    consumer = RejoiningConsumer(
+        {
+            "bootstrap.servers": "127.0.0.1:1",
+            "group.id": "g",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+        }
+    )
+    try:
+        inner = consumer._KafkaConsumer__consumer
+        assert isinstance(inner, RetriedOffsetLookups)
+        assert callable(inner.poll)
+    finally:
+        consumer.close()
