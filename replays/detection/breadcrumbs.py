@@ -62,6 +62,8 @@ _ACCOUNTED = (*_DETECTION_MARKERS, _UI_CLICK_STRING)
 # Whether a custom event may be a finding or an entry: one search of the event's own bytes.
 _ENTRY_MARKER = re.compile(b"|".join(re.escape(marker) for marker in _MARKERS))
 _JSON_WHITESPACE = b" \t\r\n"
+_ARRAY_OPENS = re.compile(rb"[ \t\r\n]*\[")
+_WHITESPACE_ONLY = re.compile(rb"[ \t\r\n]*")
 # A segment whose categories the scan cannot read (it is not the SDK's output) is parsed whole, as
 # Python objects of 50 to 100 bytes per JSON value: an array of 11 million ``{}`` in the 32 MiB
 # limit would cost about 1 GiB. Past this many values, what the scan read is what it holds. rrweb's
@@ -219,9 +221,14 @@ def _parse_whole(events: bytes) -> list[Any]:
 
 
 def _is_array(events: bytes) -> bool:
-    """Whether the events open and close as a JSON array (a truncated segment does not)."""
-    stripped = events.strip(_JSON_WHITESPACE)
-    return stripped[:1] == b"[" and stripped[-1:] == b"]"
+    """Whether the events open and close as a JSON array (a truncated segment does not); read in
+    place (stripping whitespace would copy up to 32 MiB)."""
+    end = events.rfind(b"]")
+    return (
+        end != -1
+        and _ARRAY_OPENS.match(events) is not None
+        and _WHITESPACE_ONLY.fullmatch(events, end + 1) is not None
+    )
 
 
 def _parsable_whole(events: bytes) -> bool:
