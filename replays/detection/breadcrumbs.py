@@ -9,8 +9,7 @@ need parsing at all, so a segment without these breadcrumbs never pays for a JSO
 """
 
 import re
-from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -48,13 +47,29 @@ _MARKERS = tuple(sorted((*_DETECTION_MARKERS, *TIMELINE_MARKERS), key=len, rever
 # keys in that order; a DOM comment node is ``{"type":5,"textContent":...}``), and every rrweb
 # event starts with its ``type``: an event ends where ``},{"type":`` follows, or at the array's
 # end. Nested objects may hold that boundary too: the next one is tried, a few times at most.
-_CUSTOM_EVENT = b'{"type":5,"timestamp":'
-_META_EVENT = b'{"type":4,'
+_CUSTOM_EVENT_START = re.compile(rb'\{"type":5,"timestamp":')
+_EVENT_START = re.compile(rb'\{"type":(?:5,"timestamp":|4,)')  # custom or meta: one search
+_TYPE_DIGIT = len(b'{"type":')
+_META_DIGIT = ord("4")
 _EVENT_BOUNDARY = b'},{"type":'
 MAX_EVENT_END_ATTEMPTS = 8
 # A plain click's category as a JSON string: the scan reads every one of them from a custom event,
 # or the segment is parsed whole (another writer's spacing).
-_UI_CLICK_STRING = b'"ui.click"'
+_UI_CLICK_STRING = b'"ui.click'
+# What the scan must read every occurrence of in the events it parses, or the segment is parsed
+# whole: the categories that become findings (requests and console errors are what the scan reads).
+_ACCOUNTED = (*_DETECTION_MARKERS, _UI_CLICK_STRING)
+# Whether a custom event may be a finding or an entry: one search of the event's own bytes.
+_ENTRY_MARKER = re.compile(b"|".join(re.escape(marker) for marker in _MARKERS))
+_JSON_WHITESPACE = b" \t\r\n"
+_ARRAY_OPENS = re.compile(rb"[ \t\r\n]*\[")
+_WHITESPACE_ONLY = re.compile(rb"[ \t\r\n]*")
+# A segment whose categories the scan cannot read (it is not the SDK's output) is parsed whole, as
+# Python objects of 50 to 100 bytes per JSON value: an array of 11 million ``{}`` in the 32 MiB
+# limit would cost about 1 GiB. Past this many values, what the scan read is what it holds. rrweb's
+# events hold a value per 12 to 18 bytes (the bench's snapshots): a segment of rrweb events up to
+# the 32 MiB limit is still parsed whole, never an array of millions of empty objects.
+MAX_PARSED_VALUES = 2_000_000
 
 RRWEB_META_EVENT = 4  # the page's ``href``, at the start and after each navigation
 RRWEB_CUSTOM_EVENT = 5
@@ -169,32 +184,63 @@ def find_breadcrumbs(events: bytes) -> Breadcrumbs:
     first ``MAX_HYDRATION_ERRORS_PER_SEGMENT``) and timeline entries (the first of each kind,
     ``timeline.MAX_ENTRIES_PER_SEGMENT``) in a segment's rrweb events (JSON bytes), in one pass.
 
-    A segment with timeline markers but no click or hydration-error category (most segments: the
-    page makes requests) is not parsed whole: only its custom events are (``scan_custom_events``),
-    unless one of its plain clicks cannot be read so (then it is parsed whole, and a segment that
-    is no JSON has no entries or plain clicks)."""
-    if not any(marker in events for marker in _DETECTION_MARKERS):
+    A segment is not parsed whole: only its custom events (and its meta events, for the pages) are
+    (``scan_custom_events``), unless one of its categories lies outside the events read so
+    (another writer's spacing, a truncated event, a text that names one). Then it is parsed whole
+    when it holds at most ``MAX_PARSED_VALUES`` JSON values; past that, what the scan read is what
+    it holds. A segment with a click or hydration-error category that is no JSON array is invalid;
+    without one, it has the entries and plain clicks the scan read."""
+    counts = _category_counts(events)
+    detection = any(counts[marker] for marker in _DETECTION_MARKERS)
+    if not detection and not counts[_UI_CLICK_STRING]:
         if not any(marker in events for marker in TIMELINE_MARKERS):
             return Breadcrumbs()
-        scanned = scan_custom_events(events)
-        if scanned is not None:
-            return scanned
-        try:
-            parsed = orjson.loads(events)
-        except orjson.JSONDecodeError:
-            return Breadcrumbs(timeline=scan_timeline(events))
-        return walk_events(parsed) if isinstance(parsed, list) else Breadcrumbs()
+    elif detection and not _is_array(events):
+        _parse_whole(events)  # raises InvalidSegment, with orjson's reason
+    scan = _Scan(events, counts)
+    scanned = walk_events(scan.events())
+    if scan.complete or not _parsable_whole(events):
+        return scanned
+    if detection:
+        return walk_events(_parse_whole(events))
+    try:
+        parsed = orjson.loads(events)
+    except orjson.JSONDecodeError:
+        return Breadcrumbs(timeline=scan_timeline(events))
+    return walk_events(parsed) if isinstance(parsed, list) else Breadcrumbs()
+
+
+def _parse_whole(events: bytes) -> list[Any]:
     try:
         parsed = orjson.loads(events)
     except orjson.JSONDecodeError as exc:
         raise InvalidSegment(f"the recording is not valid JSON: {exc}") from None
     if not isinstance(parsed, list):
         raise InvalidSegment("the recording is not a JSON array of rrweb events")
-    return walk_events(parsed)
+    return parsed
 
 
-def walk_events(parsed: list[Any]) -> Breadcrumbs:
-    """``find_breadcrumbs`` over a segment's parsed events."""
+def _is_array(events: bytes) -> bool:
+    """Whether the events open and close as a JSON array (a truncated segment does not); read in
+    place (stripping whitespace would copy up to 32 MiB)."""
+    end = events.rfind(b"]")
+    return (
+        end != -1
+        and _ARRAY_OPENS.match(events) is not None
+        and _WHITESPACE_ONLY.fullmatch(events, end + 1) is not None
+    )
+
+
+def _parsable_whole(events: bytes) -> bool:
+    """Whether the events hold at most ``MAX_PARSED_VALUES`` JSON values: each value but the
+    first of its array or object follows a comma, so commas and containers bound their count."""
+    values = events.count(b",") + events.count(b"{") + events.count(b"[") + 1
+    return values <= MAX_PARSED_VALUES
+
+
+def walk_events(parsed: Iterable[Any]) -> Breadcrumbs:
+    """``find_breadcrumbs`` over a segment's parsed events (all of them, or those the scan
+    read: the events this skips are the ones it does not read)."""
     clicks: list[ClickBreadcrumb] = []
     hydration_errors: list[HydrationErrorBreadcrumb] = []
     timeline = TimelineCollector()
@@ -263,124 +309,98 @@ def scan_timeline(events: bytes) -> tuple[TimelineEntry, ...]:
     """The timeline entries of a segment's custom events, each parsed on its own: the DOM's
     snapshots and mutations around them are never parsed (nor need to be valid JSON). Gives what
     the full parse gives for the SDK's output."""
-    return _scan(events, with_clicks=False).timeline
+    return walk_events(_Scan(events, dict.fromkeys(_ACCOUNTED, 0)).events()).timeline
 
 
 def scan_custom_events(events: bytes) -> Breadcrumbs | None:
-    """The timeline entries and plain clicks of a segment without click or hydration-error
-    breadcrumbs, from its custom events alone (and the meta event before each plain click, for its
-    page); None when a plain click's category lies outside the custom events read so (another
+    """What ``find_breadcrumbs`` finds, from the segment's custom events alone (and its meta
+    events, for the pages); None when a category lies outside the events read so (another
     writer's spacing, a truncated event): the caller parses the segment whole."""
-    clicks = events.count(_UI_CLICK_STRING)
-    found = _scan(events, with_clicks=clicks > 0)
-    if found.page_clicks_read != clicks:
-        return None
-    return Breadcrumbs(timeline=found.timeline, page_clicks=found.page_clicks)
+    scan = _Scan(events, _category_counts(events))
+    scanned = walk_events(scan.events())
+    return scanned if scan.complete else None
 
 
-@dataclass(slots=True)
-class _Scanned:
-    timeline: tuple[TimelineEntry, ...]
-    page_clicks: tuple[PageClick, ...]
-    page_clicks_read: int  # the plain clicks' categories in the events read (past the cap too)
+def _category_counts(events: bytes) -> dict[bytes, int]:
+    return {marker: events.count(marker) for marker in _ACCOUNTED}
 
 
-def _scan(events: bytes, with_clicks: bool) -> _Scanned:
-    timeline = TimelineCollector()
-    page_clicks: list[PageClick] = []
-    pages = _PagesBefore(events) if with_clicks else None
-    read = 0
-    view = memoryview(events)
-    start = events.find(_CUSTOM_EVENT)
-    while start != -1:
-        event, end = _custom_event_at(events, view, start)
-        if isinstance(event, dict) and (payload := _payload(event)) is not None:
-            category = payload.get("category")
-            if category is None:
-                timeline.add(span_entry(payload))
-            elif category in TIMELINE_CATEGORIES:
-                timeline.add(breadcrumb_entry(category, payload))
-                if pages is not None and category == NAVIGATION:
-                    pages.navigated(start, navigated_to(payload))
-                elif pages is not None and category == UI_CLICK:
-                    read += events.count(_UI_CLICK_STRING, start, end)
-                    if len(page_clicks) < MAX_COUNTED_CLICKS:
-                        _add_page_click(page_clicks, event, payload, pages.before(start))
-        start = events.find(_CUSTOM_EVENT, end)
-    return _Scanned(tuple(timeline.entries), tuple(page_clicks), read)
+class _Scan:
+    """The meta and custom events of a segment that may matter (those holding a marker), parsed
+    one at a time, in recording order; ``complete`` once read: whether every category the segment
+    holds (``counts``) lay in an event read (the scan then gives what the full parse gives)."""
 
+    def __init__(self, events: bytes, counts: dict[bytes, int]) -> None:
+        self.source = events
+        self.expected = {marker: count for marker, count in counts.items() if count}
+        self.read = dict.fromkeys(self.expected, 0)
+        # The pages (meta events) matter to plain clicks and hydration errors only.
+        self.starts = (
+            _EVENT_START
+            if self.expected.keys() & {_UI_CLICK_STRING, HYDRATE_ERROR.encode()}
+            else _CUSTOM_EVENT_START
+        )
+        self.complete = False
 
-class _PagesBefore:
-    """The page (as exposure names it) at an offset of the scanned bytes: the latest navigation
-    the scan read before it, or a meta event after that one (found by a byte search, parsed when a
-    plain click first needs it)."""
-
-    def __init__(self, events: bytes) -> None:
-        self.events = events
-        self.view = memoryview(events)
-        self.metas: list[int] = []
-        position = events.find(_META_EVENT)
-        while position != -1:
-            self.metas.append(position)
-            position = events.find(_META_EVENT, position + 1)
-        self.hrefs: dict[int, str | None] = {}
-        self.navigation: tuple[int, str] | None = None
-
-    def navigated(self, start: int, to: str | None) -> None:
-        if to:
-            self.navigation = (start, to)
-
-    def before(self, start: int) -> str | None:
-        after = self.navigation[0] if self.navigation else -1
-        index = bisect_left(self.metas, start)
-        while index > 0:
-            index -= 1
-            offset = self.metas[index]
-            if offset < after:
-                break
-            if offset not in self.hrefs:
-                self.hrefs[offset] = self._href_at(offset)
-            if self.hrefs[offset]:
-                return self.hrefs[offset]
-        if self.navigation:
-            return self.navigation[1]
-        return None
-
-    def _href_at(self, offset: int) -> str | None:
-        event, _ = _object_at(self.events, self.view, offset, None)
-        return meta_href(event) if isinstance(event, dict) else None
-
-
-def _custom_event_at(events: bytes, view: memoryview, start: int) -> tuple[Any, int]:
-    """The JSON object that starts at ``start`` (None when it holds no timeline marker, or no
-    end is found within ``MAX_EVENT_END_ATTEMPTS`` boundaries) and where to look for the next one.
-    Most custom events are no entry (options, memory, paints, web vitals, script loads): a byte
-    search in the event's own bytes skips them unparsed."""
-    return _object_at(events, view, start, TIMELINE_MARKERS)
+    def events(self) -> Iterator[Any]:
+        events, view, read = self.source, memoryview(self.source), self.read
+        found = self.starts.search(events)
+        while found is not None:
+            start = found.start()
+            meta = events[start + _TYPE_DIGIT] == _META_DIGIT
+            event, end = _object_at(events, view, start, None if meta else _ENTRY_MARKER)
+            if isinstance(event, dict):
+                for marker in read:
+                    read[marker] += events.count(marker, start, end)
+                yield event
+            found = self.starts.search(events, end)
+        self.complete = read == self.expected
 
 
 def _object_at(
-    events: bytes, view: memoryview, start: int, markers: tuple[bytes, ...] | None
+    events: bytes, view: memoryview, start: int, markers: re.Pattern[bytes] | None
 ) -> tuple[Any, int]:
     """The JSON object that starts at ``start`` and where it ends; None for the object when it
-    holds none of ``markers`` (None: any object is parsed) or cannot be read."""
+    holds none of ``markers`` (None: any object is parsed) or cannot be read. Most custom events
+    are no entry (options, memory, paints, web vitals, script loads): a search in the event's own
+    bytes skips them unparsed."""
     after = start
     for _ in range(MAX_EVENT_END_ATTEMPTS):
         boundary = events.find(_EVENT_BOUNDARY, after)
         end = boundary + 1 if boundary != -1 else events.rfind(b"}") + 1
         if end <= start:  # no closing brace after it: a truncated event
             return None, len(events)
-        if markers is not None and not any(
-            events.find(marker, start, end) != -1 for marker in markers
-        ):
+        if markers is not None and markers.search(events, start, end) is None:
             return None, end
         try:
             return orjson.loads(view[start:end]), end
-        except orjson.JSONDecodeError:
+        except orjson.JSONDecodeError as exc:
+            found = _object_before(events, view, start, exc)
+            if found is not None:
+                return found
             if boundary == -1:
                 return None, len(events)
             after = boundary + 1
     return None, start + 1
+
+
+def _object_before(
+    events: bytes, view: memoryview, start: int, error: orjson.JSONDecodeError
+) -> tuple[Any, int] | None:
+    """The object that starts at ``start`` when what follows it is no event (``{}``, a number):
+    orjson read it whole and stopped at what follows, at ``error.pos`` (a count of characters,
+    which is a count of bytes for the ASCII the SDK writes; any other is tried and refused)."""
+    if error.msg != "unexpected content after document":
+        return None
+    end = start + error.pos
+    while end > start and events[end - 1] in _JSON_WHITESPACE:
+        end -= 1
+    if events[end - 1 : end] != b"}":
+        return None
+    try:
+        return orjson.loads(view[start:end]), end
+    except orjson.JSONDecodeError:
+        return None
 
 
 def _payload(event: dict[str, Any]) -> dict[str, Any] | None:

@@ -14,8 +14,11 @@ The bounds, from the default limits (settings/base.py), and what this machine me
 - in the replays consumer, a recording inflates into one buffer of at most 32 MiB, which CPython's
   zlib builds in blocks and then joins (2 x 32 MiB), plus about 27 MiB that the message schema's
   validator takes on first use (measured 92 MiB for a recording bomb);
-- a segment whose events hold a click is parsed whole (``PARSE_BOUND``): the one bound here that is
-  not a small multiple of its limit (see the comment there).
+- a segment whose events hold a click or a hydration error is read one custom event at a time, as
+  one without (``CONSUMER_BOUND``; measured 82 MiB for 70,000 clicks, 89 MiB for 32 MiB of empty
+  events around a click, where parsing it whole cost about 1 GiB). Only a segment whose categories
+  the scan cannot vouch for is parsed whole, and only up to ``MAX_PARSED_VALUES`` JSON values
+  (``PARSE_BOUND``; measured 115 MiB at that limit).
 """
 
 import json
@@ -32,9 +35,10 @@ import pytest
 import zstandard
 from django.conf import settings
 
+from replays.detection.breadcrumbs import MAX_PARSED_VALUES
 from tests.hostile.inputs import MiB, deep_json
 from tests.ingest.builders import build_envelope, replay_parts
-from tests.replays.messages import click_event, fixture_messages
+from tests.replays.messages import click_event, fixture_messages, hydrate_error_event
 
 BODY_BOUND = 2 * 20 * MiB + 8 * MiB
 RECORDING_BOUND = BODY_BOUND
@@ -152,9 +156,31 @@ def empty_events_with_a_plain_click() -> bytes:
     return consumer_message(b"[" + b"{}," * count + click + b"]")
 
 
-# The events of a segment with a click are parsed whole, and JSON costs more as Python objects
-# than as bytes: about 10 times for rrweb's events (measured 276 MiB for 28 MiB of clicks), up to
-# 30 times for a hostile array of empty objects (about 1 GiB at the 32 MiB limit; not run here).
+def empty_events_with(event: dict) -> bytes:
+    """32 MiB of ``{}`` around one event: only the custom events are read (issue 17), never the
+    empty objects (about 1 GiB as Python's)."""
+    raw = orjson.dumps(event)
+    count = (32 * MiB - 64 - len(raw)) // 3
+    return consumer_message(b"[" + b"{}," * count + raw + b"]")
+
+
+def empty_events_with_a_stray_category() -> bytes:
+    """32 MiB of ``{}`` and a click category that no custom event holds: the scan cannot vouch
+    for the segment, and it holds too many values to be parsed whole (``MAX_PARSED_VALUES``)."""
+    count = (32 * MiB - 64) // 3
+    return consumer_message(b"[" + b"{}," * count + b'{"text":"ui.multiClick"}]')
+
+
+def values_with_a_stray_category() -> bytes:
+    """As many ``{}`` as a segment may hold and still be parsed whole when the scan cannot vouch
+    for it: the most a full parse costs."""
+    count = (MAX_PARSED_VALUES - 8) // 2  # a comma and a brace per empty object
+    return consumer_message(b"[" + b"{}," * count + b'{"text":"ui.multiClick"}]')
+
+
+# A segment the scan cannot vouch for is parsed whole, and JSON costs more as Python objects than as
+# bytes: about 10 times for rrweb's events, up to 30 times for an array of empty objects (about
+# 1 GiB at the 32 MiB limit, which ``MAX_PARSED_VALUES`` refuses to parse whole).
 PARSE_BOUND = 10 * 32 * MiB
 CONSUMER_CASES: dict[str, tuple[Callable[[], bytes], str, int]] = {
     # name: (message, expected outcome, bound)
@@ -164,11 +190,36 @@ CONSUMER_CASES: dict[str, tuple[Callable[[], bytes], str, int]] = {
         "InvalidSegment",
         CONSUMER_BOUND,
     ),
-    "70,000 clicks in a segment": (many_clicks, "ok", PARSE_BOUND),
+    "70,000 clicks in a segment": (many_clicks, "ok", CONSUMER_BOUND),
     "32 MiB of empty events with a plain click": (
         empty_events_with_a_plain_click,
         "ok",
         CONSUMER_BOUND,
+    ),
+    "32 MiB of empty events with a slow click": (
+        lambda: empty_events_with(click_event(timestamp=1_795_537_770.0)),
+        "ok",
+        CONSUMER_BOUND,
+    ),
+    "32 MiB of empty events with a multi-click": (
+        lambda: empty_events_with(click_event(category="ui.multiClick", timestamp=1_795_537_770.0)),
+        "ok",
+        CONSUMER_BOUND,
+    ),
+    "32 MiB of empty events with a hydration error": (
+        lambda: empty_events_with(hydrate_error_event()),
+        "ok",
+        CONSUMER_BOUND,
+    ),
+    "32 MiB of empty events with a stray click category": (
+        empty_events_with_a_stray_category,
+        "ok",
+        CONSUMER_BOUND,
+    ),
+    "empty events up to the parse's limit with a stray click category": (
+        values_with_a_stray_category,
+        "ok",
+        PARSE_BOUND,
     ),
 }
 

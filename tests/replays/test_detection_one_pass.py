@@ -5,20 +5,24 @@ or hydration-error breadcrumb, else the scan of its custom events), and both way
 from collections import Counter
 
 import orjson
+import pytest
 
 from replays.detection import breadcrumbs as breadcrumbs_module
 from replays.detection.breadcrumbs import (
     CATEGORIES,
+    MAX_PARSED_VALUES,
     PageClick,
     find_breadcrumbs,
     scan_custom_events,
     walk_events,
 )
 from replays.detection.detect import DetectionSettings, decode_segment, detect_clicks
+from replays.detection.errors import InvalidSegment
 from replays.detection.exposure import _count_parsing_all, count_page_clicks, segment_exposure
 from tests.replays.messages import (
     MAX_INFLATED_BYTES,
     RECEIVED,
+    click_event,
     fixture_messages,
     hydrate_error_event,
     scenario_messages,
@@ -124,3 +128,68 @@ def test_a_plain_click_the_scan_cannot_read_makes_the_segment_parsed_whole():
     assert Counter(count_page_clicks(find_breadcrumbs(mixed).page_clicks, None)) == (
         _count_parsing_all(mixed, None)
     )
+
+
+def _counting_loads(monkeypatch) -> list[int]:
+    loads: list[int] = []
+    real_loads = orjson.loads
+    monkeypatch.setattr(
+        breadcrumbs_module.orjson,
+        "loads",
+        lambda value: loads.append(len(value)) or real_loads(value),
+    )
+    return loads
+
+
+def test_segments_with_clicks_and_hydration_errors_are_read_without_a_full_parse(monkeypatch):
+    """Issues 16 and 17: the SDK's segments with a click or hydration-error breadcrumb are read
+    one custom event at a time, and give what the full parse gives (clicks, hydration errors and
+    their pages, timeline entries, plain clicks)."""
+    loads = _counting_loads(monkeypatch)
+    compared = 0
+    for segment in all_segments():
+        parsed = orjson.loads(segment.events)
+        forced = orjson.dumps([*parsed, hydrate_error_event()])
+        for events in (segment.events, forced):
+            loads.clear()
+            found = find_breadcrumbs(events)
+            assert max(loads, default=0) < len(events)
+            assert found == walk_events(orjson.loads(events))
+            compared += len(found.clicks) + len(found.hydration_errors)
+    assert compared >= 20
+
+
+def test_a_category_the_scan_cannot_read_is_parsed_whole_up_to_a_bound(monkeypatch):
+    """A click category outside any custom event the scan reads (a text node, another writer's
+    spacing) makes the segment parsed whole, as before; past ``MAX_PARSED_VALUES`` JSON values
+    (an array of millions of empty objects costs a GiB as Python objects), it is not, and what
+    the scan read is what it holds."""
+    loads = _counting_loads(monkeypatch)
+    click = orjson.loads(orjson.dumps(click_event(category="ui.multiClick")))
+    spaced = orjson.dumps([click], option=orjson.OPT_INDENT_2)
+    assert scan_custom_events(spaced) is None
+    assert find_breadcrumbs(spaced) == walk_events([click])
+    assert len(find_breadcrumbs(spaced).clicks) == 1
+
+    stray = b'{"text":"ui.slowClickDetected"}'
+    small = b"[" + orjson.dumps(click) + b"," + b"{}," * 1000 + stray + b"]"
+    loads.clear()
+    assert len(find_breadcrumbs(small).clicks) == 1
+    assert max(loads) == len(small)  # parsed whole
+
+    huge = b"[" + orjson.dumps(click) + b"," + b"{}," * MAX_PARSED_VALUES + stray + b"]"
+    parsed: list[type] = []
+    real_loads = orjson.loads
+    monkeypatch.setattr(
+        breadcrumbs_module.orjson,
+        "loads",
+        lambda value: parsed.append(type(result := real_loads(value))) or result,
+    )
+    assert len(find_breadcrumbs(huge).clicks) == 1
+    assert parsed == [dict]  # the click's event alone, never the array
+
+
+def test_a_truncated_segment_with_a_click_is_still_invalid():
+    click = orjson.dumps([click_event()])
+    with pytest.raises(InvalidSegment, match="not valid JSON"):
+        find_breadcrumbs(click[:-1])
