@@ -142,13 +142,16 @@ def preview_execute(
     run: PreviewRun,
     publish: Callable[[list], None] | None = None,
     now: datetime | None = None,
+    alive: Callable[[], None] | None = None,
 ) -> PreviewRun:
-    """Carry out a claimed run; its row says how far it is, then its result (or its error)."""
+    """Carry out a claimed run; its row says how far it is, then its result (or its error).
+    ``alive`` is called with each progress written (the worker's healthcheck file: a run of
+    minutes is not a hung worker while its segments keep coming)."""
     now = now or datetime.now(UTC)
     since, until = covered_range(
         run.project_id, run.days, now, settings.REPLAYS_PREVIEW_MAX_SEGMENTS
     )
-    on_progress = _progress_writer(run)
+    on_progress = _progress_writer(run, alive)
     try:
         if run.kind == PreviewRun.Kind.PREVIEW:
             current = load_detection_settings(run.project_id)
@@ -189,7 +192,9 @@ def preview_execute(
     return run
 
 
-def _progress_writer(run: PreviewRun) -> Callable[[Progress], None]:
+def _progress_writer(
+    run: PreviewRun, alive: Callable[[], None] | None = None
+) -> Callable[[Progress], None]:
     written = 0.0
 
     def write(progress: Progress) -> None:
@@ -204,6 +209,8 @@ def _progress_writer(run: PreviewRun) -> Callable[[Progress], None]:
         PreviewRun.objects.filter(pk=run.pk).update(
             done=progress.done, total=progress.total, heartbeat_at=datetime.now(UTC)
         )
+        if alive is not None:
+            alive()
 
     return write
 

@@ -207,3 +207,29 @@ def test_a_run_whose_worker_died_is_taken_over_and_a_live_one_is_left_alone(sdk_
     live.refresh_from_db()
     assert live.heartbeat_at == now
     call_command("run_previews", "--once")  # nothing claimable: it returns
+
+
+def test_the_workers_healthcheck_file_is_touched_while_a_run_progresses(
+    admin_client, sdk_project, recordings_topic, tmp_path, monkeypatch
+):
+    """A run of minutes is not a hung worker: the file the container's healthcheck reads is
+    touched with the run's progress, not only between runs."""
+    store_captures(admin_client)
+    project_id = sdk_project.project_id
+    preview(admin_client, project_id, dead_click_ms="9000")
+    health = tmp_path / "health"
+    touched_at_progress = []
+    real_touch = type(health).touch
+
+    def touch(path, *args, **kwargs):
+        real_touch(path, *args, **kwargs)
+        run = PreviewRun.objects.get()
+        touched_at_progress.append((run.status, run.done))
+
+    monkeypatch.setattr(type(health), "touch", touch)
+    call_command("run_previews", "--once", "--healthcheck-file", str(health))
+    assert health.exists()
+    assert PreviewRun.objects.get().status == PreviewRun.Status.DONE
+    # once before claiming the run, then with its progress while it ran
+    assert touched_at_progress[0] == (PreviewRun.Status.QUEUED, 0)
+    assert [done for status, done in touched_at_progress[1:] if status == "running"]

@@ -31,7 +31,10 @@ class Command(BaseCommand):
             "--healthcheck-file",
             type=Path,
             default=None,
-            help="Touched on every round of the loop (a container healthcheck reads its age).",
+            help=(
+                "Touched on every round of the loop and with a run's progress (a container "
+                "healthcheck reads its age)."
+            ),
         )
 
     def handle(self, *args: object, **options: object) -> None:
@@ -58,7 +61,7 @@ class Command(BaseCommand):
                     health.touch()
                 run = preview_claim_next()
                 if run is not None:
-                    preview_execute(run, publish)
+                    preview_execute(run, publish, alive=health.touch if health else None)
                     continue
                 if options["once"]:
                     break
