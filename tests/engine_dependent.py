@@ -129,6 +129,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     counts = config.stash.get(COUNTS_KEY, None)
     if counts is not None and not hasattr(config, "workeroutput"):
         terminalreporter.write_line(
-            f"{ENV_VAR}: {counts['kept']} engine-dependent tests ran, {counts['deselected']} "
+            f"{ENV_VAR}: {counts['kept']} engine-dependent tests selected, {counts['deselected']} "
             "pure tests deselected (they run in the first pass, on SQLite and Tansu)"
         )
