@@ -16,8 +16,8 @@ ENV_VAR = "TEST_ENGINE_DEPENDENT_ONLY"
 COUNTS_KEY = pytest.StashKey[dict[str, int]]()
 
 # pytest-django's database fixtures (``live_server`` serves from the test database) and the
-# session's broker (every topic fixture and ``sdk_project`` and the like request one of these, and
-# ``item.fixturenames`` holds the whole closure of what a test requests).
+# session's broker (every topic fixture and ``sdk_project`` and the like request one of these;
+# ``requested_fixtures`` walks the whole closure of what a test requests).
 ENGINE_FIXTURES = frozenset(
     {
         "db",
