@@ -91,10 +91,11 @@ fuzz: $(DEV_STAMP)
 test-postgres:
 	bash .ci/with-postgres $(MAKE) test
 
-# CI's second pass: the suite on PostgreSQL and Apache Kafka (the session's broker, started and
+# CI's second pass: the suite's engine-dependent tests (TEST_ENGINE_DEPENDENT_ONLY=1,
+# tests/engine_dependent.py) on PostgreSQL and Apache Kafka (the session's broker, started and
 # stopped by tests/conftest.py; TEST_KAFKA=apache).
 test-kafka:
-	bash .ci/with-postgres env TEST_KAFKA=apache $(MAKE) test
+	bash .ci/with-postgres env TEST_KAFKA=apache TEST_ENGINE_DEPENDENT_ONLY=1 $(MAKE) test
 
 # Apache Kafka (KRaft, one node that is broker and controller) from its Maven Central jars
 # (deploy/kafka/pom.xml, fetched with mvn on first use), run with the machine's Java in the

@@ -25,6 +25,10 @@ from replays.queries import forget_cached_settings
 from tests.brokers import client_settings, engine, new_broker, use_broker
 from tests.sdk_fixtures import sdk_requests
 
+# CI's second pass (TEST_ENGINE_DEPENDENT_ONLY=1) runs only the tests that touch the database or
+# the broker.
+pytest_plugins = ("tests.engine_dependent",)
+
 
 @pytest.fixture(autouse=True)
 def _fresh_caches() -> None:
