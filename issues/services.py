@@ -14,7 +14,7 @@ from functools import reduce
 from operator import or_
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Min, Model, Q, QuerySet
+from django.db.models import F, Min, Model, Q, QuerySet
 from django.utils import timezone
 
 from alerts.services import alerts_decide
@@ -40,6 +40,7 @@ from issues.models import (
     IssueStatus,
     IssueUser,
     Occurrence,
+    ProjectStatusCount,
     allocate_short_numbers,
 )
 from issues.occurrence_message import OccurrenceRecord
@@ -911,7 +912,13 @@ def issue_deleted(issue: Issue) -> None:
     """An issue was deleted (the admin, a project's deletion): it leaves its project's status
     counts and its element's rows (``issue_deleting`` took its clicks out). Its per issue
     aggregates go with it (ON DELETE CASCADE)."""
-    _status_counts_changed(issue.project_id, _counted_status(issue), None)
+    status = _counted_status(issue)
+    if status is not None:
+        # An update, not the upsert: in a project's deletion the project's status rows may be
+        # gone already, and an inserted one would point at the deleted project.
+        ProjectStatusCount.objects.filter(project_id=issue.project_id, status=status).update(
+            issues=F("issues") - 1
+        )
     elements_issue_deleted(issue.project_id, issue.selector, issue.type)
 
 
