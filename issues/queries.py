@@ -427,9 +427,13 @@ def element_click_counts(
     that the paginator slices."""
     if not projects_for(user).filter(pk=project_id).exists():
         return []
-    now = clock.now()
+    # The range's now is the issue list's (``clock``); whether an issue is shown now is read
+    # against the real time, as ``issues_for`` reads it.
+    now = datetime.now(UTC)
     order = ELEMENT_SORTS.get(sort, ELEMENT_SORTS["total"])
-    first_day = (now - PERIODS[period]).astimezone(UTC).date() if period in PERIODS else None
+    first_day = None
+    if period in PERIODS:
+        first_day = (clock.now() - PERIODS[period]).astimezone(UTC).date()
     rows = _element_rows(project_id, first_day)
     unshown = [
         issue
