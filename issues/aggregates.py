@@ -207,13 +207,15 @@ def elements_remove_issue(issue_id: int) -> None:
         return
     project_id, selector, kind, times_seen = found[0]
     element = {"project_id": project_id, "selector": selector, "type": kind}
-    for day, times in IssueDayCount.objects.filter(issue_id=issue_id).values_list("day", "times"):
-        ElementDayCount.objects.filter(day=day, **element).update(
-            times=Greatest(F("times") - times, 0)
-        )
+    # The consumers' order: the element's row, then its daily rows by day.
     ElementCount.objects.filter(**element).update(
         times=Greatest(F("times") - times_seen, 0), issues=Greatest(F("issues") - 1, 0)
     )
+    days = IssueDayCount.objects.filter(issue_id=issue_id).order_by("day")
+    for day, times in days.values_list("day", "times"):
+        ElementDayCount.objects.filter(day=day, **element).update(
+            times=Greatest(F("times") - times, 0)
+        )
 
 
 def elements_issue_deleted(project_id: int, selector: str, kind: str) -> None:
@@ -227,7 +229,6 @@ def elements_issue_deleted(project_id: int, selector: str, kind: str) -> None:
         django_apps, "Issue", "ElementCount", "ElementDayCount"
     )
     element = {"project_id": project_id, "selector": selector, "type": kind}
-    ElementDayCount.objects.filter(times=0, **element).delete()
     last_seen = Issue.objects.filter(times_seen__gt=0, **element).aggregate(
         latest=Max("last_seen")
     )["latest"]
@@ -235,6 +236,7 @@ def elements_issue_deleted(project_id: int, selector: str, kind: str) -> None:
         ElementCount.objects.filter(**element).delete()
     else:
         ElementCount.objects.filter(**element).update(last_seen=last_seen)
+    ElementDayCount.objects.filter(times=0, **element).delete()
 
 
 def status_counts_add(changes: Mapping[StatusKey, int]) -> None:
