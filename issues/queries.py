@@ -423,8 +423,8 @@ def element_click_counts(
     Read from the element rows kept at write time (``ElementCount``, ``ElementDayCount``): one
     grouping of the project's elements, whatever its history. Those rows count every issue; the
     issues not shown now (below the noise threshold, held by the creation quota: two index
-    reads) are taken out here, and then the rows come as a list sorted here, else as a query
-    that the paginator slices."""
+    reads) are taken out here. Over all time with none of those, the rows are a query that the
+    paginator slices; else a list sorted here (a row per element)."""
     if not projects_for(user).filter(pk=project_id).exists():
         return []
     # The range's now is the issue list's (``clock``); whether an issue is shown now is read
@@ -434,7 +434,6 @@ def element_click_counts(
     first_day = None
     if period in PERIODS:
         first_day = (clock.now() - PERIODS[period]).astimezone(UTC).date()
-    rows = _element_rows(project_id, first_day)
     unshown = [
         issue
         for issues in (
@@ -444,9 +443,14 @@ def element_click_counts(
         for issue in issues.values("pk", "selector", "type", "times_seen")
         if issue["selector"]
     ]
-    if not unshown:
-        return rows.order_by(*order)
-    return _sorted_rows(_without(list(rows), unshown, project_id, first_day, now), order)
+    if first_day is None and not unshown:
+        return _element_rows(project_id).order_by(*order)
+    rows = (
+        list(_element_rows(project_id)) if first_day is None else _rows_since(project_id, first_day)
+    )
+    if unshown:
+        rows = _without(rows, unshown, project_id, first_day, now)
+    return _sorted_rows(rows, order)
 
 
 ELEMENT_COLUMNS = {
@@ -456,45 +460,44 @@ ELEMENT_COLUMNS = {
 }
 
 
-def _element_rows(project_id: int, first_day: date | None) -> QuerySet:
-    """The element rows of the project grouped per selector: over all time, or from
-    ``first_day`` (the issue count and the last click are the element's over all time: a range
-    ends now, so an element clicked in it was last clicked in it)."""
+def _clicks(**extra: object) -> dict[str, object]:
+    """The clicks columns of the element rows grouped per selector."""
+    columns = {
+        column: Coalesce(Sum("times", filter=Q(type=kind)), 0)
+        for kind, column in ELEMENT_COLUMNS.items()
+    }
+    return columns | {"total": Coalesce(Sum("times"), 0)} | extra
 
-    def clicks_of(issue_type: str) -> Coalesce:
-        return Coalesce(Sum("times", filter=Q(type=issue_type)), 0)
 
-    clicks = {column: clicks_of(kind) for kind, column in ELEMENT_COLUMNS.items()}
-    if first_day is None:
-        return (
-            ElementCount.objects.filter(project_id=project_id)
-            .order_by()
-            .values("selector")
-            .annotate(
-                **clicks,
-                total=Coalesce(Sum("times"), 0),
-                issue_count=Coalesce(Sum("issues"), 0),
-                last_seen=Max("last_seen"),
-            )
-            .filter(issue_count__gt=0)
-        )
-    element = (
-        ElementCount.objects.filter(project_id=project_id, selector=OuterRef("selector"))
+def _element_rows(project_id: int) -> QuerySet:
+    """The project's element rows over all time, grouped per selector."""
+    return (
+        ElementCount.objects.filter(project_id=project_id)
         .order_by()
         .values("selector")
+        .annotate(**_clicks(issue_count=Coalesce(Sum("issues"), 0), last_seen=Max("last_seen")))
+        .filter(issue_count__gt=0)
     )
-    return (
+
+
+def _rows_since(project_id: int, first_day: date) -> list[dict[str, Any]]:
+    """The project's elements clicked from ``first_day``: their daily rows grouped per selector
+    (one range of an index), each with its issue count and last click over all time (a range
+    ends now, so an element clicked in it was last clicked in it). Two groupings joined here:
+    joined in SQL, the all-time columns were computed again for every daily row."""
+    elements = {row["selector"]: row for row in _element_rows(project_id)}
+    rows = []
+    for row in (
         ElementDayCount.objects.filter(project_id=project_id, day__gte=first_day)
         .order_by()
         .values("selector")
-        .annotate(
-            **clicks,
-            total=Coalesce(Sum("times"), 0),
-            issue_count=Subquery(element.annotate(n=Sum("issues")).values("n")[:1]),
-            last_seen=Subquery(element.annotate(latest=Max("last_seen")).values("latest")[:1]),
-        )
-        .filter(total__gt=0)
-    )
+        .annotate(**_clicks())
+    ):
+        element = elements.get(row["selector"])
+        if element is not None and row["total"] > 0:
+            row["issue_count"], row["last_seen"] = element["issue_count"], element["last_seen"]
+            rows.append(row)
+    return rows
 
 
 def _without(
