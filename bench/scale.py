@@ -140,6 +140,8 @@ def generate(size: int) -> dict[str, int]:
 
     from issues.aggregates import Counted, increments_of, occurrence_values
     from issues.models import (
+        ElementCount,
+        ElementDayCount,
         Issue,
         IssueDayCount,
         IssueUser,
@@ -190,9 +192,11 @@ def generate(size: int) -> dict[str, int]:
     # Every issue has at least one occurrence.
     picks[:issues_n] = range(issues_n)
 
-    occurrences, counted, seen_users = [], [], set()
+    occurrences, counted, seen_users, counted_issues = [], [], set(), set()
     for position, index in enumerate(picks):
         issue = issues[index]
+        new_issue = index not in counted_issues
+        counted_issues.add(index)
         timestamp = start + timedelta(seconds=rng.random() * DAYS * 86400)
         user = f"u-{rng.randrange(users)}"
         new_user = (index, user) not in seen_users
@@ -242,6 +246,9 @@ def generate(size: int) -> dict[str, int]:
                     values["release"],
                     values["environment"],
                 ),
+                issue["selector"],
+                issue["type"],
+                new_issue,
             )
         )
     increments = increments_of(counted)
@@ -281,6 +288,27 @@ def generate(size: int) -> dict[str, int]:
         (
             {"project_id": p, "field": f, "value": v, "last_seen": seen}
             for (p, f, v), seen in increments.filters.items()
+        ),
+    )
+    _copy(
+        ElementCount,
+        (
+            {
+                "project_id": p,
+                "selector": selector,
+                "type": kind,
+                "times": n,
+                "issues": increments.element_issues[(p, selector, kind)],
+                "last_seen": increments.element_seen[(p, selector, kind)],
+            }
+            for (p, selector, kind), n in increments.element_times.items()
+        ),
+    )
+    _copy(
+        ElementDayCount,
+        (
+            {"project_id": p, "day": day, "selector": selector, "type": kind, "times": n}
+            for (p, day, selector, kind), n in increments.element_days.items()
         ),
     )
     _copy(
@@ -379,8 +407,10 @@ def pages(ids: dict[str, int]) -> dict[str, str]:
         "hot_issue": f"/issues/{hot}/",
         "hot_issue_deep_occurrences": f"/issues/{hot}/?cursor={occurrence_cursor(deep)}",
         "issue_100": f"/issues/{ids['hundred']}/",
-        "elements": f"/projects/{PROJECT_ID}/selectors/",
-        "elements_last_seen": f"/projects/{PROJECT_ID}/selectors/?sort=last_seen",
+        "elements": f"/projects/{PROJECT_ID}/elements/",
+        "elements_last_seen": f"/projects/{PROJECT_ID}/elements/?sort=last_seen",
+        "elements_7d": f"/projects/{PROJECT_ID}/elements/?period=7d",
+        "elements_30d_dead": f"/projects/{PROJECT_ID}/elements/?period=30d&sort=dead",
         "api_issue_list": f"/api/0/projects/{PROJECT_ID}/issues/",
         "api_issue_list_times_seen": f"/api/0/projects/{PROJECT_ID}/issues/?sort=times_seen",
         "api_issue_list_page_1000": f"/api/0/projects/{PROJECT_ID}/issues/?page={ids['api_page']}",

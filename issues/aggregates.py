@@ -1,6 +1,7 @@
 """The aggregates that the pages read instead of the occurrences (issue 23): counts per issue per
 day, per issue per field value (the breakdowns), the values each project has had in a filterable
-field, and the project's issues per status.
+field, the project's issues per status, and each element's clicks per type (over all time and
+per day: the elements page).
 
 They are written in the issues consumer's transaction (``issues.services._record``), under the
 row locks of the batch's issues, for the occurrences that the batch actually recorded (a
@@ -21,8 +22,8 @@ from datetime import UTC, date, datetime
 
 from django.apps import apps as django_apps
 from django.db import connection, transaction
-from django.db.models import Count, Max
-from django.db.models.functions import TruncDate
+from django.db.models import Count, F, Max
+from django.db.models.functions import Greatest, TruncDate
 
 from issues.models import allocate_short_numbers
 from replays.detection.fingerprint import page_of
@@ -37,6 +38,8 @@ DayKey = tuple[int, date]  # (issue id, UTC day)
 ValueKey = tuple[int, str, str]  # (issue id, field, value)
 FilterKey = tuple[int, str, str]  # (project id, field, value)
 StatusKey = tuple[int, str]  # (project id, status)
+ElementKey = tuple[int, str, str]  # (project id, selector, issue type)
+ElementDayKey = tuple[int, date, str, str]  # (project id, UTC day, selector, issue type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,11 @@ class Counted:
     timestamp: datetime
     new_user: bool
     values: Mapping[str, str]  # VALUE_FIELDS -> the occurrence's value
+    # The issue's element (its selector; "" for a type without one) and type, and whether this
+    # is the issue's first counted occurrence (the element has one issue more).
+    selector: str = ""
+    type: str = ""
+    new_issue: bool = False
 
 
 def occurrence_values(
@@ -78,6 +86,10 @@ class Increments:
     new_users: Counter[DayKey] = field(default_factory=Counter)
     values: Counter[ValueKey] = field(default_factory=Counter)
     filters: dict[FilterKey, datetime] = field(default_factory=dict)
+    element_times: Counter[ElementKey] = field(default_factory=Counter)
+    element_issues: Counter[ElementKey] = field(default_factory=Counter)
+    element_seen: dict[ElementKey, datetime] = field(default_factory=dict)
+    element_days: Counter[ElementDayKey] = field(default_factory=Counter)
 
 
 def increments_of(occurrences: Iterable[Counted]) -> Increments:
@@ -96,6 +108,17 @@ def increments_of(occurrences: Iterable[Counted]) -> Increments:
                 seen = increments.filters.get(key)
                 if seen is None or occurrence.timestamp > seen:
                     increments.filters[key] = occurrence.timestamp
+        if occurrence.selector:
+            element = (occurrence.project_id, occurrence.selector, occurrence.type)
+            increments.element_times[element] += 1
+            increments.element_issues[element] += int(occurrence.new_issue)
+            seen = increments.element_seen.get(element)
+            if seen is None or occurrence.timestamp > seen:
+                increments.element_seen[element] = occurrence.timestamp
+            day = utc_day(occurrence.timestamp)
+            increments.element_days[
+                (occurrence.project_id, day, occurrence.selector, occurrence.type)
+            ] += 1
     return increments
 
 
@@ -134,6 +157,86 @@ def aggregates_add(increments: Increments) -> None:
         ],
         latest="last_seen",
     )
+    elements_add(increments)
+
+
+def elements_add(increments: Increments) -> None:
+    """Add a batch's clicks to its elements' rows (over all time, and per day)."""
+    ElementCount, ElementDayCount = _models(django_apps, "ElementCount", "ElementDayCount")
+    seen_field = ElementCount._meta.get_field("last_seen")
+    _upsert(
+        ElementCount,
+        ("project", "selector", "type"),
+        ("times", "issues"),
+        [
+            (
+                *key,
+                increments.element_times[key],
+                increments.element_issues[key],
+                seen_field.get_db_prep_save(increments.element_seen[key], connection),
+            )
+            for key in sorted(increments.element_times)
+        ],
+        latest="last_seen",
+    )
+    day_field = ElementDayCount._meta.get_field("day")
+    _upsert(
+        ElementDayCount,
+        ("project", "day", "selector", "type"),
+        ("times",),
+        [
+            (project_id, day_field.get_db_prep_save(day, connection), selector, kind, times)
+            for (project_id, day, selector, kind), times in sorted(increments.element_days.items())
+        ],
+    )
+
+
+def elements_remove_issue(issue_id: int) -> None:
+    """Take an issue's clicks out of its element's rows, before the issue is deleted (its daily
+    rows, which go with it, say what it added); under the issue's row lock, as the consumers
+    count into it. ``elements_issue_deleted`` finishes once the issue is gone."""
+    Issue, IssueDayCount, ElementCount, ElementDayCount = _models(
+        django_apps, "Issue", "IssueDayCount", "ElementCount", "ElementDayCount"
+    )
+    found = list(
+        Issue.objects.select_for_update()
+        .filter(pk=issue_id)
+        .values_list("project_id", "selector", "type", "times_seen")
+    )
+    if not found or not found[0][1] or not found[0][3]:
+        return
+    project_id, selector, kind, times_seen = found[0]
+    element = {"project_id": project_id, "selector": selector, "type": kind}
+    # The consumers' order: the element's row, then its daily rows by day.
+    ElementCount.objects.filter(**element).update(
+        times=Greatest(F("times") - times_seen, 0), issues=Greatest(F("issues") - 1, 0)
+    )
+    days = IssueDayCount.objects.filter(issue_id=issue_id).order_by("day")
+    for day, times in days.values_list("day", "times"):
+        ElementDayCount.objects.filter(day=day, **element).update(
+            times=Greatest(F("times") - times, 0)
+        )
+
+
+def elements_issue_deleted(project_id: int, selector: str, kind: str) -> None:
+    """After an issue of the element was deleted (with others, perhaps): the element's last
+    seen becomes its remaining issues' latest (an index of the project's issues by selector),
+    and its rows left with nothing go. Updates and deletes only, so a project being deleted
+    gets no row back."""
+    if not selector:
+        return
+    Issue, ElementCount, ElementDayCount = _models(
+        django_apps, "Issue", "ElementCount", "ElementDayCount"
+    )
+    element = {"project_id": project_id, "selector": selector, "type": kind}
+    last_seen = Issue.objects.filter(times_seen__gt=0, **element).aggregate(
+        latest=Max("last_seen")
+    )["latest"]
+    if last_seen is None:
+        ElementCount.objects.filter(**element).delete()
+    else:
+        ElementCount.objects.filter(**element).update(last_seen=last_seen)
+    ElementDayCount.objects.filter(times=0, **element).delete()
 
 
 def status_counts_add(changes: Mapping[StatusKey, int]) -> None:
@@ -193,6 +296,8 @@ class Recomputed:
     values: dict[ValueKey, int] = field(default_factory=dict)
     filters: dict[FilterKey, datetime] = field(default_factory=dict)
     statuses: dict[StatusKey, int] = field(default_factory=dict)
+    elements: dict[ElementKey, tuple[int, int, datetime]] = field(default_factory=dict)
+    element_days: dict[ElementDayKey, int] = field(default_factory=dict)
 
 
 def issues_recomputed(issue_ids: Iterable[int], apps=django_apps) -> Recomputed:
@@ -255,6 +360,70 @@ def project_recomputed(project_id: int, apps=django_apps) -> Recomputed:
         .annotate(n=Count("*"))
     }
     return recomputed
+
+
+def elements_recomputed(project_id: int, apps=django_apps) -> Recomputed:
+    """The element rows of one project, grouped from its occurrences by their issue's selector
+    and type: (clicks, issues, last click) over all time, and clicks per UTC day."""
+    (Occurrence,) = _models(apps, "Occurrence")
+    clicks = Occurrence.objects.filter(project_id=project_id).exclude(issue__selector="").order_by()
+    recomputed = Recomputed()
+    recomputed.elements = {
+        (project_id, selector, kind): (times, issues, last_seen)
+        for selector, kind, times, issues, last_seen in clicks.values_list(
+            "issue__selector", "issue__type"
+        ).annotate(n=Count("*"), issues=Count("issue", distinct=True), last_seen=Max("timestamp"))
+    }
+    recomputed.element_days = {
+        (project_id, day, selector, kind): n
+        for selector, kind, day, n in clicks.annotate(day=TruncDate("timestamp", tzinfo=UTC))
+        .values_list("issue__selector", "issue__type", "day")
+        .annotate(n=Count("*"))
+    }
+    return recomputed
+
+
+def elements_stored(project_id: int, apps=django_apps) -> Recomputed:
+    """The element rows of one project as stored, in ``Recomputed``'s shape."""
+    ElementCount, ElementDayCount = _models(apps, "ElementCount", "ElementDayCount")
+    stored = Recomputed()
+    stored.elements = {
+        (project_id, selector, kind): (times, issues, last_seen)
+        for selector, kind, times, issues, last_seen in ElementCount.objects.filter(
+            project_id=project_id
+        ).values_list("selector", "type", "times", "issues", "last_seen")
+        if times or issues
+    }
+    stored.element_days = {
+        (project_id, day, selector, kind): times
+        for day, selector, kind, times in ElementDayCount.objects.filter(
+            project_id=project_id
+        ).values_list("day", "selector", "type", "times")
+        if times
+    }
+    return stored
+
+
+def elements_replace(project_id: int, recomputed: Recomputed, apps=django_apps) -> None:
+    """Replace the element rows of one project with ``recomputed``'s."""
+    ElementCount, ElementDayCount = _models(apps, "ElementCount", "ElementDayCount")
+    ElementCount.objects.filter(project_id=project_id).delete()
+    ElementDayCount.objects.filter(project_id=project_id).delete()
+    ElementCount.objects.bulk_create(
+        ElementCount(
+            project_id=project_id,
+            selector=selector,
+            type=kind,
+            times=times,
+            issues=issues,
+            last_seen=last_seen,
+        )
+        for (_, selector, kind), (times, issues, last_seen) in sorted(recomputed.elements.items())
+    )
+    ElementDayCount.objects.bulk_create(
+        ElementDayCount(project_id=project_id, day=day, selector=selector, type=kind, times=times)
+        for (_, day, selector, kind), times in sorted(recomputed.element_days.items())
+    )
 
 
 def issues_stored(issue_ids: Iterable[int], apps=django_apps) -> Recomputed:
@@ -349,6 +518,8 @@ def differences(stored: Recomputed, recomputed: Recomputed) -> list[str]:
         ("day", stored.days, recomputed.days),
         ("value", stored.values, recomputed.values),
         ("status", stored.statuses, recomputed.statuses),
+        ("element", stored.elements, recomputed.elements),
+        ("element day", stored.element_days, recomputed.element_days),
     ):
         for key in sorted(left.keys() | right.keys(), key=repr):
             if left.get(key) != right.get(key):
@@ -403,7 +574,12 @@ def aggregates_check(project_id: int, fix: bool = False) -> list[str]:
                 if key not in recomputed.filters or last_seen > recomputed.filters[key]:
                     recomputed.filters[key] = last_seen
             project_replace(project_id, recomputed)
-    found.extend(lines)
+        # The element rows: over the project's occurrences (its issues locked with --fix).
+        elements = elements_recomputed(project_id)
+        element_lines = differences(elements_stored(project_id), elements)
+        if element_lines and fix:
+            elements_replace(project_id, elements)
+    found.extend(lines + element_lines)
     return found
 
 

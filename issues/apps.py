@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_delete
 
 
 class IssuesConfig(AppConfig):
@@ -12,7 +12,7 @@ class IssuesConfig(AppConfig):
         from ingest.models import Project
         from issues.models import Issue
         from issues.queries import forget_cached_noise_thresholds
-        from issues.services import issue_deleted
+        from issues.services import issue_deleted, issue_deleting
         from replays.models import DetectionSettings
 
         # An admin's change in this process applies at once; other processes wait for the TTL.
@@ -29,5 +29,12 @@ class IssuesConfig(AppConfig):
             lambda instance, **_kwargs: issue_deleted(instance),
             sender=Issue,
             dispatch_uid="issue-status-counts-del",
+            weak=False,
+        )
+        # A deleted issue's clicks leave its element's rows (read before its daily rows go).
+        pre_delete.connect(
+            lambda instance, **_kwargs: issue_deleting(instance),
+            sender=Issue,
+            dispatch_uid="issue-element-counts-del",
             weak=False,
         )

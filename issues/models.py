@@ -407,3 +407,49 @@ class IssueActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.issue_id} {self.kind} {self.from_status}→{self.to_status}"
+
+
+class ElementCount(models.Model):
+    """One element's clicks of one type over all time (the elements page at any time): the
+    element is the grouping's identity, the issue's selector. Every issue counts, shown or
+    not; the reads subtract the issues not shown now (the noise threshold, the creation
+    quota), found by an index."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="element_counts")
+    selector = models.CharField(max_length=1024)
+    type = models.CharField(max_length=32, choices=IssueType.choices)
+    times = models.PositiveIntegerField(default=0)
+    issues = models.PositiveIntegerField(default=0, help_text="Its issues of this type.")
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "selector", "type"], name="unique_element_count"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.selector} {self.type}: {self.times}"
+
+
+class ElementDayCount(models.Model):
+    """One element's clicks of one type on one UTC day (the elements page over a time range)."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="element_day_counts"
+    )
+    day = models.DateField()
+    selector = models.CharField(max_length=1024)
+    type = models.CharField(max_length=32, choices=IssueType.choices)
+    times = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "day", "selector", "type"], name="unique_element_day_count"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} {self.day} {self.selector} {self.type}: {self.times}"

@@ -14,7 +14,7 @@ from functools import reduce
 from operator import or_
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Min, Model, Q, QuerySet
+from django.db.models import F, Min, Model, Q, QuerySet
 from django.utils import timezone
 
 from alerts.services import alerts_decide
@@ -23,6 +23,8 @@ from issues.aggregates import (
     Counted,
     StatusKey,
     aggregates_add,
+    elements_issue_deleted,
+    elements_remove_issue,
     increments_of,
     occurrence_values,
     status_counts_add,
@@ -38,6 +40,7 @@ from issues.models import (
     IssueStatus,
     IssueUser,
     Occurrence,
+    ProjectStatusCount,
     allocate_short_numbers,
 )
 from issues.occurrence_message import OccurrenceRecord
@@ -245,7 +248,7 @@ def _record(
                 )
             )
         counted[issue.pk] = issue
-        aggregated.append(_aggregated(issue, record, new_user))
+        aggregated.append(_aggregated(issue, record, new_user, created))
         became_visible = issue.is_visible and not was_visible
         results[position] = RecordedOccurrence(issue.pk, created, regressed, became_visible)
 
@@ -316,7 +319,7 @@ def _revisions(
     return revisions
 
 
-def _aggregated(issue: Issue, record: OccurrenceRecord, new_user: bool) -> Counted:
+def _aggregated(issue: Issue, record: OccurrenceRecord, new_user: bool, created: bool) -> Counted:
     return Counted(
         project_id=issue.project_id,
         issue_id=issue.pk,
@@ -330,6 +333,9 @@ def _aggregated(issue: Issue, record: OccurrenceRecord, new_user: bool) -> Count
             record.release,
             record.environment,
         ),
+        selector=issue.selector,
+        type=issue.type,
+        new_issue=created,
     )
 
 
@@ -904,8 +910,23 @@ def _release_first_seen(project_ids: Iterable[int]) -> dict[int, dict[str, datet
 
 def issue_deleted(issue: Issue) -> None:
     """An issue was deleted (the admin, a project's deletion): it leaves its project's status
-    counts. Its per issue aggregates go with it (ON DELETE CASCADE)."""
-    _status_counts_changed(issue.project_id, _counted_status(issue), None)
+    counts and its element's rows (``issue_deleting`` took its clicks out). Its per issue
+    aggregates go with it (ON DELETE CASCADE)."""
+    status = _counted_status(issue)
+    if status is not None:
+        # An update, not the upsert: in a project's deletion the project's status rows may be
+        # gone already, and an inserted one would point at the deleted project.
+        ProjectStatusCount.objects.filter(project_id=issue.project_id, status=status).update(
+            issues=F("issues") - 1
+        )
+    elements_issue_deleted(issue.project_id, issue.selector, issue.type)
+
+
+def issue_deleting(issue: Issue) -> None:
+    """An issue is about to be deleted (the admin, a project's deletion): its clicks leave its
+    element's rows, read from its daily rows before they go with it (``issue_deleted``
+    finishes)."""
+    elements_remove_issue(issue.pk)
 
 
 def issues_show_now(issues: QuerySet[Issue]) -> int:

@@ -7,9 +7,11 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from issues.filters import PERIOD_LABELS, PERIODS
 from issues.queries import (
     ELEMENT_SORTS,
     element_click_counts,
+    element_components,
     element_texts_and_pages,
     latest_clicks_on,
 )
@@ -30,14 +32,29 @@ def elements(request: HttpRequest, project_id: int) -> HttpResponse:
     sort = request.GET.get("sort", "")
     if sort not in ELEMENT_SORTS:
         sort = "total"
-    elements = element_click_counts(request.user, project.pk, sort)
+    # The issue list's ranges (not its custom one: the element rows are whole UTC days).
+    period = request.GET.get("period", "")
+    if period not in PERIODS:
+        period = ""
+    elements = element_click_counts(request.user, project.pk, sort, period)
     page = Paginator(elements, settings.ISSUES_PAGE_SIZE).get_page(page_number(request))
     rows = list(page)
     selectors = [row["selector"] for row in rows]
     latest = latest_clicks_on(request.user, project.pk, selectors)
     details = element_texts_and_pages(request.user, project.pk, selectors)
+    components = element_components(request.user, project.pk, selectors)
     for row in rows:
+        row["component"] = components.get(row["selector"])
         row["latest_click"] = latest.get(row["selector"])
         row["text"], row["pages"] = details.get(row["selector"], ("", []))
-    context = page_context(request, project, page=page, rows=rows, sort=sort, columns=COLUMNS)
+    context = page_context(
+        request,
+        project,
+        page=page,
+        rows=rows,
+        sort=sort,
+        columns=COLUMNS,
+        period=period,
+        periods=[(value, PERIOD_LABELS[value]) for value in PERIODS],
+    )
     return render(request, "issues/elements.html", context)

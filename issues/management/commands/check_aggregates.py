@@ -9,8 +9,8 @@ SHOWN_DIFFERENCES = 50
 class Command(BaseCommand):
     help = (
         "Recompute the aggregates that the pages read (daily counts, breakdowns, filter values, "
-        "status counts) from the occurrences and report every difference; exit status 1 when "
-        "one is found. --fix replaces the rows that differ (then exit status 0)."
+        "status counts, element rows) from the occurrences and report every difference; exit "
+        "status 1 when one is found. --fix replaces the rows that differ (then exit status 0)."
     )
 
     def add_arguments(self, parser) -> None:
