@@ -21,7 +21,13 @@ from django.db.models import Q
 
 from replay_errors.models import ReplayErrorEvent
 from replays.detection.detect import Detection, Segment
-from replays.detection.occurrence import Occurrence, window_of, with_window
+from replays.detection.occurrence import (
+    Occurrence,
+    is_raised,
+    window_ms_of,
+    window_of,
+    with_window,
+)
 from replays.detection.timeline import TimelineEntry
 from replays.detection.window import (
     ERROR_CLOCK_TOLERANCE_S,
@@ -190,6 +196,7 @@ def _built(
 ) -> ReplayClickWindow:
     start, end = _bounds(occurrence)
     occurrence = with_window(occurrence, window_of(occurrence, entries))
+    raised = is_raised(occurrence)
     return ReplayClickWindow(
         replay=replay,
         occurrence_id=occurrence.id,
@@ -197,27 +204,33 @@ def _built(
         end=end,
         occurrence=occurrence.to_dict(),
         revision=occurrence.evidence_data["revision"],
+        # An error click with no error yet: nothing to publish, and no build published (0).
+        version=1 if raised else 0,
+        published=not raised,
     )
 
 
 def _rebuild(stored: ReplayClickWindow, entries: list[SegmentEntry]) -> bool:
-    """Build the occurrence again from the replay's timeline; a new version (true) only if its
-    window changed (the same entries give the same window)."""
+    """Build the occurrence again from the replay's timeline; changed (true) only if its window
+    changed (the same entries give the same window). A changed build is a new version to
+    publish, but an error click's that still holds no error (kept, published never)."""
     previous = Occurrence.from_dict(stored.occurrence)
     window = window_of(previous, entries)
     evidence = previous.evidence_data
     if (evidence.get("window"), evidence.get("cause")) == (window.window, window.cause):
         return False
-    stored.occurrence = with_window(previous, window).to_dict()
+    occurrence = with_window(previous, window)
+    stored.occurrence = occurrence.to_dict()
     stored.revision = window.revision
-    stored.version += 1
-    stored.published = False
+    if is_raised(occurrence):
+        stored.version += 1
+        stored.published = False
     return True
 
 
 def _bounds(occurrence: Occurrence) -> tuple[float, float]:
     evidence = occurrence.evidence_data
-    return window_bounds(evidence["timestamp"], evidence.get("timeAfterClickMs") or 0.0)
+    return window_bounds(evidence["timestamp"], window_ms_of(evidence))
 
 
 def _span(span: tuple[float, float] | None, time: float) -> tuple[float, float]:

@@ -11,7 +11,7 @@ from datetime import date
 from django.db.models import Q, Sum
 
 from ingest.models import Project
-from issues.grouptypes import HYDRATION_ERROR
+from issues.grouptypes import ERROR_CLICK, HYDRATION_ERROR
 from pipeline.ttl_cache import TtlCache
 from replays.detection.classify import ClickType, Thresholds
 from replays.detection.detect import DetectionSettings
@@ -30,6 +30,7 @@ def as_detection_settings(row: DetectionSettingsRow) -> DetectionSettings:
         ClickType.RAGE: row.rage_clicks_enabled,
         ClickType.SLOW: row.slow_clicks_enabled,
         HYDRATION_ERROR.slug: row.hydration_errors_enabled,
+        ERROR_CLICK.slug: row.error_clicks_enabled,
     }
     return DetectionSettings(
         enabled=frozenset(slug for slug, on in enabled.items() if on),
@@ -38,11 +39,13 @@ def as_detection_settings(row: DetectionSettingsRow) -> DetectionSettings:
             ClickType.RAGE: row.rage_click_sample_rate,
             ClickType.SLOW: row.slow_click_sample_rate,
             HYDRATION_ERROR.slug: row.hydration_error_sample_rate,
+            ERROR_CLICK.slug: row.error_click_sample_rate,
         },
         thresholds=Thresholds(
             dead_click_ms=row.dead_click_ms,
             slow_click_ms=row.slow_click_ms,
             rage_click_count=row.rage_click_count,
+            error_click_ms=row.error_click_ms,
         ),
         ignore=parse_ignore_selectors(row.ignore_selectors),
     )

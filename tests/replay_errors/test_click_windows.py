@@ -1,8 +1,8 @@
 """Error events in click windows, on the real endpoint, broker and database: the ``error`` capture
 (its click's handler throws a TypeError, sent as an ``event`` item of its own, nothing of it in
-the recording) gives its dead click the cause ``error`` on its issue, whether the event is
-consumed before the replay's segments (the SDK's order) or after them; a re-delivery publishes
-nothing new."""
+the recording) gives its dead click the cause ``error`` on its issue, and its click an error-click
+issue (type 5005, once the project enables them), whether the event is consumed before the
+replay's segments (the SDK's order) or after them; a re-delivery publishes nothing new."""
 
 import pytest
 from django.conf import settings as django_settings
@@ -11,7 +11,7 @@ from sentry_kafka_schemas import get_codec
 from issues.models import Issue
 from issues.models import Occurrence as OccurrenceRow
 from replay_errors.models import ReplayErrorEvent
-from replays.models import ReplayClickWindow
+from replays.models import DetectionSettings, ReplayClickWindow
 from tests.consumers import (
     committed_offsets,
     start_error_events_consumer,
@@ -101,6 +101,7 @@ def published(topic_reader) -> list[dict]:
 def test_the_error_capture_gives_its_dead_click_the_cause_error_in_either_order(
     client, events_topic, recordings_topic, occurrences_topic, topic_reader, event_first
 ):
+    DetectionSettings.objects.filter(project_id=42).update(error_clicks_enabled=True)
     segments = scenario_replay_requests("error")
     if event_first:
         post_all(client, [error_request()])
@@ -127,11 +128,23 @@ def test_the_error_capture_gives_its_dead_click_the_cause_error_in_either_order(
         assert first["cause"]["kind"] == "none"
         assert first["revision"] < last["revision"]
 
+    # The click is an error click too, published once in either order: raised only once the
+    # event was in its window (1 s), never before.
+    [error_click] = [v for v in versions if v["type"] == 5005]
+    assert error_click["evidence_data"]["windowMs"] == 1000
+    assert error_click["evidence_data"]["window"]["errors"] == [ERROR]
+    assert error_click["evidence_data"]["cause"] == CAUSE
+    assert error_click["evidence_data"]["selector"] == "body > section#lab > button#coupon.btn"
+    assert len(versions) == len(dead_clicks) + 1
+
     consume_occurrences(len(versions))
     issue = Issue.objects.get(type="replay_dead_click")
     assert issue.likely_cause["kind"] == "error"
     assert issue.likely_cause["detail"] == CAUSE["detail"]
     assert OccurrenceRow.objects.get(issue=issue).evidence["cause"] == CAUSE
+    error_issue = Issue.objects.get(type="replay_error_click")
+    assert error_issue.likely_cause["kind"] == "error"
+    assert OccurrenceRow.objects.get(issue=error_issue).occurrence_id == error_click["id"]
 
     # Re-delivery: both topics again on new groups; nothing new is published, nothing changes.
     consume_events(1)
@@ -140,3 +153,6 @@ def test_the_error_capture_gives_its_dead_click_the_cause_error_in_either_order(
     assert ReplayErrorEvent.objects.count() == 1
     [window] = ReplayClickWindow.objects.filter(occurrence__type=5001)
     assert window.occurrence["evidence_data"] == last
+    [window] = ReplayClickWindow.objects.filter(occurrence__type=5005)
+    assert window.occurrence["evidence_data"] == error_click["evidence_data"]
+    assert (window.version, window.published) == (1, True)
