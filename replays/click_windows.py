@@ -14,8 +14,10 @@ builds again the windows it falls in. Both writers hold the replay's transaction
 (``replays.locks``) while they read and write, so an event is never missed by both.
 """
 
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db.models import Q
 
@@ -112,7 +114,7 @@ def click_windows_record(new: Batch, unpublished: Batch) -> None:
         *((window.replay_id, window.start, window.end) for window in stored),
     ]:
         ranges[replay_pk] = _span(_span(ranges.get(replay_pk), start), end)
-    entries = _entries_within(ranges)
+    entries = _entries_within(ranges, _identities(replay for replay, _, _ in [*new, *unpublished]))
     if created:
         ReplayClickWindow.objects.bulk_create(
             [
@@ -143,14 +145,14 @@ def click_windows_add_errors(replay_errors: Iterable[tuple[int, str, datetime]])
     for project_id, replay_id in times:
         keys |= Q(project_id=project_id, replay_id=replay_id)
     replay_pks = {
-        replay_pk: (project_id, replay_id.hex)
+        replay_pk: (project_id, replay_id)
         for replay_pk, project_id, replay_id in Replay.objects.filter(keys).values_list(
             "pk", "project_id", "replay_id"
         )
     }
     overlapping = Q(pk__in=[])
     for replay_pk, key in replay_pks.items():
-        earliest, latest = times[key]
+        earliest, latest = times[(key[0], key[1].hex)]
         overlapping |= Q(
             replay=replay_pk,
             start__lte=latest + ERROR_CLOCK_TOLERANCE_S,
@@ -164,7 +166,7 @@ def click_windows_add_errors(replay_errors: Iterable[tuple[int, str, datetime]])
         ranges[window.replay_id] = _span(
             _span(ranges.get(window.replay_id), window.start), window.end
         )
-    entries = _entries_within(ranges)
+    entries = _entries_within(ranges, replay_pks)
     rebuilt = [window for window in stored if _rebuild(window, entries.get(window.replay_id, []))]
     if rebuilt:
         ReplayClickWindow.objects.bulk_update(
@@ -244,15 +246,23 @@ def _reopened(window: ReplayClickWindow, new_entries: tuple[float, float] | None
     )
 
 
-def replay_timeline_within(replay_pk: int, start: float, end: float) -> list[SegmentEntry]:
-    """The replay's stored timeline entries that start within ``[start, end]``."""
-    return _entries_within({replay_pk: (start, end)}).get(replay_pk, [])
+def replay_timeline_within(replay: Replay, start: float, end: float) -> list[SegmentEntry]:
+    """The replay's stored timeline entries that start within ``[start, end]``, and its error
+    events there."""
+    return _entries_within({replay.pk: (start, end)}, _identities([replay])).get(replay.pk, [])
 
 
-def _entries_within(ranges: dict[int, tuple[float, float]]) -> dict[int, list[SegmentEntry]]:
-    """The timeline entries of each replay that start within its range, and its error events
-    within the range widened by the clock tolerance, in two queries and one for the replays' ids
-    (each window picks its own among them)."""
+def _identities(replays: Iterable[Replay]) -> dict[int, tuple[int, Any]]:
+    """(project id, replay id) by primary key: what a replay's error events are found by."""
+    return {replay.pk: (replay.project_id, replay.replay_id) for replay in replays}
+
+
+def _entries_within(
+    ranges: dict[int, tuple[float, float]], identities: Mapping[int, tuple[int, Any]]
+) -> dict[int, list[SegmentEntry]]:
+    """The timeline entries of each replay (by primary key; ``identities`` has its project and
+    replay id) that start within its range, and its error events within the range widened by the
+    clock tolerance, in two queries (each window picks its own among them)."""
     if not ranges:
         return {}
     within = Q(pk__in=[])
@@ -262,8 +272,11 @@ def _entries_within(ranges: dict[int, tuple[float, float]]) -> dict[int, list[Se
     for row in ReplayTimelineEntry.objects.filter(within):
         entry = TimelineEntry(row.kind, row.start, row.end, row.data)
         entries.setdefault(row.replay_id, []).append(SegmentEntry(row.segment_id, entry))
-    ids = Replay.objects.filter(pk__in=list(ranges)).values_list("pk", "project_id", "replay_id")
-    by_key = {(project_id, replay_id): replay_pk for replay_pk, project_id, replay_id in ids}
+    by_key = {
+        (project_id, uuid.UUID(str(replay_id))): replay_pk
+        for replay_pk, (project_id, replay_id) in identities.items()
+        if replay_pk in ranges
+    }
     errors = Q(pk__in=[])
     tolerance = timedelta(seconds=ERROR_CLOCK_TOLERANCE_S)
     for (project_id, replay_id), replay_pk in by_key.items():
