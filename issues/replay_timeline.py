@@ -82,9 +82,11 @@ def error_entries(
 
 def click_window(click_ms: int, evidence: Any) -> dict[str, int] | None:
     """The window of a click, as the SDK waited for an answer: from the click to
-    ``timeAfterClickMs`` later (the occurrence's evidence). None when the evidence has no wait (a
-    hydration error, say): there is no window to show."""
-    waited = evidence.get("timeAfterClickMs") if isinstance(evidence, Mapping) else None
+    ``timeAfterClickMs`` later (the occurrence's evidence), or an error click's ``windowMs``. None
+    when the evidence has no wait (a hydration error, say): there is no window to show."""
+    waited = None
+    if isinstance(evidence, Mapping):
+        waited = evidence.get("windowMs", evidence.get("timeAfterClickMs"))
     if isinstance(waited, bool) or not isinstance(waited, int | float) or waited != waited:
         return None
     if waited < 0:

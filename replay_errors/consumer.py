@@ -7,6 +7,12 @@ committed only once its batch is stored. A message that can never be stored goes
 dead-letter topic with the reason: one that cannot be decoded, one for a project that does not
 exist, one that the database refuses (the batch is then stored one event at a time, so the others
 are kept). An unavailable database makes the worker back off and try the same batch again.
+
+An event that arrives after its click's segment changes the click's window: storing it builds the
+window again (``replay_error_events_record``), and the batch's replays' windows not yet published
+go out on ``ingest-occurrences`` before the offsets are committed, as the replays consumer
+publishes them (``publish_click_windows``); a broker that does not take them makes the batch be
+tried again (the events are stored once, the windows wait unpublished).
 """
 
 from collections.abc import Mapping, Sequence
@@ -24,9 +30,13 @@ from pipeline.batches import ProcessInBatches, Refused, batch_else_one_by_one, d
 from pipeline.steps import Backoff
 from replay_errors.event_message import ErrorEventRecord, InvalidErrorEvent, decode_error_event
 from replay_errors.services import replay_error_events_record
+from replays.click_windows import click_windows_to_publish
+from replays.occurrences import OccurrencePublisher, OccurrencesNotPublished, publish_click_windows
+from replays.queries import replay_pks_of
 
-# The database went away or was busy: the same batch is tried again.
-RETRIED_ERRORS = (OperationalError, InterfaceError)
+# The database went away or was busy, or the broker did not take the windows: the same batch is
+# tried again.
+RETRIED_ERRORS = (OperationalError, InterfaceError, OccurrencesNotPublished)
 
 # Events in one INSERT, at most; and how long the first of a batch waits for others.
 MAX_BATCH_SIZE = 500
@@ -39,11 +49,13 @@ Batch = Sequence[BrokerValue[Decoded]]
 class ErrorEventsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
     def __init__(
         self,
+        publisher: OccurrencePublisher,
         backoff: Backoff | None = None,
         max_batch_size: int = MAX_BATCH_SIZE,
         max_batch_time_s: float = MAX_BATCH_TIME_S,
         max_event_bytes: int | None = None,
     ) -> None:
+        self.publisher = publisher
         self.backoff = backoff or Backoff()
         self.max_batch_size = max_batch_size
         self.max_batch_time_s = max_batch_time_s
@@ -74,8 +86,9 @@ class ErrorEventsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
 
     # --- I/O -------------------------------------------------------------------------------
     def store_batch(self, batch: Batch) -> list[InvalidMessage]:
-        """Store the batch's events in one INSERT; return the messages for the dead-letter
-        topic. Raises one of ``RETRIED_ERRORS`` when the database is unavailable."""
+        """Store the batch's events in one INSERT, publish the click windows they changed; return
+        the messages for the dead-letter topic. Raises one of ``RETRIED_ERRORS`` when the
+        database or the broker is unavailable."""
         project_ids = {
             value.payload.project_id for value in batch if not isinstance(value.payload, Refused)
         }
@@ -98,8 +111,13 @@ class ErrorEventsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
         def store_one(value: BrokerValue[ErrorEventRecord]) -> None:
             replay_error_events_record([value.payload])
 
-        _, refused = batch_else_one_by_one(
+        kept, refused = batch_else_one_by_one(
             storable, store, store_one, RETRIED_ERRORS, "storing", "error event"
         )
         invalid.extend(refused)
+        # Every kept event's replay, not only those whose windows changed now: a batch tried again
+        # after the broker refused finds its windows built and still unpublished.
+        replays = {(value.payload.project_id, value.payload.replay_id.hex) for value, _ in kept}
+        if replays:
+            publish_click_windows(self.publisher, click_windows_to_publish(replay_pks_of(replays)))
         return sorted(invalid, key=lambda each: (each.partition.index, each.offset))

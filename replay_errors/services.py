@@ -3,8 +3,12 @@
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from django.db import transaction
+
 from replay_errors.event_message import ErrorEventRecord
 from replay_errors.models import ReplayErrorEvent
+from replays.click_windows import click_windows_add_errors
+from replays.locks import lock_replays
 
 
 def _row(record: ErrorEventRecord) -> ReplayErrorEvent:
@@ -29,8 +33,16 @@ def _row(record: ErrorEventRecord) -> ReplayErrorEvent:
 def replay_error_events_record(records: Sequence[ErrorEventRecord]) -> None:
     """Store the events, one INSERT for all; an event already stored (a re-delivery, the SDK
     sending it again, a second consumer) is left as it is: the event id is unique per project,
-    and the first copy wins."""
-    ReplayErrorEvent.objects.bulk_create([_row(each) for each in records], ignore_conflicts=True)
+    and the first copy wins. The click windows of their replays that the events fall in are built
+    again (``click_windows_add_errors``; the caller publishes them), in the same transaction and
+    under the replays' locks, which the replays consumer takes too (``replays.locks``)."""
+    replays = [(each.project_id, each.replay_id.hex, each.timestamp) for each in records]
+    with transaction.atomic():
+        lock_replays((project_id, replay_id) for project_id, replay_id, _ in replays)
+        ReplayErrorEvent.objects.bulk_create(
+            [_row(each) for each in records], ignore_conflicts=True
+        )
+        click_windows_add_errors(replays)
 
 
 def replay_error_events_purge_expired(now: datetime, batch_size: int = 1000) -> int:

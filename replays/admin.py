@@ -102,6 +102,8 @@ class DetectionSettingsAdmin(admin.ModelAdmin):
         "slow_click_sample_rate",
         "hydration_errors_enabled",
         "hydration_error_sample_rate",
+        "error_clicks_enabled",
+        "error_click_sample_rate",
         "noise_threshold",
         "issue_quota",
         "updated_at",
@@ -111,6 +113,7 @@ class DetectionSettingsAdmin(admin.ModelAdmin):
         "rage_clicks_enabled",
         "slow_clicks_enabled",
         "hydration_errors_enabled",
+        "error_clicks_enabled",
     )
     search_fields = ("project__name", "=project__id")
     autocomplete_fields = ("project",)

@@ -6,16 +6,37 @@ Runs inside ``replay_record_segments``' transaction, with the batch's replays lo
 consumers never interleave one replay's entries and windows, so the last build of an occurrence
 always saw every entry stored before it, and the result does not depend on the order in which
 the segments arrived.
+
+A window holds the replay's error events too (``replay_errors``, read by (project, replay id)
+and time): an event stored before the click's segment is read when the window is built; one that
+arrives after is put in by ``click_windows_add_errors``, from the replay-errors consumer, which
+builds again the windows it falls in. Both writers hold the replay's transaction lock
+(``replays.locks``) while they read and write, so an event is never missed by both.
 """
 
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db.models import Q
 
+from replay_errors.models import ReplayErrorEvent
 from replays.detection.detect import Detection, Segment
-from replays.detection.occurrence import Occurrence, window_of, with_window
+from replays.detection.occurrence import (
+    Occurrence,
+    is_raised,
+    window_ms_of,
+    window_of,
+    with_window,
+)
 from replays.detection.timeline import TimelineEntry
-from replays.detection.window import SegmentEntry, window_bounds
+from replays.detection.window import (
+    ERROR_CLOCK_TOLERANCE_S,
+    SegmentEntry,
+    error_event_entry,
+    window_bounds,
+)
 from replays.models import Replay, ReplayClickWindow, ReplayTimelineEntry
 
 # How long after its click a window may still take an entry that arrives late: a request's span
@@ -93,7 +114,7 @@ def click_windows_record(new: Batch, unpublished: Batch) -> None:
         *((window.replay_id, window.start, window.end) for window in stored),
     ]:
         ranges[replay_pk] = _span(_span(ranges.get(replay_pk), start), end)
-    entries = _entries_within(ranges)
+    entries = _entries_within(ranges, _identities(replay for replay, _, _ in [*new, *unpublished]))
     if created:
         ReplayClickWindow.objects.bulk_create(
             [
@@ -102,6 +123,50 @@ def click_windows_record(new: Batch, unpublished: Batch) -> None:
             ]
         )
         _forget_old(created)
+    rebuilt = [window for window in stored if _rebuild(window, entries.get(window.replay_id, []))]
+    if rebuilt:
+        ReplayClickWindow.objects.bulk_update(
+            rebuilt, ["occurrence", "revision", "version", "published"]
+        )
+
+
+def click_windows_add_errors(replay_errors: Iterable[tuple[int, str, datetime]]) -> None:
+    """Build again the stored windows that the new error events (project id, replay id as 32 hex
+    digits, time) fall in, as ``click_windows_record`` builds them; a changed occurrence is left
+    unpublished. The caller holds the replays' transaction locks (``replays.locks``) and stored
+    the events in the same transaction. A few queries, whatever the count of events."""
+    times: dict[tuple[int, str], tuple[float, float]] = {}
+    for project_id, replay_id, moment in replay_errors:
+        key = (project_id, replay_id)
+        times[key] = _span(times.get(key), moment.timestamp())
+    if not times:
+        return
+    keys = Q(pk__in=[])
+    for project_id, replay_id in times:
+        keys |= Q(project_id=project_id, replay_id=replay_id)
+    replay_pks = {
+        replay_pk: (project_id, replay_id)
+        for replay_pk, project_id, replay_id in Replay.objects.filter(keys).values_list(
+            "pk", "project_id", "replay_id"
+        )
+    }
+    overlapping = Q(pk__in=[])
+    for replay_pk, key in replay_pks.items():
+        earliest, latest = times[(key[0], key[1].hex)]
+        overlapping |= Q(
+            replay=replay_pk,
+            start__lte=latest + ERROR_CLOCK_TOLERANCE_S,
+            end__gte=earliest - ERROR_CLOCK_TOLERANCE_S,
+        )
+    stored = list(ReplayClickWindow.objects.filter(overlapping))
+    if not stored:
+        return
+    ranges: dict[int, tuple[float, float]] = {}
+    for window in stored:
+        ranges[window.replay_id] = _span(
+            _span(ranges.get(window.replay_id), window.start), window.end
+        )
+    entries = _entries_within(ranges, replay_pks)
     rebuilt = [window for window in stored if _rebuild(window, entries.get(window.replay_id, []))]
     if rebuilt:
         ReplayClickWindow.objects.bulk_update(
@@ -133,6 +198,7 @@ def _built(
 ) -> ReplayClickWindow:
     start, end = _bounds(occurrence)
     occurrence = with_window(occurrence, window_of(occurrence, entries))
+    raised = is_raised(occurrence)
     return ReplayClickWindow(
         replay=replay,
         occurrence_id=occurrence.id,
@@ -140,27 +206,33 @@ def _built(
         end=end,
         occurrence=occurrence.to_dict(),
         revision=occurrence.evidence_data["revision"],
+        # An error click with no error yet: nothing to publish, and no build published (0).
+        version=1 if raised else 0,
+        published=not raised,
     )
 
 
 def _rebuild(stored: ReplayClickWindow, entries: list[SegmentEntry]) -> bool:
-    """Build the occurrence again from the replay's timeline; a new version (true) only if its
-    window changed (the same entries give the same window)."""
+    """Build the occurrence again from the replay's timeline; changed (true) only if its window
+    changed (the same entries give the same window). A changed build is a new version to
+    publish, but an error click's that still holds no error (kept, published never)."""
     previous = Occurrence.from_dict(stored.occurrence)
     window = window_of(previous, entries)
     evidence = previous.evidence_data
     if (evidence.get("window"), evidence.get("cause")) == (window.window, window.cause):
         return False
-    stored.occurrence = with_window(previous, window).to_dict()
+    occurrence = with_window(previous, window)
+    stored.occurrence = occurrence.to_dict()
     stored.revision = window.revision
-    stored.version += 1
-    stored.published = False
+    if is_raised(occurrence):
+        stored.version += 1
+        stored.published = False
     return True
 
 
 def _bounds(occurrence: Occurrence) -> tuple[float, float]:
     evidence = occurrence.evidence_data
-    return window_bounds(evidence["timestamp"], evidence.get("timeAfterClickMs") or 0.0)
+    return window_bounds(evidence["timestamp"], window_ms_of(evidence))
 
 
 def _span(span: tuple[float, float] | None, time: float) -> tuple[float, float]:
@@ -174,14 +246,25 @@ def _reopened(window: ReplayClickWindow, new_entries: tuple[float, float] | None
     )
 
 
-def replay_timeline_within(replay_pk: int, start: float, end: float) -> list[SegmentEntry]:
-    """The replay's stored timeline entries that start within ``[start, end]``."""
-    return _entries_within({replay_pk: (start, end)}).get(replay_pk, [])
+def replay_timeline_within(replay: Replay, start: float, end: float) -> list[SegmentEntry]:
+    """The replay's stored timeline entries that start within ``[start, end]``, and its error
+    events there."""
+    return _entries_within({replay.pk: (start, end)}, _identities([replay])).get(replay.pk, [])
 
 
-def _entries_within(ranges: dict[int, tuple[float, float]]) -> dict[int, list[SegmentEntry]]:
-    """The timeline entries of each replay that start within its range, in one query (each
-    window picks its own among them)."""
+def _identities(replays: Iterable[Replay]) -> dict[int, tuple[int, Any]]:
+    """(project id, replay id) by primary key: what a replay's error events are found by."""
+    return {replay.pk: (replay.project_id, replay.replay_id) for replay in replays}
+
+
+def _entries_within(
+    ranges: dict[int, tuple[float, float]], identities: Mapping[int, tuple[int, Any]]
+) -> dict[int, list[SegmentEntry]]:
+    """The timeline entries of each replay (by primary key; ``identities`` has its project and
+    replay id) that start within its range, and its error events within the range widened by the
+    clock tolerance, in two queries (each window picks its own among them)."""
+    if not ranges:
+        return {}
     within = Q(pk__in=[])
     for replay_pk, (start, end) in ranges.items():
         within |= Q(replay=replay_pk, start__gte=start, start__lte=end)
@@ -189,7 +272,34 @@ def _entries_within(ranges: dict[int, tuple[float, float]]) -> dict[int, list[Se
     for row in ReplayTimelineEntry.objects.filter(within):
         entry = TimelineEntry(row.kind, row.start, row.end, row.data)
         entries.setdefault(row.replay_id, []).append(SegmentEntry(row.segment_id, entry))
+    by_key = {
+        (project_id, uuid.UUID(str(replay_id))): replay_pk
+        for replay_pk, (project_id, replay_id) in identities.items()
+        if replay_pk in ranges
+    }
+    errors = Q(pk__in=[])
+    tolerance = timedelta(seconds=ERROR_CLOCK_TOLERANCE_S)
+    for (project_id, replay_id), replay_pk in by_key.items():
+        start, end = ranges[replay_pk]
+        errors |= Q(
+            project_id=project_id,
+            replay_id=replay_id,
+            timestamp__gte=_datetime(start) - tolerance,
+            timestamp__lte=_datetime(end) + tolerance,
+        )
+    for event_id, project_id, replay_id, error_type, value, moment in (
+        ReplayErrorEvent.objects.filter(errors)
+        .order_by()
+        .values_list("event_id", "project_id", "replay_id", "type", "value", "timestamp")
+    ):
+        entries.setdefault(by_key[(project_id, replay_id)], []).append(
+            error_event_entry(event_id.hex, error_type, value, moment.timestamp())
+        )
     return entries
+
+
+def _datetime(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def _new_entry_times(new: Batch) -> dict[int, tuple[float, float]]:

@@ -29,14 +29,13 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection
 
 from pipeline.batches import ProcessInBatches, Refused, batch_else_one_by_one, dead_letter
-from pipeline.metrics import OCCURRENCE_REVISIONS, OCCURRENCES, SEGMENT_SECONDS, SEGMENTS
+from pipeline.metrics import SEGMENT_SECONDS, SEGMENTS
 from pipeline.steps import Backoff
-from replays.click_windows import click_windows_mark_published, click_windows_to_publish
+from replays.click_windows import click_windows_to_publish
 from replays.detection.detect import Detection, Segment, decode_segment, detect_clicks
 from replays.detection.errors import InvalidSegment
-from replays.detection.occurrence import Occurrence
 from replays.models import ReplaySegment
-from replays.occurrences import OccurrencePublisher
+from replays.occurrences import OccurrencePublisher, OccurrencesNotPublished, publish_click_windows
 from replays.queries import detection_settings_for
 from replays.services import (
     RecordingStorageUnavailable,
@@ -48,10 +47,6 @@ from replays.services import (
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-class OccurrencesNotPublished(Exception):
-    """The broker did not take a batch's occurrences in time: the batch is tried again."""
 
 
 # Errors after which the same batch is tried again: the database went away or was busy, another
@@ -195,19 +190,10 @@ class RecordingsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
         windows = click_windows_to_publish({row.replay_id for row in rows})
         if not pending and not windows:
             return
-        occurrences = [Occurrence.from_dict(window.occurrence) for window in windows]
-        occurrences += [
+        others = [
             occurrence
             for _, value in pending.values()
             for occurrence in value.payload.detection.other_occurrences
         ]
-        try:
-            self.publisher.publish(occurrences)
-        except Exception as exc:
-            raise OccurrencesNotPublished(f"occurrences not published: {exc}") from exc
+        publish_click_windows(self.publisher, windows, others)
         replay_mark_published(*(row for row, _ in pending.values()))
-        click_windows_mark_published(windows)
-        revised = {window.occurrence_id for window in windows if window.version > 1}
-        for occurrence in occurrences:
-            counter = OCCURRENCE_REVISIONS if occurrence.id in revised else OCCURRENCES
-            counter.labels(occurrence.type_slug).inc()

@@ -4,9 +4,10 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from ingest.models import Project
-from issues.grouptypes import HYDRATION_ERROR
+from issues.grouptypes import ERROR_CLICK, HYDRATION_ERROR
 from replays.detection.classify import (
     DEFAULT_DEAD_CLICK_MS,
+    DEFAULT_ERROR_CLICK_MS,
     DEFAULT_RAGE_CLICK_COUNT,
     DEFAULT_SLOW_CLICK_MS,
 )
@@ -122,6 +123,10 @@ class DetectionSettings(models.Model):
     rage_click_sample_rate = models.FloatField(default=1.0, validators=RATE_VALIDATORS)
     slow_click_sample_rate = models.FloatField(default=1.0, validators=RATE_VALIDATORS)
     hydration_error_sample_rate = models.FloatField(default=1.0, validators=RATE_VALIDATORS)
+    error_clicks_enabled = models.BooleanField(
+        "error clicks", default=ERROR_CLICK.enabled_by_default
+    )
+    error_click_sample_rate = models.FloatField(default=1.0, validators=RATE_VALIDATORS)
     dead_click_ms = models.PositiveIntegerField(
         default=DEFAULT_DEAD_CLICK_MS,
         help_text="A click with no answer for this long is dead (the SDK waits 7000 ms at most).",
@@ -134,6 +139,12 @@ class DetectionSettings(models.Model):
         default=DEFAULT_RAGE_CLICK_COUNT,
         validators=[MinValueValidator(1)],
         help_text="A dead click clicked this many times or more is a rage click.",
+    )
+    error_click_ms = models.PositiveIntegerField(
+        default=DEFAULT_ERROR_CLICK_MS,
+        validators=[MinValueValidator(1)],
+        help_text="A click followed this soon by an error (an error event or a console error of "
+        "the replay) is an error click.",
     )
     ignore_selectors = models.TextField(
         blank=True,

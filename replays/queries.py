@@ -5,18 +5,19 @@ The consumer asks once per segment. Settings are kept per process for
 reaches the next segments within that time, with no restart.
 """
 
+from collections.abc import Iterable
 from datetime import date
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from ingest.models import Project
-from issues.grouptypes import HYDRATION_ERROR
+from issues.grouptypes import ERROR_CLICK, HYDRATION_ERROR
 from pipeline.ttl_cache import TtlCache
 from replays.detection.classify import ClickType, Thresholds
 from replays.detection.detect import DetectionSettings
 from replays.detection.ignore import parse_ignore_selectors
 from replays.models import DetectionSettings as DetectionSettingsRow
-from replays.models import ElementClicks, PageSessions
+from replays.models import ElementClicks, PageSessions, Replay
 
 _cached: TtlCache[int, DetectionSettings | None] = TtlCache("REPLAYS_SETTINGS_CACHE_TTL_S")
 forget_cached_settings = _cached.clear
@@ -29,6 +30,7 @@ def as_detection_settings(row: DetectionSettingsRow) -> DetectionSettings:
         ClickType.RAGE: row.rage_clicks_enabled,
         ClickType.SLOW: row.slow_clicks_enabled,
         HYDRATION_ERROR.slug: row.hydration_errors_enabled,
+        ERROR_CLICK.slug: row.error_clicks_enabled,
     }
     return DetectionSettings(
         enabled=frozenset(slug for slug, on in enabled.items() if on),
@@ -37,11 +39,13 @@ def as_detection_settings(row: DetectionSettingsRow) -> DetectionSettings:
             ClickType.RAGE: row.rage_click_sample_rate,
             ClickType.SLOW: row.slow_click_sample_rate,
             HYDRATION_ERROR.slug: row.hydration_error_sample_rate,
+            ERROR_CLICK.slug: row.error_click_sample_rate,
         },
         thresholds=Thresholds(
             dead_click_ms=row.dead_click_ms,
             slow_click_ms=row.slow_click_ms,
             rage_click_count=row.rage_click_count,
+            error_click_ms=row.error_click_ms,
         ),
         ignore=parse_ignore_selectors(row.ignore_selectors),
     )
@@ -93,3 +97,11 @@ def element_clicks(project_id: int, element_hash: str, first_day: date, last_day
         project_id=project_id, element_hash=element_hash, day__range=(first_day, last_day)
     ).aggregate(total=Sum("clicks"))
     return found["total"] or 0
+
+
+def replay_pks_of(replays: Iterable[tuple[int, str]]) -> list[int]:
+    """The primary keys of the replays stored of these (project id, replay id), in one query."""
+    keys = Q(pk__in=[])
+    for project_id, replay_id in replays:
+        keys |= Q(project_id=project_id, replay_id=replay_id)
+    return list(Replay.objects.filter(keys).values_list("pk", flat=True))

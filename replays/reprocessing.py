@@ -126,7 +126,7 @@ def _with_replay_windows(replay: Replay, detection: Detection) -> Detection:
         return detection
     bounds = [window_bounds(*_click_wait(found.occurrence)) for found in windowed]
     entries = replay_timeline_within(
-        replay.pk, min(start for start, _ in bounds), max(end for _, end in bounds)
+        replay, min(start for start, _ in bounds), max(end for _, end in bounds)
     )
     clicks = tuple(
         dataclasses.replace(

@@ -14,6 +14,7 @@ from replays.click_windows import click_windows_record, timeline_record
 from replays.detection.classify import ClickType
 from replays.detection.detect import Detection, Segment
 from replays.detection.replay_event import ReplayEvent, replay_event_to_dict
+from replays.locks import lock_replays
 from replays.models import (
     DetectionSettings,
     ElementClicks,
@@ -129,6 +130,8 @@ def replay_record_segments(batch: Sequence[tuple[Segment, Detection]]) -> list[R
         unique.setdefault(key, (segment, detection))
     _write_recordings([segment for segment, _ in unique.values()])
     with transaction.atomic():
+        # Before the rows: the replay-errors consumer takes the same locks (replays.locks).
+        lock_replays((segment.project_id, segment.replay_id) for segment, _ in unique.values())
         replays = _locked_replays([segment for segment, _ in unique.values()])
         rows = {
             (row.replay_id, row.segment_id): row

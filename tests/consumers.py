@@ -97,7 +97,12 @@ def start_error_events_consumer(
     processor = build_processor(
         topic=settings.TOPIC_EVENTS,
         group_id=group_id,
-        factory=factory or ErrorEventsStrategyFactory(),
+        factory=factory
+        or ErrorEventsStrategyFactory(
+            OccurrencePublisher(
+                producer, settings.TOPIC_OCCURRENCES, settings.REPLAYS_PRODUCE_TIMEOUT_S
+            )
+        ),
         dlq_topic=settings.TOPIC_EVENTS_DLQ,
         dlq_producer=producer,
     )

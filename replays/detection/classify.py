@@ -16,6 +16,8 @@ class ClickType(StrEnum):
 DEFAULT_DEAD_CLICK_MS = 7000
 DEFAULT_SLOW_CLICK_MS = 3000
 DEFAULT_RAGE_CLICK_COUNT = 5
+# An error (event or console) this soon after a plain click makes it an error click.
+DEFAULT_ERROR_CLICK_MS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +25,7 @@ class Thresholds:
     dead_click_ms: float = DEFAULT_DEAD_CLICK_MS
     slow_click_ms: float = DEFAULT_SLOW_CLICK_MS
     rage_click_count: int = DEFAULT_RAGE_CLICK_COUNT
+    error_click_ms: float = DEFAULT_ERROR_CLICK_MS
 
 
 def classify(breadcrumb: ClickBreadcrumb, thresholds: Thresholds) -> ClickType | None:

@@ -8,7 +8,7 @@ reads a clock, a database or a topic.
 import re
 from dataclasses import dataclass, field
 
-from issues.grouptypes import HYDRATION_ERROR, get_by_slug
+from issues.grouptypes import ERROR_CLICK, HYDRATION_ERROR, get_by_slug
 from replays.detection.breadcrumbs import (
     MAX_URL_CHARS,
     MULTI_CLICK,
@@ -27,6 +27,7 @@ from replays.detection.message import decode_message
 from replays.detection.occurrence import (
     ClickContext,
     Occurrence,
+    build_error_click_occurrence,
     build_hydration_occurrence,
     build_occurrence,
     occurrence_id,
@@ -41,17 +42,22 @@ from replays.detection.recording import (
 )
 from replays.detection.replay_event import ReplayEvent, parse_replay_event
 from replays.detection.sampling import is_sampled
-from replays.detection.timeline import TimelineEntry
+from replays.detection.timeline import CLICK, MAX_ENTRIES_PER_SEGMENT, TimelineEntry
 from replays.detection.window import SegmentEntry
 
-# The types this producer raises (by slug: a ClickType is its slug), and those of them that the
-# registry enables by default.
+# The types this producer raises from a segment alone (by slug: a ClickType is its slug), what a
+# settings preview counts, and those of them that the registry enables by default. Error clicks
+# are raised where the windows are built (``replays.click_windows``), once an error falls in one:
+# previews and reprocessing do not count them.
 PRODUCED_TYPES: tuple[str, ...] = (*ClickType, HYDRATION_ERROR.slug)
 DEFAULT_ENABLED = frozenset(
     slug
     for slug in PRODUCED_TYPES
     if (group_type := get_by_slug(slug)) and group_type.enabled_by_default
 )
+# Plain clicks of one segment that may become error clicks, at most: as many as its timeline
+# keeps (``MAX_ENTRIES_PER_SEGMENT``); each is a stored window until it is forgotten.
+MAX_ERROR_CLICKS = MAX_ENTRIES_PER_SEGMENT[CLICK]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +130,9 @@ class Detection:
     # The pages and element clicks of the segment, counted for issues' impact.
     exposure: Exposure = field(default_factory=Exposure)
     timeline: tuple[TimelineEntry, ...] = ()
+    # The plain clicks that become error clicks once an error falls in their window (enabled,
+    # sampled and not ignored): kept with a window like the other clicks, published once raised.
+    error_click_candidates: tuple[Occurrence, ...] = ()
 
     @property
     def occurrences(self) -> list[Occurrence]:
@@ -133,8 +142,12 @@ class Detection:
 
     @property
     def click_occurrences(self) -> list[Occurrence]:
-        """The published click occurrences: their windows may grow with later segments."""
-        return [click.occurrence for click in self.clicks if click.published]
+        """The published click occurrences and the error-click candidates: their windows may
+        grow with later segments and error events."""
+        return [
+            *(click.occurrence for click in self.clicks if click.published),
+            *self.error_click_candidates,
+        ]
 
     @property
     def other_occurrences(self) -> list[Occurrence]:
@@ -174,10 +187,11 @@ def detect_clicks(segment: Segment, settings: DetectionSettings, now: float) -> 
         segment.project_id, segment.replay_id, segment.segment_id, segment.replay_event
     )
     found = find_breadcrumbs(segment.events)
+    error_clicks = ERROR_CLICK.slug in settings.enabled and found.page_clicks
     # Most segments have entries and no click: the pairs are made only for a click's window.
     own_entries = (
         [SegmentEntry(segment.segment_id, entry) for entry in found.timeline]
-        if found.clicks
+        if found.clicks or error_clicks
         else []
     )
     clicks, multi_clicks = [], 0
@@ -227,7 +241,50 @@ def detect_clicks(segment: Segment, settings: DetectionSettings, now: float) -> 
         for breadcrumb in found.hydration_errors
     )
     exposure = exposure_of(segment.replay_event, found.page_clicks)
-    return Detection(tuple(clicks), multi_clicks, hydration_errors, exposure, found.timeline)
+    candidates = tuple(
+        with_window(candidate, window_of(candidate, own_entries))
+        for page_click in (found.page_clicks[:MAX_ERROR_CLICKS] if error_clicks else ())
+        if (candidate := _error_click(page_click.click, segment, context, settings, now))
+    )
+    return Detection(
+        tuple(clicks), multi_clicks, hydration_errors, exposure, found.timeline, candidates
+    )
+
+
+def _error_click(
+    breadcrumb: ClickBreadcrumb,
+    segment: Segment,
+    context: ClickContext,
+    settings: DetectionSettings,
+    now: float,
+) -> Occurrence | None:
+    """A plain click as an error-click candidate, grouped as the other clicks (by its element's
+    identity); None when sampled out or ignored (it is counted on the replay as a click)."""
+    slug = ERROR_CLICK.slug
+    element = fold_element_names(breadcrumb.selector)
+    identifier = occurrence_id(
+        segment.replay_id, segment.segment_id, breadcrumb.timestamp, f"{slug} {element}"
+    )
+    if not is_sampled(identifier, settings.sample_rates.get(slug, 1.0)) or is_ignored(
+        breadcrumb, settings.ignore
+    ):
+        return None
+    url = breadcrumb.url or segment.replay_event.request_url
+    return build_error_click_occurrence(
+        breadcrumb,
+        context,
+        occurrence_id=identifier,
+        fingerprint=fingerprint(
+            slug,
+            element_identity(breadcrumb.node, breadcrumb.selector),
+            element,
+            breadcrumb.route,
+            url,
+        ),
+        url=url,
+        detection_time=now,
+        window_ms=settings.thresholds.error_click_ms,
+    )
 
 
 def _hydration_error(

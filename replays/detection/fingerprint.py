@@ -62,7 +62,7 @@ def normalize_path(url: str | None) -> str:
 
 
 def fingerprint(
-    click_type: ClickType,
+    click_type: ClickType | str,
     identity: ElementIdentity,
     element: str,
     route: str | None,
@@ -71,10 +71,11 @@ def fingerprint(
     """A click's fingerprint: its version 2 identity, then its legacy one (``element``: the
     selector as version 1 grouped it, with every element name folded)."""
     page = page_of(route, url)
-    current = f"v{FINGERPRINT_VERSION} {click_type.value} {identity.describe()}"
+    slug = str(click_type)  # a ClickType, or the slug of another click type (error clicks)
+    current = f"v{FINGERPRINT_VERSION} {slug} {identity.describe()}"
     if not identity.strong:
         current += f" page={orjson.dumps(page).decode()}"
-    return [current, legacy_entry([click_type.value, element, page])]
+    return [current, legacy_entry([slug, element, page])]
 
 
 def legacy_entry(parts: list[str]) -> str:

@@ -23,8 +23,8 @@ GROUP_TYPES = {click_type: grouptypes.get_by_slug(click_type.value) for click_ty
 TYPE_IDS = {click_type: group_type.type_id for click_type, group_type in GROUP_TYPES.items()}
 TYPES_BY_ID = {type_id: click_type for click_type, type_id in TYPE_IDS.items()}
 TITLES = {click_type: group_type.title for click_type, group_type in GROUP_TYPES.items()}
-LEVELS = {click_type: group_type.default_level for click_type, group_type in GROUP_TYPES.items()}
 HYDRATION_ERROR = grouptypes.HYDRATION_ERROR
+ERROR_CLICK = grouptypes.ERROR_CLICK
 
 OCCURRENCE_NAMESPACE = uuid.UUID("6d1b5f4e-3c2a-4b7e-9a8f-0c1d2e3f4a5b")
 EVENT_NAMESPACE = uuid.UUID("0b9a8c7d-6e5f-4a3b-8c2d-1e0f9a8b7c6d")
@@ -94,6 +94,57 @@ def build_occurrence(
     detection_time: float,
 ) -> Occurrence:
     """The occurrence of one classified click, with the replay's metadata merged in."""
+    return _click_occurrence(
+        GROUP_TYPES[click_type],
+        breadcrumb,
+        context,
+        occurrence_id=occurrence_id,
+        fingerprint=fingerprint,
+        url=url,
+        detection_time=detection_time,
+        waited=("Time to answer", _waited(breadcrumb, click_type)),
+        evidence={},
+    )
+
+
+def build_error_click_occurrence(
+    breadcrumb: ClickBreadcrumb,
+    context: ClickContext,
+    *,
+    occurrence_id: str,
+    fingerprint: list[str],
+    url: str | None,
+    detection_time: float,
+    window_ms: float,
+) -> Occurrence:
+    """The occurrence of a plain click (``ui.click``) as an error click: its window is
+    ``window_ms`` after the click (``windowMs``), and it is raised only once that window holds
+    an error (``is_raised``), which a later segment or error event may bring."""
+    return _click_occurrence(
+        ERROR_CLICK,
+        breadcrumb,
+        context,
+        occurrence_id=occurrence_id,
+        fingerprint=fingerprint,
+        url=url,
+        detection_time=detection_time,
+        waited=("Error within", f"{window_ms:.0f} ms of the click"),
+        evidence={"windowMs": window_ms},
+    )
+
+
+def _click_occurrence(
+    group_type: grouptypes.GroupType,
+    breadcrumb: ClickBreadcrumb,
+    context: ClickContext,
+    *,
+    occurrence_id: str,
+    fingerprint: list[str],
+    url: str | None,
+    detection_time: float,
+    waited: tuple[str, str],
+    evidence: dict[str, Any],
+) -> Occurrence:
     node = breadcrumb.node
     component = node.component_name
     evidence = {
@@ -113,15 +164,12 @@ def build_occurrence(
         "replay_id": context.replay_id,
         "segment_id": context.segment_id,
         "timestamp": breadcrumb.timestamp,
+        **evidence,
     }
     display = [
         {"name": "Clicked Element", "value": breadcrumb.selector, "important": True},
         {"name": "Page", "value": breadcrumb.route or url or "", "important": False},
-        {
-            "name": "Time to answer",
-            "value": _waited(breadcrumb, click_type),
-            "important": False,
-        },
+        {"name": waited[0], "value": waited[1], "important": False},
         {"name": "Clicks", "value": str(breadcrumb.click_count), "important": False},
     ]
     if component:
@@ -130,12 +178,12 @@ def build_occurrence(
         id=occurrence_id,
         project_id=context.project_id,
         fingerprint=fingerprint,
-        issue_title=TITLES[click_type],
+        issue_title=group_type.title,
         subtitle=breadcrumb.selector,
         resource_id=context.replay_id,
-        type=TYPE_IDS[click_type],
+        type=group_type.type_id,
         detection_time=detection_time,
-        level=LEVELS[click_type],
+        level=group_type.default_level,
         culprit=(breadcrumb.route or url or breadcrumb.selector)[:MAX_CULPRIT_CHARS],
         evidence_data=evidence,
         evidence_display=display,
@@ -257,6 +305,20 @@ def with_window(occurrence: Occurrence, window: ClickWindow) -> Occurrence:
     return replace(occurrence, evidence_data=evidence, evidence_display=display)
 
 
+def window_ms_of(evidence: dict[str, Any]) -> float:
+    """How long a click occurrence's window lasts: an error click's ``windowMs``, else the SDK's
+    wait (``timeAfterClickMs``)."""
+    return evidence.get("windowMs") or evidence.get("timeAfterClickMs") or 0.0
+
+
+def is_raised(occurrence: Occurrence) -> bool:
+    """Whether a click occurrence goes to the issue platform as built: always, but an error
+    click only once its window holds an error (until then it waits, unpublished)."""
+    return occurrence.type != ERROR_CLICK.type_id or bool(
+        (occurrence.evidence_data.get("window") or {}).get("errors")
+    )
+
+
 def window_of(occurrence: Occurrence, entries: Iterable[SegmentEntry]) -> ClickWindow:
     """The window of a click occurrence, from its evidence (the click's time, the SDK's wait,
     the node) and the replay's timeline entries."""
@@ -264,7 +326,7 @@ def window_of(occurrence: Occurrence, entries: Iterable[SegmentEntry]) -> ClickW
     node = evidence.get("node") or {}
     return click_window(
         evidence["timestamp"],
-        evidence.get("timeAfterClickMs") or 0.0,
+        window_ms_of(evidence),
         node.get("id"),
         node.get("attributes") or {},
         entries,

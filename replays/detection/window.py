@@ -32,6 +32,15 @@ CAUSE_PRIORITY = (REQUEST_FAILED, REQUEST_PENDING, ERROR, ELEMENT_DISABLED, NONE
 _ERROR_TYPE = re.compile(r"^\s*([A-Z][A-Za-z0-9_$.]{0,60}(?:Error|Exception)):\s*")
 # The window's lists are bounded as the timeline is; a window holds a few entries in practice.
 MAX_WINDOW_ITEMS = 50
+# An error event the SDK sent (``replay_errors``) among a window's entries: not from a segment.
+ERROR_EVENT = "error_event"
+NO_SEGMENT = -1
+# How far outside a click's window an error event's time may fall and still count: the event's
+# ``timestamp`` and the recording's clicks are both read from the same browser's ``Date.now()``, but
+# the recording rounds some times and an error thrown in the click's handler may carry the same
+# millisecond as the click or one before it. A tenth of a second cannot move an error of another
+# click into the window (a person clicks far less often) and covers the rounding.
+ERROR_CLOCK_TOLERANCE_S = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +67,22 @@ def window_bounds(click_time: float, wait_ms: float) -> tuple[float, float]:
     return click_time, click_time + max(wait_ms, 0.0) / 1000.0
 
 
+def error_event_entry(event_id: str, error_type: str, value: str, time: float) -> SegmentEntry:
+    """An error event of the replay as a window's entry (``NO_SEGMENT``: it came on its own)."""
+    return SegmentEntry(
+        NO_SEGMENT,
+        TimelineEntry(
+            ERROR_EVENT, time, None, {"event_id": event_id, "type": error_type, "value": value}
+        ),
+    )
+
+
+def _within(entry: TimelineEntry, start: float, end: float) -> bool:
+    if entry.kind == ERROR_EVENT:
+        return start - ERROR_CLOCK_TOLERANCE_S <= entry.start <= end + ERROR_CLOCK_TOLERANCE_S
+    return start <= entry.start <= end
+
+
 def click_window(
     click_time: float,
     wait_ms: float,
@@ -67,11 +92,17 @@ def click_window(
     own_segment_id: int,
 ) -> ClickWindow:
     """The window of a click at ``click_time`` that the SDK watched for ``wait_ms``; ``entries``
-    may hold any of the replay's (those outside the window are left out). The revision is the
-    highest segment id among the entries seen, else the click's own segment id."""
+    may hold any of the replay's (error events among them: ``error_event_entry``; those outside
+    the window are left out).
+
+    The revision is the highest segment id among the entries seen (else the click's own segment
+    id) plus the number of entries seen: entries are only ever added to a replay (each kept once),
+    so a window that gains one, from any segment or an error event, gets a higher revision, and
+    never a lower one than the highest segment id that an earlier version of this code published
+    (the issues stage keeps the highest revision)."""
     start, end = window_bounds(click_time, wait_ms)
     inside = sorted(
-        (each for each in entries if start <= each.entry.start <= end),
+        (each for each in entries if _within(each.entry, start, end)),
         key=lambda each: (each.entry.start, each.segment_id, each.entry.kind, _key(each.entry)),
     )
     requests, errors, navigations = [], [], []
@@ -82,6 +113,8 @@ def click_window(
             requests.append(_request(entry, end))
         elif entry.kind == CONSOLE_ERROR and len(errors) < MAX_WINDOW_ITEMS:
             errors.append(_console_error(entry, click_time))
+        elif entry.kind == ERROR_EVENT and len(errors) < MAX_WINDOW_ITEMS:
+            errors.append(_error_event(entry, click_time))
         elif entry.kind == NAVIGATION and len(navigations) < MAX_WINDOW_ITEMS:
             navigations.append(
                 {"url": entry.data.get("url", ""), "ms_after_click": _ms(entry.start - click_time)}
@@ -94,7 +127,7 @@ def click_window(
         "navigations": navigations,
         "element_disabled": disabled,
     }
-    revision = max((each.segment_id for each in inside), default=own_segment_id)
+    revision = max([own_segment_id, *(each.segment_id for each in inside)]) + len(inside)
     return ClickWindow(window, cause_of(window, wait_ms), revision)
 
 
@@ -112,7 +145,7 @@ def cause_of(window: dict[str, Any], wait_ms: float) -> dict[str, str]:
         what = f"{error['type']}: {error['value']}" if error["type"] else error["value"]
         return {
             "kind": ERROR,
-            "detail": f"{what} (logged {error['ms_after_click']} ms after the click)",
+            "detail": f"{what} ({_verb(error)} {error['ms_after_click']} ms after the click)",
         }
     if window["element_disabled"]:
         return {"kind": ELEMENT_DISABLED, "detail": "The element was disabled when clicked"}
@@ -142,6 +175,17 @@ def _console_error(entry: TimelineEntry, click_time: float) -> dict[str, Any]:
     }
 
 
+def _error_event(entry: TimelineEntry, click_time: float) -> dict[str, Any]:
+    """An error event; one within the clock tolerance before the click reads as at the click."""
+    return {
+        "source": "event",
+        "event_id": entry.data["event_id"],
+        "type": entry.data["type"] or None,
+        "value": entry.data["value"],
+        "ms_after_click": max(_ms(entry.start - click_time), 0),
+    }
+
+
 def _failed(request: dict[str, Any]) -> str:
     name = f"{request['method']} {request['url']}"
     if request["status"] is None:
@@ -158,6 +202,10 @@ def _pending(request: dict[str, Any], wait_ms: float) -> str:
         status = request["status"] if request["status"] is not None else "no status"
         line += f"; it answered {status} after {request['duration_ms']} ms"
     return line
+
+
+def _verb(error: dict[str, Any]) -> str:
+    return "thrown" if error["source"] == "event" else "logged"
 
 
 def _ms(seconds: float) -> int:

@@ -92,6 +92,11 @@ def test_a_clicks_window_is_the_sdks_wait_after_it():
         "startMs": CLICK_MS,
         "endMs": CLICK_MS + 4216,
     }
+    # An error click: a plain click (no wait of the SDK), its window the project's second.
+    assert click_window(CLICK_MS, {"timeAfterClickMs": 0.0, "windowMs": 1000}) == {
+        "startMs": CLICK_MS,
+        "endMs": CLICK_MS + 1000,
+    }
 
 
 @pytest.mark.parametrize(

@@ -54,9 +54,12 @@ def test_every_project_gets_default_settings_that_the_admin_changes(admin_client
         "rage_click_sample_rate": "1",
         "slow_click_sample_rate": "0",
         "hydration_error_sample_rate": "0.25",
+        "error_clicks_enabled": "on",
+        "error_click_sample_rate": "0.75",
         "dead_click_ms": "8000",
         "slow_click_ms": "3500",
         "rage_click_count": "4",
+        "error_click_ms": "1500",
         "ignore_selectors": "#buy\nnav > a",
         "noise_threshold": "3",
         "noise_threshold_users": "",
@@ -66,8 +69,14 @@ def test_every_project_gets_default_settings_that_the_admin_changes(admin_client
     assert admin_client.post(url, form).status_code == 302
 
     detection = detection_settings_for(sdk_project.project_id)
-    assert set(detection.enabled) == {"replay_dead_click", "replay_slow_click"}
+    assert set(detection.enabled) == {
+        "replay_dead_click",
+        "replay_slow_click",
+        "replay_error_click",
+    }
     assert detection.sample_rates["replay_hydration_error"] == 0.25
+    assert detection.sample_rates["replay_error_click"] == 0.75
+    assert detection.thresholds.error_click_ms == 1500
     assert detection.thresholds.dead_click_ms == 8000
     assert detection.thresholds.rage_click_count == 4
     assert [rule.text for rule in detection.ignore] == ["#buy", "nav > a"]

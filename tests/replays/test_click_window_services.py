@@ -1,18 +1,24 @@
 """The timeline and the click windows as ``replay_record_segments`` stores them (database, no
 broker): a crash between storing and publishing, the same replay id in two projects, the horizon
-after which published windows are forgotten, and the migration that adds them to a database that
-already holds replays."""
+after which published windows are forgotten, the migration that adds them to a database that
+already holds replays, and error clicks raised by a console error of a later segment."""
 
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from issues.grouptypes import ERROR_CLICK
 from replays.click_windows import (
     REOPEN_HORIZON_S,
     click_windows_mark_published,
     click_windows_to_publish,
 )
-from replays.detection.detect import DetectionSettings, decode_segment, detect_clicks
+from replays.detection.detect import (
+    DEFAULT_ENABLED,
+    DetectionSettings,
+    decode_segment,
+    detect_clicks,
+)
 from replays.models import Replay, ReplayClickWindow, ReplaySegment, ReplayTimelineEntry
 from replays.services import replay_record_segments
 from tests.replays.messages import (
@@ -115,3 +121,68 @@ def test_the_migration_keeps_existing_replays_and_their_segments(sdk_project):
     assert list(Replay.objects.values_list("pk", "segment_count")) == replays
     # A segment arriving after the upgrade builds its click's window from the new tables.
     assert ReplayTimelineEntry.objects.count() == 0
+
+
+def breadcrumb_event(payload: dict) -> dict:
+    return {
+        "type": 5,
+        "timestamp": round(payload["timestamp"] * 1000),
+        "data": {"tag": "breadcrumb", "payload": {"type": "default", **payload}},
+    }
+
+
+CLICK_AT = 1_795_537_771.25
+
+
+def plain_click() -> dict:
+    node = {"id": 7, "tagName": "button", "textContent": "Go", "attributes": {"id": "go"}}
+    return breadcrumb_event(
+        {
+            "timestamp": CLICK_AT,
+            "category": "ui.click",
+            "message": "body > button#go",
+            "data": {"nodeId": 7, "node": node},
+        }
+    )
+
+
+def console_error(after_s: float) -> dict:
+    return breadcrumb_event(
+        {
+            "timestamp": CLICK_AT + after_s,
+            "category": "console",
+            "level": "error",
+            "message": "TypeError: boom",
+            "data": {"logger": "console", "arguments": ["TypeError: boom"]},
+        }
+    )
+
+
+def error_click_windows(sdk_project, segments: list[tuple[int, list[dict]]]) -> list:
+    settings = DetectionSettings(enabled=DEFAULT_ENABLED | {ERROR_CLICK.slug})
+    for segment_id, events in segments:
+        raw = recording_message(events, segment_id=segment_id, project_id=sdk_project.project_id)
+        segment = decode_segment(raw, MAX_INFLATED_BYTES)
+        replay_record_segments([(segment, detect_clicks(segment, settings, float(RECEIVED)))])
+    return list(ReplayClickWindow.objects.filter(occurrence__type=5005))
+
+
+@pytest.mark.parametrize("click_first", [True, False], ids=["click-first", "error-first"])
+def test_a_console_error_in_a_later_segment_makes_the_click_an_error_click_in_either_order(
+    sdk_project, click_first
+):
+    click, error = (0, [plain_click()]), (1, [console_error(0.3)])
+    [window] = error_click_windows(sdk_project, [click, error] if click_first else [error, click])
+    evidence = window.occurrence["evidence_data"]
+    assert [
+        (e["source"], e["value"], e["ms_after_click"]) for e in evidence["window"]["errors"]
+    ] == [("console", "boom", 300)]
+    assert evidence["cause"]["detail"] == "TypeError: boom (logged 300 ms after the click)"
+    # Raised: its first version waits for publication.
+    assert (window.version, window.published) == (1, False)
+
+
+def test_a_console_error_after_the_window_leaves_the_click_unraised(sdk_project):
+    [window] = error_click_windows(sdk_project, [(0, [plain_click()]), (1, [console_error(1.5)])])
+    assert window.occurrence["evidence_data"]["window"]["errors"] == []
+    assert (window.version, window.published) == (0, True)  # kept, never sent

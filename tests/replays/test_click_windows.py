@@ -72,7 +72,7 @@ def test_the_failing_capture_gives_a_dead_click_failed_by_its_500(
         "kind": "request_failed",
         "detail": "POST /api/checkout answered 500 after 212 ms",
     }
-    assert evidence["revision"] == 0
+    assert evidence["revision"] == 0 + 4  # the highest segment seen, and the four entries
     assert {
         "name": "Likely cause",
         "value": "POST /api/checkout answered 500 after 212 ms",
@@ -97,7 +97,7 @@ def test_the_pending_capture_gives_the_same_last_version_in_either_order(
         {"method": "GET", "url": "/api/quote", "status": 200, "duration_ms": 12007, "pending": True}
     ]
     assert final["cause"]["kind"] == "request_pending"
-    assert final["revision"] == 2
+    assert final["revision"] == 2 + 2  # the span's segment; the span and the click seen
 
     # The same capture from scratch, the span's segment before the click's.
     Replay.objects.all().delete()

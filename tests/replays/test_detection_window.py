@@ -1,6 +1,8 @@
 """The timeline entries a segment yields and the window of a click (pure, no database, no broker):
 from the SDK's scenario captures (``failing``, ``pending``, ``disabled``), and built variants for
-what the captures do not show (spans with no end, a window over two segments, 10,000 spans)."""
+what the captures do not show (spans with no end, a window over two segments, 10,000 spans); the
+``error`` capture's error event in its click's window, and error events off the recording's
+clock."""
 
 import random
 
@@ -20,7 +22,13 @@ from replays.detection.timeline import (
     TimelineEntry,
     without_query,
 )
-from replays.detection.window import SegmentEntry, click_window
+from replays.detection.window import (
+    ERROR_CLOCK_TOLERANCE_S,
+    SegmentEntry,
+    click_window,
+    error_event_entry,
+)
+from tests.replay_errors.messages import EVENT_ID, error_event
 from tests.replays.messages import (
     MAX_INFLATED_BYTES,
     RECEIVED,
@@ -101,7 +109,8 @@ def test_the_failing_click_failed_because_its_request_answered_500():
         "kind": "request_failed",
         "detail": "POST /api/checkout answered 500 after 212 ms",
     }
-    assert result.revision == 0  # the entries came in segment 0, the click's breadcrumb in 1
+    # The highest segment among the entries (0), plus the four entries seen.
+    assert result.revision == 0 + 4
 
 
 def test_the_pending_request_arrives_two_segments_later_and_was_pending_at_the_wait_end():
@@ -115,13 +124,14 @@ def test_the_pending_request_arrives_two_segments_later_and_was_pending_at_the_w
     assert result.cause["detail"].startswith(
         "GET /api/quote had not answered when the SDK gave up (7000 ms)"
     )
-    assert result.revision == 2
+    assert result.revision == 2 + 2  # segment 2's span, and the click itself (segment 0)
     # Before segment 2 arrived, the window held only the click itself: no cause yet.
     earlier = click_window(
         1_796_141_677.613, 7000.0, 41, {}, [e for e in entries if e.segment_id < 2], 1
     )
     assert earlier.cause == {"kind": "none", "detail": ""}
-    assert earlier.revision == 0
+    assert earlier.revision == 1 + 1  # the click's own segment, and the click's entry
+    assert earlier.revision < result.revision
 
 
 def test_the_disabled_capture_gives_element_disabled_from_the_node_or_its_click():
@@ -148,7 +158,7 @@ def test_a_window_spans_entries_of_two_segments_and_only_its_own_time():
     ]
     result = window(entries)
     assert [r["url"] for r in result.window["requests"]] == ["/a", "/b"]
-    assert result.revision == 2
+    assert result.revision == 2 + 2  # the highest segment seen, and the two entries
     assert result.cause["kind"] == "none"
 
 
@@ -194,7 +204,7 @@ def test_the_window_is_the_same_in_any_order_of_its_entries():
         assert window(entries) == expected
     # A re-delivered segment's entries twice over are one segment's rows in the timeline (one row
     # per segment and index); the window of distinct entries is what counts.
-    assert expected.revision == 5
+    assert expected.revision == 5 + 8  # the highest segment seen, and the eight entries
 
 
 def test_ten_thousand_spans_in_one_segment_keep_a_bounded_timeline_and_the_click():
@@ -342,3 +352,78 @@ FRAGMENTS = [
 def test_the_scan_ends_on_any_arrangement_of_its_own_markers(pieces):
     entries = scan_timeline(b"".join(pieces))
     assert len(entries) <= MAX_ENTRIES_PER_SEGMENT[REQUEST]
+
+
+# --- error events (replay_errors) in a click's window ---------------------------------------
+
+ERROR_CLICK_AT = 1_796_141_698.625  # the ``error`` capture's click, in its recording
+
+
+def captured_error_entry() -> SegmentEntry:
+    """The ``error`` capture's error event as a window reads it from its stored row."""
+    event = error_event()
+    [exception] = event["exception"]["values"]
+    return error_event_entry(
+        EVENT_ID, exception["type"], exception["value"], float(event["timestamp"])
+    )
+
+
+def test_the_error_captures_event_is_its_dead_clicks_cause():
+    entries = [*timeline_of("error"), captured_error_entry()]
+    result = click_window(ERROR_CLICK_AT, 7000.0, 44, {}, entries, own_segment_id=1)
+    assert result.window["errors"] == [
+        {
+            "source": "event",
+            "event_id": EVENT_ID,
+            "type": "TypeError",
+            "value": "Cannot read properties of null (reading 'code')",
+            "ms_after_click": 38,
+        }
+    ]
+    assert result.cause == {
+        "kind": "error",
+        "detail": "TypeError: Cannot read properties of null (reading 'code') "
+        "(thrown 38 ms after the click)",
+    }
+    # The recording alone (the event not stored yet) gives no cause, and a lower revision.
+    without = click_window(ERROR_CLICK_AT, 7000.0, 44, {}, timeline_of("error"), 1)
+    assert without.cause["kind"] == "none"
+    assert without.revision < result.revision
+
+
+def event_at(time: float, event_id: str = "e" * 32) -> SegmentEntry:
+    return error_event_entry(event_id, "TypeError", "x is null", time)
+
+
+def test_an_error_events_clock_may_be_a_little_off_the_recordings():
+    slack = ERROR_CLOCK_TOLERANCE_S / 2
+    before = window([event_at(CLICK_AT - slack)])
+    assert before.window["errors"][0]["ms_after_click"] == 0  # read as at the click
+    assert before.cause["kind"] == "error"
+    assert window([event_at(CLICK_AT + 7.0 + slack)]).cause["kind"] == "error"
+    # Farther off, it is another moment's error.
+    assert window([event_at(CLICK_AT - 2 * ERROR_CLOCK_TOLERANCE_S)]).window["errors"] == []
+    assert window([event_at(CLICK_AT + 7.0 + 2 * ERROR_CLOCK_TOLERANCE_S)]).window["errors"] == []
+    # Console errors keep the window's own bounds: they are the recording's clock.
+    console = TimelineEntry(CONSOLE_ERROR, CLICK_AT - slack, None, {"message": "x"})
+    assert window([SegmentEntry(1, console)]).window["errors"] == []
+
+
+def test_errors_of_both_sources_are_in_time_order_and_the_revision_grows_with_each():
+    console = SegmentEntry(
+        0, TimelineEntry(CONSOLE_ERROR, CLICK_AT + 0.5, None, {"message": "Error: late"})
+    )
+    event = event_at(CLICK_AT + 0.012)
+    entries = [console, event, SegmentEntry(3, request(CLICK_AT + 1, CLICK_AT + 2))]
+    result = window(entries)
+    assert [(e["source"], e["ms_after_click"]) for e in result.window["errors"]] == [
+        ("event", 12),
+        ("console", 500),
+    ]
+    assert result.cause["detail"] == "TypeError: x is null (thrown 12 ms after the click)"
+    revisions = [window(entries[:count]).revision for count in range(4)]
+    assert revisions == sorted(set(revisions))  # each entry more: a higher revision
+    rng = random.Random(3)
+    for _ in range(10):
+        rng.shuffle(entries)
+        assert window(entries) == result
