@@ -74,6 +74,7 @@ ERROR_CLICK = GroupType(
     "A click followed within a second by an error of the same replay.",
     Category.REPLAY_CLICK,
     "error",
+    enabled_by_default=False,
 )
 
 GROUP_TYPES: tuple[GroupType, ...] = (

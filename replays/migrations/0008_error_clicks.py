@@ -33,6 +33,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="detectionsettings",
             name="error_clicks_enabled",
-            field=models.BooleanField(default=True, verbose_name="error clicks"),
+            field=models.BooleanField(default=False, verbose_name="error clicks"),
         ),
     ]

@@ -28,9 +28,7 @@ def test_the_registry_holds_the_designed_types_with_lookups_both_ways():
         assert group_type.label
         assert group_type.description
         assert group_type.default_level in {"debug", "info", "warning", "error", "fatal"}
-    # Every type is on for a new project (issue 17: error clicks are raised "like the others");
-    # a project turns one off in its settings.
-    assert [t.type_id for t in grouptypes.all_group_types() if not t.enabled_by_default] == []
+    assert [t.type_id for t in grouptypes.all_group_types() if not t.enabled_by_default] == [5005]
     assert grouptypes.HYDRATION_ERROR.category is not grouptypes.DEAD_CLICK.category
 
 
