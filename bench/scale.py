@@ -279,7 +279,13 @@ def generate(size: int) -> dict[str, int]:
     _copy(
         ProjectFilterValue,
         (
-            {"project_id": p, "field": f, "value": v, "last_seen": seen}
+            {
+                "project_id": p,
+                "field": f,
+                "value": v,
+                "last_seen": seen,
+                "first_seen": increments.filters_first[(p, f, v)],
+            }
             for (p, f, v), seen in increments.filters.items()
         ),
     )
@@ -379,8 +385,8 @@ def pages(ids: dict[str, int]) -> dict[str, str]:
         "hot_issue": f"/issues/{hot}/",
         "hot_issue_deep_occurrences": f"/issues/{hot}/?cursor={occurrence_cursor(deep)}",
         "issue_100": f"/issues/{ids['hundred']}/",
-        "elements": f"/projects/{PROJECT_ID}/selectors/",
-        "elements_last_seen": f"/projects/{PROJECT_ID}/selectors/?sort=last_seen",
+        "elements": f"/projects/{PROJECT_ID}/elements/",
+        "elements_last_seen": f"/projects/{PROJECT_ID}/elements/?sort=last_seen",
         "api_issue_list": f"/api/0/projects/{PROJECT_ID}/issues/",
         "api_issue_list_times_seen": f"/api/0/projects/{PROJECT_ID}/issues/?sort=times_seen",
         "api_issue_list_page_1000": f"/api/0/projects/{PROJECT_ID}/issues/?page={ids['api_page']}",

@@ -14,7 +14,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 
 from ingest.models import Project
-from issues.filters import SORTS
+from issues.filters import SORTS, range_days
 from issues.models import (
     Issue,
     IssueActivity,
@@ -236,7 +236,7 @@ def issue_counts_between(
     counts = {issue_id: (0, 0) for issue_id in issue_ids}
     if not issue_ids:
         return counts
-    first_day, last_day = since.astimezone(UTC).date(), until.astimezone(UTC).date()
+    first_day, last_day = range_days(since, until)
     rows = (
         IssueDayCount.objects.filter(issue_id__in=issue_ids, day__lte=last_day)
         .values("issue_id")
