@@ -238,8 +238,9 @@ class IssueFilter(django_filters.FilterSet):
         return queryset
 
     def filter_occurrence_field(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """Issues with at least one occurrence in that environment, release or browser: one
-        probe of the issue's value counts (its breakdown rows, kept at write time) per issue."""
+        """Issues with at least one occurrence in that environment, release or browser, from the
+        issues' value counts (their breakdown rows, kept at write time): the rows of that value
+        are one range of an index by (field, value, issue), joined to the list."""
         matching = IssueValueCount.objects.filter(
             issue=OuterRef("pk"), field=name, value=value, times__gt=0
         )
