@@ -142,6 +142,10 @@ class Issue(models.Model):
             models.Index(fields=["project", "selector"]),
             models.Index(fields=["project", "-shown_at"]),
             models.Index(fields=["project", "is_visible", "-impact"]),
+            # The list's first seen sort (issue 23: without it, a sort of every issue).
+            models.Index(
+                fields=["project", "is_visible", "-first_seen"], name="issue_first_seen_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -375,11 +375,10 @@ def issue_occurrence_page(
     position = _cursor_position(cursor) if cursor else None
     if position is not None:
         timestamp, pk = position
-        rows = list(
-            occurrences.filter(Q(timestamp__lt=timestamp) | Q(timestamp=timestamp, id__lt=pk))[
-                : size + 1
-            ]
-        )
+        # ``timestamp <= t`` beside the OR: the index (issue, -timestamp) then starts at the
+        # cursor instead of walking every newer occurrence of a hot issue (issue 23).
+        after = Q(timestamp__lt=timestamp) | Q(timestamp=timestamp, id__lt=pk)
+        rows = list(occurrences.filter(after, timestamp__lte=timestamp)[: size + 1])
         older = occurrence_cursor(rows[size - 1]) if len(rows) > size else None
         return OccurrencePage(rows[:size], older, newer=True)
     pages = max(1, -(-issue.times_seen // size))

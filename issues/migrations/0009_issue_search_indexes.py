@@ -1,6 +1,7 @@
 """Indexes that make the issue list's search and value filters cost by the issues they match,
 not by every issue of the project (issue 23).
 
+- The list's first seen sort: an index, as its other sorts have.
 - The environment/release/browser filter reads ``IssueValueCount`` by (field, value, issue):
   an index range joined to the list (both databases).
 - The search (``issues.filters.IssueFilter._words_q``: ``icontains`` over six columns, which
@@ -51,6 +52,12 @@ class Migration(migrations.Migration):
                 condition=models.Q(("times__gt", 0)),
                 fields=["field", "value", "issue"],
                 name="issue_value_filter_idx",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="issue",
+            index=models.Index(
+                fields=["project", "is_visible", "-first_seen"], name="issue_first_seen_idx"
             ),
         ),
         migrations.RunPython(create_search_indexes, drop_search_indexes),

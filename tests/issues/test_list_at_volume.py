@@ -95,6 +95,11 @@ def test_a_search_of_a_short_id_and_words_finds_both(click):
     assert listed("query=nosuchproject-1") == []
 
 
+def listed_plan(data: str) -> str:
+    issues = Issue.objects.filter(project_id=PROJECT_ID, is_visible=True)
+    return IssueFilter(QueryDict(data), queryset=issues).qs[:25].explain()
+
+
 @pytest.mark.django_db
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm: PostgreSQL only")
 def test_on_postgresql_the_search_and_the_filters_can_be_index_scans(click):
@@ -107,6 +112,8 @@ def test_on_postgresql_the_search_and_the_filters_can_be_index_scans(click):
         cursor.execute("SET LOCAL enable_seqscan = off")
         search_plan = search(Issue.objects.all(), "query", "shop-1").explain()
         filter_plan = matching.values("issue").explain()
+        first_seen_plan = listed_plan("sort=first_seen")
+    assert "issue_first_seen_idx" in first_seen_plan
     for name in ("selector", "culprit", "title", "url", "route", "component"):
         assert f"issue_search_{name}_trgm" in search_plan
     # The short id's part (an index on the issue's own columns) joins them in one BitmapOr.
