@@ -286,7 +286,13 @@ def generate(size: int) -> dict[str, int]:
     _copy(
         ProjectFilterValue,
         (
-            {"project_id": p, "field": f, "value": v, "last_seen": seen}
+            {
+                "project_id": p,
+                "field": f,
+                "value": v,
+                "last_seen": seen,
+                "first_seen": increments.filters_first[(p, f, v)],
+            }
             for (p, f, v), seen in increments.filters.items()
         ),
     )

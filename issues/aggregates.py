@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 
 from django.apps import apps as django_apps
 from django.db import connection, transaction
-from django.db.models import Count, F, Max
+from django.db.models import Count, F, Max, Min
 from django.db.models.functions import Greatest, TruncDate
 
 from issues.models import allocate_short_numbers
@@ -90,6 +90,8 @@ class Increments:
     element_issues: Counter[ElementKey] = field(default_factory=Counter)
     element_seen: dict[ElementKey, datetime] = field(default_factory=dict)
     element_days: Counter[ElementDayKey] = field(default_factory=Counter)
+    # The earliest time of each filter value in the batch (a release's first seen).
+    filters_first: dict[FilterKey, datetime] = field(default_factory=dict)
 
 
 def increments_of(occurrences: Iterable[Counted]) -> Increments:
@@ -108,6 +110,9 @@ def increments_of(occurrences: Iterable[Counted]) -> Increments:
                 seen = increments.filters.get(key)
                 if seen is None or occurrence.timestamp > seen:
                     increments.filters[key] = occurrence.timestamp
+                first = increments.filters_first.get(key)
+                if first is None or occurrence.timestamp < first:
+                    increments.filters_first[key] = occurrence.timestamp
         if occurrence.selector:
             element = (occurrence.project_id, occurrence.selector, occurrence.type)
             increments.element_times[element] += 1
@@ -152,10 +157,15 @@ def aggregates_add(increments: Increments) -> None:
         ("project", "field", "value"),
         (),
         [
-            (*key, seen_field.get_db_prep_save(increments.filters[key], connection))
+            (
+                *key,
+                seen_field.get_db_prep_save(increments.filters[key], connection),
+                seen_field.get_db_prep_save(increments.filters_first[key], connection),
+            )
             for key in sorted(increments.filters)
         ],
         latest="last_seen",
+        earliest="first_seen",
     )
     elements_add(increments)
 
@@ -256,9 +266,10 @@ def _upsert(
     added: tuple[str, ...],
     rows: list[tuple],
     latest: str | None = None,
+    earliest: str | None = None,
 ) -> None:
     """``INSERT ... ON CONFLICT (keys) DO UPDATE``: the ``added`` columns grow by the row's
-    values; the ``latest`` column keeps the later of the two times."""
+    values; the ``latest`` column keeps the later of the two times, ``earliest`` the earlier."""
     if not rows:
         return
     quote = connection.ops.quote_name
@@ -266,12 +277,14 @@ def _upsert(
     key_columns = [quote(model._meta.get_field(name).column) for name in keys]
     added_columns = [quote(model._meta.get_field(name).column) for name in added]
     latest_columns = [quote(model._meta.get_field(latest).column)] if latest else []
-    columns = key_columns + added_columns + latest_columns
+    earliest_columns = [quote(model._meta.get_field(earliest).column)] if earliest else []
+    columns = key_columns + added_columns + latest_columns + earliest_columns
     assignments = [f"{column} = {table}.{column} + excluded.{column}" for column in added_columns]
     assignments += [
-        f"{column} = CASE WHEN excluded.{column} > {table}.{column} "
+        f"{column} = CASE WHEN excluded.{column} {order} {table}.{column} "
         f"THEN excluded.{column} ELSE {table}.{column} END"
-        for column in latest_columns
+        for order, kept in ((">", latest_columns), ("<", earliest_columns))
+        for column in kept
     ]
     statement = (
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
@@ -298,6 +311,7 @@ class Recomputed:
     statuses: dict[StatusKey, int] = field(default_factory=dict)
     elements: dict[ElementKey, tuple[int, int, datetime]] = field(default_factory=dict)
     element_days: dict[ElementDayKey, int] = field(default_factory=dict)
+    filters_first: dict[FilterKey, datetime] = field(default_factory=dict)  # first seen
 
 
 def issues_recomputed(issue_ids: Iterable[int], apps=django_apps) -> Recomputed:
@@ -346,12 +360,14 @@ def project_recomputed(project_id: int, apps=django_apps) -> Recomputed:
             .exclude(**{name: ""})
             .order_by()
             .values_list(name)
-            .annotate(last_seen=Max("timestamp"))
+            .annotate(last_seen=Max("timestamp"), first_seen=Min("timestamp"))
         )
-        for value, last_seen in rows:
+        for value, last_seen, first_seen in rows:
             key = (project_id, name, value[:FILTER_VALUE_MAX_LENGTH])
             if key not in recomputed.filters or last_seen > recomputed.filters[key]:
                 recomputed.filters[key] = last_seen
+            if key not in recomputed.filters_first or first_seen < recomputed.filters_first[key]:
+                recomputed.filters_first[key] = first_seen
     recomputed.statuses = {
         (project_id, status): n
         for status, n in Issue.objects.filter(project_id=project_id, is_visible=True)
@@ -453,12 +469,12 @@ def project_stored(project_id: int, apps=django_apps) -> Recomputed:
         apps, "ProjectFilterValue", "ProjectStatusCount"
     )
     stored = Recomputed()
-    stored.filters = {
-        (project_id, name, value): last_seen
-        for name, value, last_seen in ProjectFilterValue.objects.filter(
-            project_id=project_id
-        ).values_list("field", "value", "last_seen")
-    }
+    rows = ProjectFilterValue.objects.filter(project_id=project_id).values_list(
+        "field", "value", "last_seen", "first_seen"
+    )
+    for name, value, last_seen, first_seen in rows:
+        stored.filters[(project_id, name, value)] = last_seen
+        stored.filters_first[(project_id, name, value)] = first_seen
     stored.statuses = {
         (project_id, status): n
         for status, n in ProjectStatusCount.objects.filter(project_id=project_id).values_list(
@@ -492,9 +508,17 @@ def project_replace(project_id: int, recomputed: Recomputed, apps=django_apps) -
     )
     ProjectFilterValue.objects.filter(project_id=project_id).delete()
     ProjectStatusCount.objects.filter(project_id=project_id).delete()
+    # Migration 0007's backfill runs this with the model as it was before first_seen (0010).
+    first = {field.name for field in ProjectFilterValue._meta.fields} >= {"first_seen"}
     ProjectFilterValue.objects.bulk_create(
-        ProjectFilterValue(project_id=project_id, field=name, value=value, last_seen=last_seen)
-        for (_, name, value), last_seen in sorted(recomputed.filters.items())
+        ProjectFilterValue(
+            project_id=project_id,
+            field=key[1],
+            value=key[2],
+            last_seen=last_seen,
+            **({"first_seen": recomputed.filters_first.get(key, last_seen)} if first else {}),
+        )
+        for key, last_seen in sorted(recomputed.filters.items())
     )
     ProjectStatusCount.objects.bulk_create(
         ProjectStatusCount(project_id=project_id, status=status, issues=n)
@@ -512,7 +536,8 @@ def differences(stored: Recomputed, recomputed: Recomputed) -> list[str]:
 
     A filter value stays listed when its occurrences go (an issue deleted in the admin): a stored
     value that the occurrences no longer have is not a difference, nor a stored last seen later
-    than theirs; a value they have that is missing or older is."""
+    than theirs, nor a stored first seen earlier than theirs; a value they have that is missing,
+    older, or first seen later is."""
     lines = []
     for name, left, right in (
         ("day", stored.days, recomputed.days),
@@ -530,6 +555,10 @@ def differences(stored: Recomputed, recomputed: Recomputed) -> list[str]:
         seen = stored.filters.get(key)
         if seen is None or seen < last_seen:
             lines.append(f"filter {key}: stored last seen {seen}, occurrences give {last_seen}")
+    for key, first_seen in sorted(recomputed.filters_first.items()):
+        first = stored.filters_first.get(key)
+        if key in stored.filters and (first is None or first > first_seen):
+            lines.append(f"filter {key}: stored first seen {first}, occurrences give {first_seen}")
     return lines
 
 
@@ -573,6 +602,12 @@ def aggregates_check(project_id: int, fix: bool = False) -> list[str]:
             for key, last_seen in stored.filters.items():
                 if key not in recomputed.filters or last_seen > recomputed.filters[key]:
                     recomputed.filters[key] = last_seen
+            for key, first_seen in stored.filters_first.items():
+                if (
+                    key not in recomputed.filters_first
+                    or first_seen < recomputed.filters_first[key]
+                ):
+                    recomputed.filters_first[key] = first_seen
             project_replace(project_id, recomputed)
         # The element rows: over the project's occurrences (its issues locked with --fix).
         elements = elements_recomputed(project_id)

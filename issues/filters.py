@@ -7,11 +7,12 @@ import django_filters
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, Least
 
+from ingest.models import Project
 from issues import clock
-from issues.models import Issue, IssueStatus, IssueType, IssueValueCount, Occurrence
+from issues.models import Issue, IssueDayCount, IssueStatus, IssueType, IssueValueCount
 
 # The list's time ranges (Sentry's statsPeriod); "custom" takes ``since`` and ``until`` (days).
 PERIODS = {
@@ -44,6 +45,12 @@ def period_bounds(
     return None
 
 
+def range_days(since: datetime, until: datetime) -> tuple[date, date]:
+    """The UTC days that a [since, until) range touches, both included: a time range is read
+    from the daily rows (issue 23), so it holds whole days (24 h is yesterday and today)."""
+    return since.astimezone(UTC).date(), (until - timedelta(microseconds=1)).astimezone(UTC).date()
+
+
 SORTS = {
     "last_seen": ("-last_seen", "-id"),
     "times_seen": ("-times_seen", "-last_seen", "-id"),
@@ -73,8 +80,13 @@ def short_id_parts(value: str) -> tuple[str, int] | None:
 
 
 def short_id_q(slug: str, number: int) -> Q:
-    """The issue of that short id; ``CLICK-<n>`` also finds the issue whose primary key is n."""
-    found = Q(project__slug=slug, short_number=number)
+    """The issue of that short id; ``CLICK-<n>`` also finds the issue whose primary key is n.
+
+    The slug's projects are looked up first (one small query), so that the condition is on the
+    issue's own columns: ORed with the search's words it stays an index scan that PostgreSQL
+    combines with their trigram indexes, where a join to the project scanned every issue."""
+    projects = list(Project.objects.filter(slug=slug).values_list("pk", flat=True))
+    found = Q(project_id__in=projects, short_number=number)
     if slug == "click":
         found |= Q(pk=number)
     return found
@@ -196,26 +208,26 @@ class IssueFilter(django_filters.FilterSet):
         )
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        """The other filters, then the time range: only the issues with an occurrence in it,
-        and the counting sorts by the occurrences and users in it."""
+        """The other filters, then the time range: only the issues with an occurrence on one of
+        its days, and the counting sorts by what those days hold. Read from the daily rows
+        (``IssueDayCount``), never the occurrences, as ``queries.issue_counts_between`` counts
+        the page's rows: the users are its upper bound too."""
         queryset = super().filter_queryset(queryset)
         bounds = self.bounds()
         if bounds is None:
             return queryset
-        in_range = Occurrence.objects.filter(
-            issue=OuterRef("pk"), timestamp__gte=bounds[0], timestamp__lt=bounds[1]
-        )
-        queryset = queryset.filter(Exists(in_range))
+        first_day, last_day = range_days(*bounds)
+        days = IssueDayCount.objects.filter(issue=OuterRef("pk"), day__lte=last_day).order_by()
+        in_range = days.filter(day__gte=first_day)
+        queryset = queryset.filter(Exists(in_range.filter(times__gt=0)))
         sort = self.form.cleaned_data.get("sort") or "last_seen"
         if sort in ("times_seen", "users"):
-            counted = "id" if sort == "times_seen" else "user_key"
-            count = (
-                in_range.exclude(**({"user_key": ""} if sort == "users" else {}))
-                .order_by()
-                .values("issue")
-                .annotate(count=Count(counted, distinct=sort == "users"))
-                .values("count")
-            )
+            if sort == "times_seen":  # the range's days only: an index range per issue
+                count = in_range.values("issue").annotate(count=Sum("times"))
+            else:  # the users first counted up to the range's end, at most its occurrences
+                times = Coalesce(Sum("times", filter=Q(day__gte=first_day)), 0)
+                count = days.values("issue").annotate(count=Least(times, Sum("new_users")))
+            count = count.values("count")
             queryset = queryset.annotate(
                 range_count=Coalesce(Subquery(count, output_field=IntegerField()), 0)
             ).order_by("-range_count", "-last_seen", "-id")
@@ -226,8 +238,9 @@ class IssueFilter(django_filters.FilterSet):
         return queryset
 
     def filter_occurrence_field(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """Issues with at least one occurrence in that environment, release or browser: one
-        probe of the issue's value counts (its breakdown rows, kept at write time) per issue."""
+        """Issues with at least one occurrence in that environment, release or browser, from the
+        issues' value counts (their breakdown rows, kept at write time): the rows of that value
+        are one range of an index by (field, value, issue), joined to the list."""
         matching = IssueValueCount.objects.filter(
             issue=OuterRef("pk"), field=name, value=value, times__gt=0
         )

@@ -142,6 +142,10 @@ class Issue(models.Model):
             models.Index(fields=["project", "selector"]),
             models.Index(fields=["project", "-shown_at"]),
             models.Index(fields=["project", "is_visible", "-impact"]),
+            # The list's first seen sort (issue 23: without it, a sort of every issue).
+            models.Index(
+                fields=["project", "is_visible", "-first_seen"], name="issue_first_seen_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -333,7 +337,16 @@ class IssueValueCount(models.Model):
                 fields=["issue", "field", "value"], name="unique_issue_value_count"
             )
         ]
-        indexes = [models.Index(fields=["issue", "field", "-times"])]
+        indexes = [
+            models.Index(fields=["issue", "field", "-times"]),
+            # The list's environment/release/browser filter: the issues with that value are one
+            # index range, joined to the list, instead of a probe of every issue (issue 23).
+            models.Index(
+                fields=["field", "value", "issue"],
+                condition=models.Q(times__gt=0),
+                name="issue_value_filter_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.issue_id} {self.field}={self.value}: {self.times}"
@@ -341,12 +354,17 @@ class IssueValueCount(models.Model):
 
 class ProjectFilterValue(models.Model):
     """A value that the project's occurrences have had in a filterable field (the issue list's
-    menus), with when it was last seen so that the menus list the recent ones first."""
+    menus), with when it was last seen so that the menus list the recent ones first, and first
+    seen (a release's place in the project's order of releases)."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="filter_values")
     field = models.CharField(max_length=16, help_text="environment, release, browser.")
     value = models.CharField(max_length=200)
     last_seen = models.DateTimeField()
+    first_seen = models.DateTimeField(
+        help_text="The earliest occurrence with this value: the order of the project's releases "
+        "(resolved in the next release)."
+    )
 
     class Meta:
         constraints = [

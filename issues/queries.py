@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce
 
 from ingest.models import Project
 from issues import clock
-from issues.filters import PERIODS, SORTS
+from issues.filters import PERIODS, SORTS, range_days
 from issues.models import (
     ElementCount,
     ElementDayCount,
@@ -239,7 +239,7 @@ def issue_counts_between(
     counts = {issue_id: (0, 0) for issue_id in issue_ids}
     if not issue_ids:
         return counts
-    first_day, last_day = since.astimezone(UTC).date(), until.astimezone(UTC).date()
+    first_day, last_day = range_days(since, until)
     rows = (
         IssueDayCount.objects.filter(issue_id__in=issue_ids, day__lte=last_day)
         .values("issue_id")
@@ -378,11 +378,10 @@ def issue_occurrence_page(
     position = _cursor_position(cursor) if cursor else None
     if position is not None:
         timestamp, pk = position
-        rows = list(
-            occurrences.filter(Q(timestamp__lt=timestamp) | Q(timestamp=timestamp, id__lt=pk))[
-                : size + 1
-            ]
-        )
+        # ``timestamp <= t`` beside the OR: the index (issue, -timestamp) then starts at the
+        # cursor instead of walking every newer occurrence of a hot issue (issue 23).
+        after = Q(timestamp__lt=timestamp) | Q(timestamp=timestamp, id__lt=pk)
+        rows = list(occurrences.filter(after, timestamp__lte=timestamp)[: size + 1])
         older = occurrence_cursor(rows[size - 1]) if len(rows) > size else None
         return OccurrencePage(rows[:size], older, newer=True)
     pages = max(1, -(-issue.times_seen // size))
@@ -433,7 +432,8 @@ def element_click_counts(
     order = ELEMENT_SORTS.get(sort, ELEMENT_SORTS["total"])
     first_day = None
     if period in PERIODS:
-        first_day = (clock.now() - PERIODS[period]).astimezone(UTC).date()
+        since = clock.now() - PERIODS[period]
+        first_day, _ = range_days(since, clock.now())
     unshown = [
         issue
         for issues in (

@@ -14,7 +14,7 @@ from functools import reduce
 from operator import or_
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import F, Min, Model, Q, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 from django.utils import timezone
 
 from alerts.services import alerts_decide
@@ -40,6 +40,7 @@ from issues.models import (
     IssueStatus,
     IssueUser,
     Occurrence,
+    ProjectFilterValue,
     ProjectStatusCount,
     allocate_short_numbers,
 )
@@ -894,17 +895,16 @@ def _status_details(issue: Issue) -> dict[str, object]:
 
 
 def _release_first_seen(project_ids: Iterable[int]) -> dict[int, dict[str, datetime]]:
-    """When each project first saw each of its releases (from its occurrences)."""
-    rows = (
-        Occurrence.objects.filter(project_id__in=list(project_ids))
-        .exclude(release="")
-        .values("project_id", "release")
-        .annotate(first=Min("timestamp"))
-        .order_by()
-    )
+    """When each project first saw each of its releases: the first seen of its release filter
+    values (``ProjectFilterValue``, kept in the consumers' transaction as its occurrences are
+    recorded), not a grouping of the project's occurrences, whose cost grew with its history
+    (issue 23). A release whose occurrences were deleted keeps its place."""
+    rows = ProjectFilterValue.objects.filter(
+        project_id__in=list(project_ids), field="release"
+    ).values_list("project_id", "value", "first_seen")
     first_seen: dict[int, dict[str, datetime]] = {}
-    for row in rows:
-        first_seen.setdefault(row["project_id"], {})[row["release"]] = row["first"]
+    for project_id, release, first in rows:
+        first_seen.setdefault(project_id, {})[release] = first
     return first_seen
 
 
