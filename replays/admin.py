@@ -17,6 +17,7 @@ from replays.previews import (
     draft_of,
     preview_days,
     preview_request,
+    progress_of,
 )
 from replays.queries import may_edit_detection_settings
 
@@ -208,9 +209,7 @@ class DetectionSettingsAdmin(admin.ModelAdmin):
         self, request: HttpRequest, object_id: int, run_id: int
     ) -> JsonResponse:
         _, run = self._run(request, object_id, run_id)
-        return JsonResponse(
-            {"status": run.status, "done": run.done, "total": run.total, "error": run.error}
-        )
+        return JsonResponse(progress_of(run))
 
     def preview_apply_view(self, request: HttpRequest, object_id: int, run_id: int) -> HttpResponse:
         """Save the previewed draft as Save would (the same form, validated again, logged), then

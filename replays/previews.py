@@ -192,6 +192,18 @@ def preview_execute(
     return run
 
 
+def progress_of(run: PreviewRun) -> dict[str, Any]:
+    """What a run's page polls (the admin's and the app's): its status, as a value and as the
+    page shows it, how far it is, and its error."""
+    return {
+        "status": run.status,
+        "status_display": run.get_status_display(),
+        "done": run.done,
+        "total": run.total,
+        "error": run.error,
+    }
+
+
 def _progress_writer(
     run: PreviewRun, alive: Callable[[], None] | None = None
 ) -> Callable[[Progress], None]:

@@ -19,7 +19,13 @@ from issues.views.common import project_or_404
 from issues.views.project_settings import settings_context
 from replays.forms import DetectionSettingsForm
 from replays.models import DetectionSettings, PreviewRun
-from replays.previews import apply_request, draft_changes, draft_form_data, preview_days
+from replays.previews import (
+    apply_request,
+    draft_changes,
+    draft_form_data,
+    preview_days,
+    progress_of,
+)
 
 
 def _run(request: HttpRequest, project_id: int, run_id: int) -> tuple[Project, PreviewRun]:
@@ -47,9 +53,7 @@ def preview(request: HttpRequest, project_id: int, run_id: int) -> HttpResponse:
 @login_required
 def preview_progress(request: HttpRequest, project_id: int, run_id: int) -> JsonResponse:
     _, run = _run(request, project_id, run_id)
-    return JsonResponse(
-        {"status": run.status, "done": run.done, "total": run.total, "error": run.error}
-    )
+    return JsonResponse(progress_of(run))
 
 
 @login_required

@@ -74,7 +74,13 @@ def test_a_member_previews_a_higher_dead_click_threshold_then_saves_it(
     progress = client.get(
         reverse("issues:settings-preview-progress", args=[project_id, run.pk])
     ).json()
-    assert progress == {"status": "done", "done": 7, "total": 7, "error": ""}
+    assert progress == {
+        "status": "done",
+        "status_display": "Done",
+        "done": 7,
+        "total": 7,
+        "error": "",
+    }
     assert DetectionSettings.objects.get(project_id=project_id).dead_click_ms == 7000
 
     saved = client.post(

@@ -92,7 +92,13 @@ def test_a_higher_dead_click_threshold_turns_the_dead_clicks_into_slow_ones_and_
     published = sum(DEFAULT_OCCURRENCES.values())
     assert len(topic_reader(occurrences_topic, published + 1, timeout_s=3)) == published
     progress = admin_client.get(f"{response['Location']}progress.json").json()
-    assert progress == {"status": "done", "done": 7, "total": 7, "error": ""}
+    assert progress == {
+        "status": "done",
+        "status_display": "Done",
+        "done": 7,
+        "total": 7,
+        "error": "",
+    }
 
 
 def test_an_ignored_selector_takes_its_issue_out_of_the_after_column(
@@ -212,7 +218,7 @@ def test_a_run_whose_worker_died_is_taken_over_and_a_live_one_is_left_alone(sdk_
 
 
 def test_the_workers_healthcheck_file_is_touched_while_a_run_progresses(
-    admin_client, sdk_project, recordings_topic, tmp_path, monkeypatch
+    admin_client, sdk_project, recordings_topic, occurrences_topic, tmp_path, monkeypatch
 ):
     """A run of minutes is not a hung worker: the file the container's healthcheck reads is
     touched with the run's progress, not only between runs."""

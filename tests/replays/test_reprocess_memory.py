@@ -28,7 +28,9 @@ def probe(project_id: int) -> dict:
     return json.loads(finished.stdout.splitlines()[-1])
 
 
-def test_the_peak_on_5000_segments_is_that_on_35(client, sdk_project, recordings_topic):
+def test_the_peak_on_5000_segments_is_that_on_35(
+    client, sdk_project, recordings_topic, occurrences_topic
+):
     replay = store_captures(client)
     copy_stored_replay(replay, 714)
     assert ReplaySegment.objects.count() == 5005

@@ -15,7 +15,7 @@
           window.location.reload();
           return;
         }
-        status.textContent = run.status;
+        status.textContent = run.status_display; // as the page shows it ("Running")
         bar.max = Math.max(run.total, 1);
         bar.value = run.done;
         count.textContent = run.done + " / " + run.total;
