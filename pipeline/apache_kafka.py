@@ -111,8 +111,13 @@ def java_binary() -> str:
 
 
 def new_cluster_id() -> str:
-    """A KRaft cluster id: 16 random bytes, base64url without padding (as ``random-uuid``)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """A KRaft cluster id: 16 random bytes, base64url without padding (as ``random-uuid``), and
+    never one that starts with ``-``, as Kafka's own ``Uuid.randomUuid`` draws again: one in 64
+    did, and ``kafka-storage format -t -…`` reads it as an option ("expected one argument")."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 class KafkaNode:
@@ -200,7 +205,7 @@ class KafkaNode:
             self.java_command(
                 "kafka.tools.StorageTool",
                 *("format", "--ignore-formatted", "-c", str(config)),
-                *("-t", cluster_id or new_cluster_id()),
+                f"--cluster-id={cluster_id or new_cluster_id()}",
             ),
             capture_output=True,
             text=True,

@@ -51,6 +51,13 @@ def test_cluster_ids_are_kafkas_16_byte_base64url_uuids():
     assert new_cluster_id() != cluster_id
 
 
+def test_a_cluster_id_never_starts_with_a_dash():
+    """``kafka-storage format -t -…`` read one in 64 of them as an option (CI, 2026-12-02)."""
+    ids = [new_cluster_id() for _ in range(5000)]
+    assert not [each for each in ids if each.startswith("-")]
+    assert any("-" in each for each in ids)  # a dash elsewhere is base64url's own
+
+
 def test_a_clusters_nodes_share_one_quorum_and_write_every_record_to_two_brokers(tmp_path):
     nodes = cluster_nodes([(9101, 9201), (9102, 9202), (9103, 9203)], tmp_path, heap_opts="-Xmx1m")
     configs = [properties(node.properties()) for node in nodes]
