@@ -214,13 +214,7 @@ def detect_clicks(segment: Segment, settings: DetectionSettings, now: float) -> 
             breadcrumb,
             context,
             occurrence_id=identifier,
-            fingerprint=fingerprint(
-                click_type,
-                element_identity(breadcrumb.node, breadcrumb.selector),
-                element,
-                breadcrumb.route,
-                url,
-            ),
+            fingerprint=_click_fingerprint(click_type, breadcrumb, element, url),
             url=url,
             detection_time=now,
         )
@@ -251,6 +245,20 @@ def detect_clicks(segment: Segment, settings: DetectionSettings, now: float) -> 
     )
 
 
+def _click_fingerprint(
+    slug: str, breadcrumb: ClickBreadcrumb, element: str, url: str | None
+) -> list[str]:
+    """A click's grouping, whatever its type: the element's identity, with the legacy folded
+    selector and the page for when that identity is weak."""
+    return fingerprint(
+        slug,
+        element_identity(breadcrumb.node, breadcrumb.selector),
+        element,
+        breadcrumb.route,
+        url,
+    )
+
+
 def _error_click(
     breadcrumb: ClickBreadcrumb,
     segment: Segment,
@@ -274,13 +282,7 @@ def _error_click(
         breadcrumb,
         context,
         occurrence_id=identifier,
-        fingerprint=fingerprint(
-            slug,
-            element_identity(breadcrumb.node, breadcrumb.selector),
-            element,
-            breadcrumb.route,
-            url,
-        ),
+        fingerprint=_click_fingerprint(slug, breadcrumb, element, url),
         url=url,
         detection_time=now,
         window_ms=settings.thresholds.error_click_ms,
