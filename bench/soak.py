@@ -9,7 +9,8 @@ captures' dead, rage and slow clicks. The loop is bounded and stops by itself. T
 - the count check: every envelope answered 200 is a stored segment, the consumers' metrics count
   each once, every occurrence they published is in the issues database, and nothing went to a
   dead-letter topic;
-- memory: the resident set of each process once warm (after a tenth of the envelopes), halfway,
+- memory: the resident set of each process once warm (after a tenth of the envelopes, once the
+  consumers have processed them: the loaders wait meanwhile), halfway,
   and at the end, once the consumers have caught up.
 
 Prints a table and exits 1 when a check fails. ``make soak`` runs 100,000 envelopes; the test suite
@@ -200,17 +201,26 @@ class Load:
 
 
 def send_all(
-    port: int, count: int, templates: list[Template], on_sent: Callable[[int], None]
+    port: int, count: int, templates: list[Template], checkpoints: dict[int, Callable[[], None]]
 ) -> Load:
-    """Post ``count`` envelopes from ``LOADERS`` threads; ``on_sent`` sees the running total."""
+    """Post ``count`` envelopes from ``LOADERS`` threads. Once ``n`` are answered, the loaders
+    send nothing more until ``checkpoints[n]()`` returns (it may wait for the stack to settle)."""
     load = Load()
     numbers = itertools.count()
     replay_ids: dict[int, str] = {}
     per_replay = len(templates)
+    sending = threading.Event()
+    sending.set()
+    held = [0]  # how many checkpoints held the loaders so far
 
     def loader() -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        while (number := next(numbers)) < count:
+        seen_held = 0
+        while sending.wait() and (number := next(numbers)) < count:
+            if seen_held != held[0]:
+                # gunicorn closes a keep-alive connection idle for 2 s: a new one after a hold
+                connection.close()
+                seen_held = held[0]
             replay = number // per_replay
             with load.lock:
                 replay_id = replay_ids.setdefault(replay, uuid.uuid4().hex)
@@ -232,8 +242,13 @@ def send_all(
             with load.lock:
                 load.statuses[status] += 1
                 load.sent += 1
-                sent = load.sent
-            on_sent(sent)
+                if (checkpoint := checkpoints.get(load.sent)) is not None:
+                    sending.clear()
+                    try:
+                        checkpoint()
+                    finally:
+                        held[0] += 1
+                        sending.set()
         connection.close()
 
     started = time.perf_counter()
@@ -275,6 +290,14 @@ def database_counts(env: dict[str, str]) -> dict[str, int]:
         " 'occurrences': Occurrence.objects.count(), 'issues': Issue.objects.count()}))"
     )
     return orjson.loads(manage_output("shell", "-c", script, env=env).strip().splitlines()[-1])
+
+
+def wait_for_published(env: dict[str, str], segments: int) -> None:
+    """Until ``segments`` segments are stored with their occurrences published (at most
+    ``STALL_TIMEOUT_S``)."""
+    deadline = time.monotonic() + STALL_TIMEOUT_S
+    while database_counts(env)["published"] < segments and time.monotonic() < deadline:
+        time.sleep(0.5)
 
 
 @dataclass
@@ -356,13 +379,18 @@ def soak(envelopes: int, work_dir: Path, database_url: str | None = None) -> Res
         middle: dict[str, list[float]] = {}
         warm_at, middle_at = max(1, int(envelopes * WARM_SHARE)), max(1, envelopes // 2)
 
-        def on_sent(sent: int) -> None:
-            if sent == warm_at:
-                warm.update(memory(stack))
-            if sent == middle_at:
-                middle.update(memory(stack))
+        def at_warm() -> None:
+            # Warm: the consumers have processed what was sent so far (a consumer that has not
+            # yet seen a segment has not yet loaded what detection needs).
+            wait_for_published(stack.env, warm_at)
+            warm.update(memory(stack))
 
-        load = send_all(stack.port, envelopes, templates, on_sent)
+        def at_middle() -> None:
+            if warm_at == middle_at:
+                at_warm()
+            middle.update(memory(stack))
+
+        load = send_all(stack.port, envelopes, templates, {warm_at: at_warm, middle_at: at_middle})
         finished = time.monotonic()
         accepted = load.statuses.get(200, 0)
         progress, last_progress = None, time.monotonic()

@@ -4,6 +4,7 @@ from django.conf import settings
 
 from pipeline.consumer_command import ConsumerCommand
 from replays.consumer import RecordingsStrategyFactory
+from replays.detection.user_agent import load_parser
 from replays.occurrences import OccurrencePublisher
 
 
@@ -17,6 +18,7 @@ class Command(ConsumerCommand):
     dlq_topic = settings.TOPIC_REPLAY_RECORDINGS_DLQ
 
     def build_factory(self, producer: KafkaProducer) -> ProcessingStrategyFactory[KafkaPayload]:
+        load_parser()  # detection's one large structure, loaded before the first segment waits
         publisher = OccurrencePublisher(
             producer, settings.TOPIC_OCCURRENCES, settings.REPLAYS_PRODUCE_TIMEOUT_S
         )
