@@ -1,6 +1,6 @@
 """Part a: the replays consumer's pure core per segment, on one core, against its floor.
 
-The core is what ``RecordingsStrategyFactory.process_segment`` computes: ``decode_segment``
+The core is what ``RecordingsStrategyFactory.compute`` computes: ``decode_segment``
 (msgpack and schema, split, inflate) then ``detect_clicks`` (find, classify, fingerprint, build
 the occurrence). The floor is measured on the same bodies in the same process: zlib decompression
 alone (all a segment without clicks needs), and decompression plus ``orjson.loads`` (what a

@@ -1,14 +1,14 @@
 """The issues consumer's strategy: decode and validate (compute), then group in batches (I/O), then
 commit.
 
-``RunTask(decode)`` → ``ProcessInBatches(group_batch)`` → ``CommitOffsets``. Occurrences are grouped
-a batch at a time, each batch in one transaction (``issue_record_occurrences``: a few queries for
-the batch instead of a few for each occurrence), by a worker thread that takes a batch when it is
-full, or when the first of it has waited ``max_batch_time_s`` and the worker is free. The worker's
-own clock closes a batch, so a lone occurrence becomes an issue within that time although no other
-message comes (arroyo's ``BatchStep`` closes a batch only when the processor polls it, after a
-consumer poll that waits up to a second on a quiet topic). Under load, the next batch fills while
-the worker groups one: batches grow with the load.
+``RunTask(compute)`` → ``ProcessInBatches(process_batch)`` → ``CommitOffsets``. Occurrences are
+grouped a batch at a time, each batch in one transaction (``issue_record_occurrences``: a few
+queries for the batch instead of a few for each occurrence), by a worker thread that takes a batch
+when it is full, or when the first of it has waited ``max_batch_time_s`` and the worker is free. The
+worker's own clock closes a batch, so a lone occurrence becomes an issue within that time although
+no other message comes (arroyo's ``BatchStep`` closes a batch only when the processor polls it,
+after a consumer poll that waits up to a second on a quiet topic). Under load, the next batch fills
+while the worker groups one: batches grow with the load.
 
 An offset is committed only once its batch's transaction has committed. An occurrence delivered
 twice (a rebalance, a replayed topic, a producer that retried; also twice in one batch) is found by
@@ -20,19 +20,22 @@ next batch is full.
 """
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from arroyo.backends.kafka import KafkaPayload
 from arroyo.dlq import InvalidMessage
-from arroyo.processing.strategies import CommitOffsets, ProcessingStrategy, RunTask
-from arroyo.processing.strategies.abstract import ProcessingStrategyFactory
-from arroyo.types import BrokerValue, Commit, Message, Partition
+from arroyo.types import BrokerValue, Message
 from django.db import InterfaceError, OperationalError
 
 from issues.occurrence_message import InvalidOccurrence, OccurrenceRecord, decode_occurrence
 from issues.queries import creation_quota_for, noise_threshold_for
 from issues.services import NoiseThreshold, issue_record_occurrence, issue_record_occurrences
-from pipeline.batches import ProcessInBatches, Refused, batch_else_one_by_one, dead_letter
+from pipeline.batches import (
+    BatchingStrategyFactory,
+    Refused,
+    batch_else_one_by_one,
+    dead_letter,
+)
 from pipeline.steps import Backoff
 
 logger = logging.getLogger(__name__)
@@ -51,42 +54,27 @@ Decoded = OccurrenceRecord | Refused
 Batch = Sequence[BrokerValue[Decoded]]
 
 
-class OccurrencesStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
+class OccurrencesStrategyFactory(BatchingStrategyFactory[OccurrenceRecord]):
+    retried_errors = RETRIED_ERRORS
+    thread_name = "group-occurrences"
+
     def __init__(
         self,
         backoff: Backoff | None = None,
         max_batch_size: int = MAX_BATCH_SIZE,
         max_batch_time_s: float = MAX_BATCH_TIME_S,
     ) -> None:
-        self.backoff = backoff or Backoff()
-        self.max_batch_size = max_batch_size
-        self.max_batch_time_s = max_batch_time_s
-
-    def create_with_partitions(
-        self, commit: Commit, partitions: Mapping[Partition, int]
-    ) -> ProcessingStrategy[KafkaPayload]:
-        return RunTask(
-            self.decode,
-            ProcessInBatches(
-                self.group_batch,
-                CommitOffsets(commit),
-                self.backoff,
-                self.max_batch_size,
-                self.max_batch_time_s,
-                RETRIED_ERRORS,
-                thread_name="group-occurrences",
-            ),
-        )
+        super().__init__(backoff, max_batch_size, max_batch_time_s)
 
     # --- compute ---------------------------------------------------------------------------
-    def decode(self, message: Message[KafkaPayload]) -> Decoded:
+    def compute(self, message: Message[KafkaPayload]) -> Decoded:
         try:
             return decode_occurrence(message.payload.value)
         except InvalidOccurrence as exc:
             return Refused(str(exc))
 
     # --- I/O -------------------------------------------------------------------------------
-    def group_batch(self, batch: Batch) -> list[InvalidMessage]:
+    def process_batch(self, batch: Batch) -> list[InvalidMessage]:
         """Group the batch's occurrences in one transaction, each with its project's noise
         threshold and creation quota; return the messages for the dead-letter topic. Raises one of
         ``RETRIED_ERRORS`` when the database is unavailable: the batch is tried again then (what

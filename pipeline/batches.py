@@ -3,7 +3,8 @@
 ``RunTask(compute)`` → ``ProcessInBatches(process_batch)`` → ``CommitOffsets``: the compute step
 turns each message into a value (or a ``Refused`` with the reason), and ``process_batch`` does the
 I/O for a whole batch at once (a few queries in one transaction instead of a few per message),
-returning the batch's dead letters. Both consumers use it.
+returning the batch's dead letters. Every consumer of ours is built so
+(``BatchingStrategyFactory``).
 
 Why not arroyo's ``BatchStep``: it closes a batch only when the processor polls it, which on a
 quiet topic comes after a consumer poll that waits up to a second; and it passes dead letters
@@ -14,15 +15,16 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
+from arroyo.backends.kafka import KafkaPayload
 from arroyo.dlq import InvalidMessage
-from arroyo.processing.strategies import ProcessingStrategy
-from arroyo.processing.strategies.abstract import MessageRejected
-from arroyo.types import BrokerValue, FilteredPayload, Message, Partition, Value
+from arroyo.processing.strategies import CommitOffsets, ProcessingStrategy, RunTask
+from arroyo.processing.strategies.abstract import MessageRejected, ProcessingStrategyFactory
+from arroyo.types import BrokerValue, Commit, FilteredPayload, Message, Partition, Value
 from django.db import DatabaseError, connection
 
 from pipeline.steps import Backoff, invalid_message
@@ -287,3 +289,45 @@ def batch_else_one_by_one(
         else:
             kept.append((value, result))
     return kept, dead_letters
+
+
+class BatchingStrategyFactory(ProcessingStrategyFactory[KafkaPayload], Generic[T]):
+    """The strategy of every consumer of ours: ``RunTask(compute)`` →
+    ``ProcessInBatches(process_batch)`` → ``CommitOffsets``. A stage says what it computes per
+    message (``compute``: a value, or a ``Refused`` with the reason), what it does per batch
+    (``process_batch``: the I/O, returning the dead letters), which errors get the same batch again
+    (``retried_errors``) and its worker thread's name."""
+
+    retried_errors: tuple[type[Exception], ...] = ()
+    thread_name = "process-batches"
+
+    def __init__(
+        self, backoff: Backoff | None, max_batch_size: int, max_batch_time_s: float
+    ) -> None:
+        self.backoff = backoff or Backoff()
+        self.max_batch_size = max_batch_size
+        self.max_batch_time_s = max_batch_time_s
+
+    def compute(self, message: Message[KafkaPayload]) -> T | Refused:
+        raise NotImplementedError
+
+    def process_batch(self, batch: Sequence[BrokerValue[T | Refused]]) -> list[InvalidMessage]:
+        raise NotImplementedError
+
+    def create_with_partitions(
+        self, commit: Commit, partitions: Mapping[Partition, int]
+    ) -> ProcessingStrategy[KafkaPayload]:
+        return RunTask(
+            self.compute,
+            ProcessInBatches(
+                self.process_batch,
+                CommitOffsets(commit),
+                # The batch worker's own back-off: the compute step may be waiting on
+                # ``self.backoff`` at the same moment (a database lookup of its own).
+                Backoff(self.backoff.first_s, self.backoff.max_s),
+                self.max_batch_size,
+                self.max_batch_time_s,
+                self.retried_errors,
+                thread_name=self.thread_name,
+            ),
+        )

@@ -1,6 +1,6 @@
 """The replay-errors consumer: decode (compute), then store in batches (I/O), then commit.
 
-``RunTask(decode)`` → ``ProcessInBatches(store_batch)`` → ``CommitOffsets``, as the issues
+``RunTask(compute)`` → ``ProcessInBatches(process_batch)`` → ``CommitOffsets``, as the issues
 consumer. Each batch is one INSERT that skips the events already stored, so a re-delivered event
 (a rebalance, a replayed topic, the SDK or a producer that retried) is kept once. An offset is
 committed only once its batch is stored. A message that can never be stored goes to the
@@ -15,18 +15,21 @@ publishes them (``publish_click_windows``); a broker that does not take them mak
 tried again (the events are stored once, the windows wait unpublished).
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from arroyo.backends.kafka import KafkaPayload
 from arroyo.dlq import InvalidMessage
-from arroyo.processing.strategies import CommitOffsets, ProcessingStrategy, RunTask
-from arroyo.processing.strategies.abstract import ProcessingStrategyFactory
-from arroyo.types import BrokerValue, Commit, Message, Partition
+from arroyo.types import BrokerValue, Message
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from ingest.models import Project
-from pipeline.batches import ProcessInBatches, Refused, batch_else_one_by_one, dead_letter
+from pipeline.batches import (
+    BatchingStrategyFactory,
+    Refused,
+    batch_else_one_by_one,
+    dead_letter,
+)
 from pipeline.steps import Backoff
 from replay_errors.event_message import ErrorEventRecord, InvalidErrorEvent, decode_error_event
 from replay_errors.services import replay_error_events_record
@@ -46,7 +49,10 @@ Decoded = ErrorEventRecord | Refused
 Batch = Sequence[BrokerValue[Decoded]]
 
 
-class ErrorEventsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
+class ErrorEventsStrategyFactory(BatchingStrategyFactory[ErrorEventRecord]):
+    retried_errors = RETRIED_ERRORS
+    thread_name = "store-error-events"
+
     def __init__(
         self,
         publisher: OccurrencePublisher,
@@ -55,37 +61,19 @@ class ErrorEventsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
         max_batch_time_s: float = MAX_BATCH_TIME_S,
         max_event_bytes: int | None = None,
     ) -> None:
+        super().__init__(backoff, max_batch_size, max_batch_time_s)
         self.publisher = publisher
-        self.backoff = backoff or Backoff()
-        self.max_batch_size = max_batch_size
-        self.max_batch_time_s = max_batch_time_s
         self.max_event_bytes = max_event_bytes or settings.REPLAY_ERROR_EVENT_MAX_JSON_BYTES
 
-    def create_with_partitions(
-        self, commit: Commit, partitions: Mapping[Partition, int]
-    ) -> ProcessingStrategy[KafkaPayload]:
-        return RunTask(
-            self.decode,
-            ProcessInBatches(
-                self.store_batch,
-                CommitOffsets(commit),
-                self.backoff,
-                self.max_batch_size,
-                self.max_batch_time_s,
-                RETRIED_ERRORS,
-                thread_name="store-error-events",
-            ),
-        )
-
     # --- compute ---------------------------------------------------------------------------
-    def decode(self, message: Message[KafkaPayload]) -> Decoded:
+    def compute(self, message: Message[KafkaPayload]) -> Decoded:
         try:
             return decode_error_event(message.payload.value, self.max_event_bytes)
         except InvalidErrorEvent as exc:
             return Refused(str(exc))
 
     # --- I/O -------------------------------------------------------------------------------
-    def store_batch(self, batch: Batch) -> list[InvalidMessage]:
+    def process_batch(self, batch: Batch) -> list[InvalidMessage]:
         """Store the batch's events in one INSERT, publish the click windows they changed; return
         the messages for the dead-letter topic. Raises one of ``RETRIED_ERRORS`` when the
         database or the broker is unavailable."""

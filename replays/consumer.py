@@ -1,7 +1,7 @@
 """The replays consumer's strategy: decode and detect (compute), then store and publish in
 batches (I/O), then commit.
 
-``RunTask(process_segment)`` → ``ProcessInBatches(store_batch)`` → ``CommitOffsets``. Detection
+``RunTask(compute)`` → ``ProcessInBatches(process_batch)`` → ``CommitOffsets``. Detection
 runs on the consumer's thread, one segment at a time; a worker thread stores a batch of segments
 in one transaction (``replay_record_segments``), publishes their occurrences and waits for the
 broker's acknowledgements, while the next batch is detected. An offset is committed only after its
@@ -16,19 +16,23 @@ nothing is committed meanwhile; once the next batch is full too, the consumer is
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 from arroyo.backends.kafka import KafkaPayload
 from arroyo.dlq import InvalidMessage
-from arroyo.processing.strategies import CommitOffsets, ProcessingStrategy, RunTask
-from arroyo.processing.strategies.abstract import MessageRejected, ProcessingStrategyFactory
-from arroyo.types import BrokerValue, Commit, Message, Partition
+from arroyo.processing.strategies.abstract import MessageRejected
+from arroyo.types import BrokerValue, Message
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection
 
-from pipeline.batches import ProcessInBatches, Refused, batch_else_one_by_one, dead_letter
+from pipeline.batches import (
+    BatchingStrategyFactory,
+    Refused,
+    batch_else_one_by_one,
+    dead_letter,
+)
 from pipeline.metrics import SEGMENT_SECONDS, SEGMENTS
 from pipeline.steps import Backoff
 from replays.click_windows import click_windows_to_publish
@@ -76,7 +80,10 @@ class ProcessedSegment:
 Processed = ProcessedSegment | Refused
 
 
-class RecordingsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
+class RecordingsStrategyFactory(BatchingStrategyFactory[ProcessedSegment]):
+    retried_errors = RETRIED_ERRORS
+    thread_name = "store-segments"
+
     def __init__(
         self,
         publisher: OccurrencePublisher,
@@ -85,31 +92,13 @@ class RecordingsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
         max_batch_size: int = MAX_BATCH_SIZE,
         max_batch_time_s: float = MAX_BATCH_TIME_S,
     ) -> None:
+        super().__init__(backoff, max_batch_size, max_batch_time_s)
         self.publisher = publisher
         self.clock = clock
-        self.backoff = backoff or Backoff()
-        self.max_batch_size = max_batch_size
-        self.max_batch_time_s = max_batch_time_s
         self.max_inflated_bytes = settings.REPLAYS_MAX_RECORDING_INFLATED_BYTES
 
-    def create_with_partitions(
-        self, commit: Commit, partitions: Mapping[Partition, int]
-    ) -> ProcessingStrategy[KafkaPayload]:
-        return RunTask(
-            self.process_segment,
-            ProcessInBatches(
-                self.store_batch,
-                CommitOffsets(commit),
-                Backoff(self.backoff.first_s, self.backoff.max_s),
-                self.max_batch_size,
-                self.max_batch_time_s,
-                RETRIED_ERRORS,
-                thread_name="store-segments",
-            ),
-        )
-
     # --- compute ---------------------------------------------------------------------------
-    def process_segment(self, message: Message[KafkaPayload]) -> Processed:
+    def compute(self, message: Message[KafkaPayload]) -> Processed:
         """Decode the message and find its clicks, with the project's current settings."""
         with SEGMENT_SECONDS.labels("detect").time():
             return self._process_segment(message)
@@ -145,7 +134,7 @@ class RecordingsStrategyFactory(ProcessingStrategyFactory[KafkaPayload]):
             raise MessageRejected from exc
 
     # --- I/O (the batch thread) ----------------------------------------------------------------
-    def store_batch(self, batch: Sequence[BrokerValue[Processed]]) -> list[InvalidMessage]:
+    def process_batch(self, batch: Sequence[BrokerValue[Processed]]) -> list[InvalidMessage]:
         """Store the batch's segments, publish the occurrences that no earlier delivery
         published, and return the messages for the dead-letter topic."""
         started = time.perf_counter()

@@ -214,14 +214,14 @@ def start_consumer(factory: OccurrencesStrategyFactory, group_id: str | None = N
 def one_batch_of(size: int) -> OccurrencesStrategyFactory:
     """A factory whose first batch is the first ``size`` messages: it waits for them all."""
     factory = OccurrencesStrategyFactory(max_batch_size=size, max_batch_time_s=60)
-    grouped = factory.group_batch
+    grouped = factory.process_batch
     factory.batch_sizes = []
 
-    def group_batch(batch):
+    def process_batch(batch):
         factory.batch_sizes.append(len(batch))
         return grouped(batch)
 
-    factory.group_batch = group_batch
+    factory.process_batch = process_batch
     return factory
 
 

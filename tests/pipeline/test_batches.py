@@ -46,7 +46,7 @@ class Commits(ProcessingStrategy[object]):
 
 
 class Grouping:
-    """A stand-in for the factory's group_batch: records the batches; dead letters on demand."""
+    """A stand-in for a factory's process_batch: records the batches; dead letters on demand."""
 
     def __init__(self, dead_offsets: tuple[int, ...] = ()) -> None:
         self.batches: list[list[int]] = []

@@ -426,7 +426,7 @@ def test_a_consumer_loop_stalled_past_max_poll_interval_rejoins_and_loses_nothin
     stalled_once = threading.Event()
 
     def one_slow_segment(factory):
-        process_segment = factory.process_segment
+        process_segment = factory.compute
 
         def slow_once(message):
             if not stalled_once.is_set():
@@ -434,7 +434,7 @@ def test_a_consumer_loop_stalled_past_max_poll_interval_rejoins_and_loses_nothin
                 time.sleep(stall_s)
             return process_segment(message)
 
-        factory.process_segment = slow_once
+        factory.compute = slow_once
         return factory
 
     replay_ids = publish_clicks(sdk_project.project_id, 20)
