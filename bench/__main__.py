@@ -307,6 +307,18 @@ def table_rows(r: dict[str, float]) -> list[tuple[str, ...]]:
                 _verdict(r["occurrences_per_s"], 2000, at_most=False),
             )
         )
+    if "occurrences_aggregates_share" in r:
+        rows.append(
+            (
+                "e",
+                "  with aggregates vs without (median of "
+                f"{r['occurrences_runs']:.0f} runs each, alternated)",
+                f"{r['occurrences_without_aggregates_per_s']:,.0f} occ/s without: "
+                f"{r['occurrences_aggregates_share']:.0%}",
+                ">= 80%",
+                _verdict(r["occurrences_aggregates_share"], 0.8, at_most=False),
+            )
+        )
     if "alerts_per_s" in r:
         rows.append(
             (

@@ -5,11 +5,15 @@ dead, rage and slow clicks on a shop's elements, go through the detection core, 
 occurrence is published as ``replays.occurrences.OccurrencePublisher`` does (JSON, keyed by the
 fingerprint's MD5). Many clicks share an element, so most occurrences join an existing issue, as
 in production. Then ``manage.py consume_occurrences`` starts as its own process and the rate is
-read from the ``Occurrence`` rows it commits, from the first row to the last.
+read from the ``Occurrence`` rows it commits, from the first row to the last. It runs so with the
+aggregates that the pages read (issue 23) and without them (``bench.without_aggregates``),
+alternately on an emptied database, each group of its own reading the same topic: the ratio is
+what keeping the aggregates at write time costs.
 """
 
 import os
 import random
+import statistics
 from pathlib import Path
 
 import orjson
@@ -65,26 +69,54 @@ def occurrence_messages(count: int) -> list[tuple[bytes, bytes]]:
     return messages[:count]
 
 
+WITHOUT_AGGREGATES = ("-m", "bench.without_aggregates")
+# Runs of each kind, alternated (without, with, without, with, ...): the figure of each kind is its
+# median, so a neighbour's burst of CPU on this shared machine weighs on both alike.
+RUNS = int(os.environ.get("BENCH_OCCURRENCES_RUNS", "2"))
+
+
 def measure(work_dir: Path) -> dict[str, float]:
+    """The consumer's rate into an empty issues database, with its aggregates as deployed and
+    without them (``bench.without_aggregates``), ``RUNS`` times each, alternated."""
     messages = occurrence_messages(OCCURRENCES)
-    with (
-        stack.embedded_broker(work_dir, "occurrences") as broker,
-        stack.Processes(work_dir) as processes,
-    ):
+    runs: dict[str, list[dict[str, float]]] = {"with": [], "without": []}
+    with stack.embedded_broker(work_dir, "occurrences") as broker:
         stack.publish(settings.TOPIC_OCCURRENCES, messages)
-        issues_before = Issue.objects.count()
-        consumed = stack.run_consumer(
-            processes,
-            broker,
-            "consume_occurrences",
-            Occurrence.objects.count,
-            len(messages),
-            TIMEOUT_S,
-        )
+        for _ in range(RUNS):
+            for kind, program in (("without", WITHOUT_AGGREGATES), ("with", ("manage.py",))):
+                Issue.objects.all().delete()  # occurrences and aggregates go with them
+                with stack.Processes(work_dir) as processes:
+                    runs[kind].append(_run(processes, broker, messages, program))
+    results = {key: statistics.median(run[key] for run in runs["with"]) for key in runs["with"][0]}
+    results["occurrences_without_aggregates_per_s"] = statistics.median(
+        run["occurrences_per_s"] for run in runs["without"]
+    )
+    results["occurrences_aggregates_share"] = (
+        results["occurrences_per_s"] / results["occurrences_without_aggregates_per_s"]
+    )
+    results["occurrences_runs"] = RUNS
+    return results
+
+
+def _run(
+    processes: stack.Processes,
+    broker: stack.EmbeddedBroker,
+    messages: list[tuple[bytes, bytes]],
+    program: tuple[str, ...],
+) -> dict[str, float]:
+    consumed = stack.run_consumer(
+        processes,
+        broker,
+        "consume_occurrences",
+        Occurrence.objects.count,
+        len(messages),
+        TIMEOUT_S,
+        program,
+    )
     result = consumed.result
     if consumed.failures or result.done < len(messages):
         print(
-            f"  e: {result.done} of {len(messages)} occurrences stored; "
+            f"  e: {result.done} of {len(messages)} occurrences stored ({' '.join(program)}); "
             + " ".join(consumed.failures)
         )
     consumer_cpu, broker_cpu = consumed.cpu_shares
@@ -92,7 +124,7 @@ def measure(work_dir: Path) -> dict[str, float]:
         "occurrences_per_s": result.per_s,
         "occurrences": len(messages),
         "occurrences_stored": result.done,
-        "occurrences_issues": Issue.objects.count() - issues_before,
+        "occurrences_issues": Issue.objects.count(),
         "occurrences_seconds": result.seconds,
         "occurrences_cpu_share": consumer_cpu,
         "occurrences_broker_cpu_share": broker_cpu,

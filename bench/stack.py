@@ -103,10 +103,15 @@ class Processes:
         return process
 
     def manage(
-        self, name: str, *args: str, env: dict[str, str] | None = None
+        self,
+        name: str,
+        *args: str,
+        env: dict[str, str] | None = None,
+        program: tuple[str, ...] = ("manage.py",),
     ) -> subprocess.Popen[bytes]:
-        """A long-running management command (a consumer, devstack)."""
-        return self.start(name, [sys.executable, "manage.py", *args], env=env)
+        """A long-running management command (a consumer, devstack); ``program`` is what runs
+        it (``manage.py``, or a module that runs it changed: ``("-m", "bench.…")``)."""
+        return self.start(name, [sys.executable, *program, *args], env=env)
 
     def stop(self, process: subprocess.Popen[bytes]) -> None:
         """SIGINT to the child's group (consumers finish the message in hand, gunicorn quits,
@@ -371,16 +376,16 @@ def run_consumer(
     count: Callable[[], int],
     target: int,
     timeout_s: float,
+    program: tuple[str, ...] = ("manage.py",),
 ) -> Consumed:
-    """Start ``manage.py <command>`` in a group of its own on what the topic holds, and count
-    its rows (``count``) until ``target`` more are there."""
+    """Start ``manage.py <command>`` (or ``program``'s) in a group of its own on what the topic
+    holds, and count its rows (``count``) until ``target`` more are there."""
     baseline = count()
     started = time.monotonic()
+    group = f"bench-{command}-{uuid.uuid4().hex[:8]}"
+    name = command if program == ("manage.py",) else f"{command}-{program[-1]}"
     consumer = processes.manage(
-        command,
-        command,
-        *("--group", f"bench-{command}-{uuid.uuid4().hex[:8]}"),
-        env=client_settings(broker),
+        name, command, "--group", group, env=client_settings(broker), program=program
     )
     clocks = (CpuClock(consumer.pid), CpuClock(broker.process.pid))
     samples = watch_count(count, baseline + target, timeout_s, processes, clocks)
