@@ -217,13 +217,13 @@ def send_all(
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         seen_held = 0
         while sending.wait() and (number := next(numbers)) < count:
-            if seen_held != held[0]:
-                # gunicorn closes a keep-alive connection idle for 2 s: a new one after a hold
-                connection.close()
-                seen_held = held[0]
             replay = number // per_replay
-            with load.lock:
+            with load.lock:  # held by a checkpoint meanwhile, perhaps
                 replay_id = replay_ids.setdefault(replay, uuid.uuid4().hex)
+                if seen_held != held[0]:
+                    # gunicorn closes a keep-alive connection idle for 2 s: a new one after a hold
+                    connection.close()
+                    seen_held = held[0]
             template = templates[number % per_replay]
             body = envelope(template, replay_id)
             try:
