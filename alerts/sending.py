@@ -188,7 +188,12 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self._deadline.left())
-        self.sock = _DeadlineSocket(self.secure(sock), self._deadline)  # type: ignore[assignment]
+        try:
+            sock = self.secure(sock)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = _DeadlineSocket(sock, self._deadline)  # type: ignore[assignment]
 
     def secure(self, sock: socket.socket) -> socket.socket:
         return sock
