@@ -3,12 +3,14 @@ got and answers from a script (status codes in turn, a hang until released, or a
 a byte at a time); and a mail server that takes connections and never says a word."""
 
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import orjson
 
@@ -65,8 +67,14 @@ class Receiver:
         return [each.headers.get("X-Replay-Issues-Delivery", "") for each in self.received]
 
 
+# A self-signed certificate for 127.0.0.1 (and its key), made for these tests only: an https
+# receiver with it is refused unless the client trusts this file (SSL_CERT_FILE).
+TLS_CERTIFICATE = Path(__file__).parent / "tls" / "receiver.pem"
+
+
 @contextmanager
-def receiving(receiver: Receiver | None = None) -> Iterator[Receiver]:
+def receiving(receiver: Receiver | None = None, tls: bool = False) -> Iterator[Receiver]:
+    """``receiver`` answering on 127.0.0.1, over TLS with ``TLS_CERTIFICATE`` if ``tls``."""
     receiver = receiver or Receiver()
 
     class Handler(BaseHTTPRequestHandler):
@@ -110,9 +118,14 @@ def receiving(receiver: Receiver | None = None) -> Iterator[Receiver]:
 
     server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(TLS_CERTIFICATE)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    scheme = "https" if tls else "http"
+    receiver.url = f"{scheme}://127.0.0.1:{server.server_address[1]}/hook"
     try:
         yield receiver
     finally:
