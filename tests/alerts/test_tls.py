@@ -8,8 +8,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
-
 from alerts.sending import post
 from tests.alerts.receivers import TLS_CERTIFICATE, Receiver, receiving
 
@@ -61,8 +59,8 @@ def handshake_dripper(every_s: float) -> Iterator[int]:
         listener.close()
 
 
-@pytest.mark.parametrize("timeout_s", [1.0])
-def test_a_handshake_dripped_a_byte_at_a_time_is_cut_off(timeout_s):
+def test_a_handshake_dripped_a_byte_at_a_time_is_cut_off():
+    timeout_s = 1.0
     with handshake_dripper(every_s=0.2) as port:
         started = time.monotonic()
         outcome = post(f"https://127.0.0.1:{port}/hook", b"{}", {}, timeout_s, True)
