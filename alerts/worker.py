@@ -45,7 +45,7 @@ class DeliveryWorker:
     ) -> None:
         self.concurrency = concurrency or settings.ALERTS_DELIVERY_CONCURRENCY
         self.timeout_s = timeout_s or settings.ALERTS_DELIVERY_TIMEOUT_S
-        # A claim outlives any one send: the timeout bounds the connection and each read.
+        # A claim outlives any one send: the timeout bounds a webhook's whole attempt.
         self.lease_s = settings.ALERTS_CLAIM_LEASE_S
         if self.lease_s < 3 * self.timeout_s:
             raise ImproperlyConfigured(

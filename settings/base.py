@@ -399,17 +399,21 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 # Absolute links in alerts (the issue, the replay at the click) start with this: where people reach
 # the web UI. Defaults to PUBLIC_BASE_URL.
 PUBLIC_URL = env.str("PUBLIC_URL", default=PUBLIC_BASE_URL)
-# The delivery worker (manage.py deliver_alerts): requests at once per worker, each one's timeout
-# (connect, and each read), and how long a delivery is tried again (timeouts, connection errors,
-# 429, 5xx) before it is marked failed; the back-off doubles from ALERTS_RETRY_BASE_S up to
-# ALERTS_RETRY_MAX_S, with jitter.
+# The delivery worker (manage.py deliver_alerts): requests at once per worker, each attempt's
+# timeout (a webhook's whole request after the name lookup: connect, TLS, send, status, headers and
+# the body's excerpt; an e-mail's each exchange with the SMTP server), and how long a delivery is
+# tried again (timeouts, connection errors, 429, 5xx) before it is marked failed; the back-off
+# doubles from ALERTS_RETRY_BASE_S up to ALERTS_RETRY_MAX_S, with jitter.
 ALERTS_DELIVERY_CONCURRENCY = env.int("ALERTS_DELIVERY_CONCURRENCY", default=16)
 ALERTS_DELIVERY_TIMEOUT_S = env.float("ALERTS_DELIVERY_TIMEOUT_S", default=10.0)
 ALERTS_DELIVERY_DEADLINE_S = env.float("ALERTS_DELIVERY_DEADLINE_S", default=24 * 3600.0)
 ALERTS_RETRY_BASE_S = env.float("ALERTS_RETRY_BASE_S", default=5.0)
 ALERTS_RETRY_MAX_S = env.float("ALERTS_RETRY_MAX_S", default=600.0)
 # How long a worker's claim on a delivery lasts: a worker that dies mid-send leaves its claims to
-# run out, then another sends them again (same delivery id). At least 3 x the timeout.
+# run out, then another sends them again (same delivery id). An attempt must end well within it,
+# or a second worker sends the delivery while the first is still at it: deliver_alerts refuses to
+# start unless it is at least 3 x ALERTS_DELIVERY_TIMEOUT_S (room for the name lookup, which the
+# system resolver bounds, and for the claim's queueing in the worker).
 ALERTS_CLAIM_LEASE_S = env.float("ALERTS_CLAIM_LEASE_S", default=90.0)
 # How often an idle worker looks for due deliveries.
 ALERTS_POLL_INTERVAL_S = env.float("ALERTS_POLL_INTERVAL_S", default=0.2)

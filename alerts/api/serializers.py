@@ -1,15 +1,17 @@
 """What the API shows of alert rules and their deliveries. A rule's secret is write-only: the
 answer shows only its last four characters (``secret_hint``), and a PATCH without a secret keeps
-the one the rule has."""
+the one the rule has. A webhook or Slack URL is checked as the worker checks it where that can be
+known on saving: http(s), no credentials, and no IP address the worker would refuse."""
 
 import re
 from typing import Any
 
+from django.conf import settings
 from rest_framework import serializers
 
 from alerts.api.schema import EMAIL_PATTERN, MIN_SECRET_CHARS, URL_PATTERN
 from alerts.models import ActionType, AlertDelivery, AlertRule, Trigger
-from alerts.sending import UnsafeDestination, check_url
+from alerts.sending import UnsafeDestination, check_url, literal_address_refusal
 from alerts.services import alert_rule_save
 from issues.grouptypes import get_by_slug
 
@@ -66,7 +68,12 @@ class ActionSerializer(serializers.Serializer):
             try:
                 if not re.search(URL_PATTERN, url):
                     raise UnsafeDestination("an http(s) URL with a host name and a path")
-                check_url(url)
+                _, host, _, _ = check_url(url)
+                # An IP address the worker would refuse is refused now; a host name is checked
+                # when sent, on what it resolves to then.
+                allow_private = settings.ALERTS_ALLOW_PRIVATE_ADDRESSES
+                if reason := literal_address_refusal(host, allow_private):
+                    raise UnsafeDestination(reason)
             except UnsafeDestination as exc:
                 raise serializers.ValidationError({"url": [str(exc)]}) from None
         else:

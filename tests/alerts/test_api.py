@@ -91,6 +91,20 @@ def test_create_list_read_change_and_delete_a_rule(api, sdk_project):
         ({"action": {"type": "email", "recipients": ["a@b.co"], "cc": []}}, "cc"),
         ({"window_s": 10**12}, "window_s"),
         ({"count": 0, "trigger": "page_frequency"}, "count"),
+        (
+            {
+                "action": {
+                    "type": "webhook",
+                    "url": "http://169.254.169.254/latest",
+                    "secret": SECRET,
+                }
+            },
+            "url: 169.254.169.254 is a link-local or cloud metadata address",
+        ),
+        (
+            {"action": {"type": "slack", "url": "http://2852039166/services/x"}},
+            "url: 169.254.169.254 is a link-local or cloud metadata address",
+        ),
     ],
 )
 def test_invalid_rules_are_refused_with_the_reason(api, sdk_project, fields, error):
@@ -98,6 +112,44 @@ def test_invalid_rules_are_refused_with_the_reason(api, sdk_project, fields, err
     assert answer.status_code == 400
     assert error in answer.content.decode()
     assert not AlertRule.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "allow_private", "status"),
+    [
+        ("http://10.0.0.1/hook", False, 400),
+        ("http://127.0.0.1:9000/hook", False, 400),
+        ("http://10.0.0.1/hook", True, 201),
+        ("http://127.0.0.1:9000/hook", True, 201),
+        ("http://internal.example/hook", False, 201),  # a name is checked when sent
+    ],
+)
+def test_private_addresses_are_refused_on_saving_unless_allowed(
+    api, sdk_project, settings, url, allow_private, status
+):
+    settings.ALERTS_ALLOW_PRIVATE_ADDRESSES = allow_private
+    action = {"type": "webhook", "url": url, "secret": SECRET}
+    answer = post(api, sdk_project.project_id, new_rule(action=action))
+    assert answer.status_code == status, answer.content
+    if status == 400:
+        assert answer.json()["action"] == [
+            f"url: {url.split('/')[2].split(':')[0]} is a private or loopback address "
+            "(allowed only with ALERTS_ALLOW_PRIVATE_ADDRESSES)"
+        ]
+    assert AlertRule.objects.exists() == (status == 201)
+
+
+def test_a_change_to_a_metadata_address_is_refused(api, sdk_project):
+    rule = webhook_rule(sdk_project.project_id, HOOK)
+    answer = api.patch(
+        f"{rules_url(sdk_project.project_id)}{rule.pk}/",
+        {"action": {"type": "webhook", "url": "http://169.254.169.254/"}},
+        content_type="application/json",
+    )
+    assert answer.status_code == 400
+    assert "link-local or cloud metadata" in answer.content.decode()
+    rule.refresh_from_db()
+    assert rule.action["url"] == HOOK
 
 
 def test_a_rules_deliveries_with_status_and_attempts(api, sdk_project):

@@ -1,6 +1,7 @@
 """The delivery worker against real HTTP receivers (http.server in threads): signed webhooks,
 retries of 503 with the same delivery id, a 400 not retried, a hanging receiver that times out
-without holding up the others, Slack's Block Kit, e-mail through the locmem backend, and
+without holding up the others, a receiver that drips its answer cut off at the attempt's timeout,
+Slack's Block Kit, e-mail through the locmem backend and to a mail server that never answers, and
 destinations refused at send time."""
 
 import hashlib
@@ -10,11 +11,14 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from alerts.models import AlertDelivery, DeliveryStatus
+from alerts.retry import Outcome
+from alerts.sending import Job, send
 from alerts.worker import DeliveryWorker
 from tests.alerts.builders import SECRET, webhook_rule
-from tests.alerts.receivers import Receiver, receiving
+from tests.alerts.receivers import Receiver, receiving, silent_smtp_server
 from tests.consumers import wait_until
 from tests.issues.builders import fixture_occurrences, record
 
@@ -152,6 +156,72 @@ def test_a_hanging_receiver_times_out_without_holding_up_the_others(sdk_project)
             worker.close()
 
     assert AlertDelivery.objects.filter(rule__name="all", status="sent").count() == 5
+
+
+@pytest.mark.parametrize("drip_body", [False, True], ids=["status-line", "body"])
+def test_a_receiver_that_drips_its_answer_is_cut_off_and_the_delivery_sent_once(
+    sdk_project, settings, drip_body
+):
+    """One byte every 0.5 s (the status line, or the body after prompt headers): each read is
+    well within the 1 s timeout, so only a bound on the whole attempt ends it, and well before
+    the lease runs out, when another worker would claim the delivery and send it again."""
+    settings.ALERTS_CLAIM_LEASE_S = 10.0
+    attempts: list[tuple[Outcome, float]] = []
+
+    def timed_send(job: Job) -> Outcome:
+        started = time.monotonic()
+        outcome = send(job)
+        attempts.append((outcome, time.monotonic() - started))
+        return outcome
+
+    with receiving(Receiver(drip_s=0.5, drip_body=drip_body)) as receiver:
+        webhook_rule(sdk_project.project_id, receiver.url, issue_types=["replay_rage_click"])
+        decide_fixture_alerts()
+        # One thread: the retry is sent only if the dripped attempt let go of it.
+        worker = DeliveryWorker(concurrency=1, timeout_s=1.0, sender=timed_send)
+        try:
+            deliver_until(worker, settled, "the delivery to settle")
+        finally:
+            worker.close()
+        wait_until(lambda: receiver.gave_up == 1, what="the receiver to see the sender leave")
+
+    delivery = AlertDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.response_status) == ("sent", 2, 200)
+    assert receiver.deliveries() == [delivery.delivery_id] * 2
+    [(first, first_s), (second, _)] = attempts
+    assert (first.error, first.retryable) == ("timed out after 1 s", True)
+    assert first_s < settings.ALERTS_CLAIM_LEASE_S  # the whole drip would take 25 s or 7 s
+    assert second.delivered
+
+
+def test_a_lease_shorter_than_three_attempts_is_refused(settings):
+    settings.ALERTS_CLAIM_LEASE_S = 25.0
+    with pytest.raises(ImproperlyConfigured, match="at least three times"):
+        DeliveryWorker(timeout_s=10.0)
+
+
+def test_a_mail_server_that_never_answers_fails_the_attempt_to_be_retried(sdk_project, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    rule = webhook_rule(sdk_project.project_id, "", issue_types=["replay_rage_click"])
+    rule.action = {"type": "email", "recipients": ["ops@example.com"]}
+    rule.save()
+    decide_fixture_alerts()
+    with silent_smtp_server() as port:
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+        worker = DeliveryWorker(concurrency=1, timeout_s=1.0)
+        # In a thread of its own, so that a send that never ends fails the test, not hangs it.
+        sending = threading.Thread(target=worker.run_once)
+        try:
+            sending.start()
+            sending.join(settings.ALERTS_CLAIM_LEASE_S)
+            assert not sending.is_alive(), "the attempt outlived the claim's lease"
+        finally:
+            worker.close()
+
+    delivery = AlertDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == ("pending", 1)  # to be tried again
+    assert delivery.last_error.startswith("e-mail not sent: ")
+    assert "timed out" in delivery.last_error
 
 
 def test_slack_gets_a_block_kit_message(sdk_project):

@@ -11,7 +11,7 @@ import pytest
 
 from alerts.payload import signature, webhook_headers
 from alerts.retry import Outcome, backoff_s, next_step, outcome_of_status
-from alerts.sending import UnsafeDestination, address_refusal, check_url
+from alerts.sending import UnsafeDestination, address_refusal, check_url, literal_address_refusal
 from alerts.triggers import (
     delivery_id,
     filters_match,
@@ -140,6 +140,26 @@ def test_the_signature_is_the_bodys_hmac_sha256():
 def test_address_refusals(address, allow_private, refused):
     reason = address_refusal(ipaddress.ip_address(address), allow_private)
     assert (reason is not None) == refused
+
+
+@pytest.mark.parametrize(
+    ("host", "allow_private", "reason"),
+    [
+        ("169.254.169.254", True, "link-local or cloud metadata"),
+        ("2852039166", True, "169.254.169.254 is a link-local"),  # read as the resolver reads it
+        ("0xa9.0xfe.0xa9.0xfe", True, "169.254.169.254 is a link-local"),
+        ("[fd00:ec2::254]", True, "cloud metadata"),
+        ("10.0.0.1", False, "private or loopback"),
+        ("127.0.0.1", False, "private or loopback"),
+        ("127.0.0.1", True, None),
+        ("93.184.215.14", False, None),
+        ("hooks.example.com", False, None),  # a name: checked when sent, on what it resolves to
+        ("localhost", False, None),
+    ],
+)
+def test_literal_addresses_are_refused_as_when_sent(host, allow_private, reason):
+    refusal = literal_address_refusal(host, allow_private)
+    assert refusal == reason if reason is None else reason in refusal
 
 
 @pytest.mark.parametrize(

@@ -187,8 +187,13 @@ def test_a_test_alert_shows_the_receivers_refusal(signed_in, sdk_project):
 
 
 def test_a_test_alert_to_a_metadata_address_is_refused_when_sent(signed_in, sdk_project):
-    signed_in.post(url("settings-alert-rule-create"), rule_form("http://169.254.169.254/latest"))
-    rule = AlertRule.objects.get()
+    # Such a rule is refused when saved (below); one saved before that check still cannot send.
+    rule = AlertRule.objects.create(
+        project_id=PROJECT_ID,
+        name="Webhook",
+        trigger="new_issue",
+        action={"type": "webhook", "url": "http://169.254.169.254/latest", "secret": SECRET},
+    )
     page = signed_in.post(url("settings-alert-rule-test", rule.pk), follow=True).content.decode()
     assert "refused: 169.254.169.254 is a link-local or cloud metadata address" in page
     assert 'data-testid="test-status"' not in page
@@ -202,6 +207,7 @@ def test_a_test_alert_to_a_metadata_address_is_refused_when_sent(signed_in, sdk_
         ({"secret": "short"}, "16"),
         ({"trigger": "frequency"}, "a frequency rule needs a count or users"),
         ({"action_type": "email", "recipients": "not-an-address"}, "recipients"),
+        ({"url": "http://169.254.169.254/latest"}, "is a link-local or cloud metadata address"),
     ],
 )
 def test_alert_rules_are_checked_as_the_api_checks_them(signed_in, sdk_project, fields, message):
