@@ -28,6 +28,7 @@ from replays.detection.occurrence import (
     is_raised,
     window_ms_of,
     window_of,
+    windowed,
     with_window,
 )
 from replays.detection.timeline import TimelineEntry
@@ -197,7 +198,7 @@ def _built(
     replay: Replay, occurrence: Occurrence, entries: list[SegmentEntry]
 ) -> ReplayClickWindow:
     start, end = _bounds(occurrence)
-    occurrence = with_window(occurrence, window_of(occurrence, entries))
+    occurrence = windowed(occurrence, entries)
     raised = is_raised(occurrence)
     return ReplayClickWindow(
         replay=replay,

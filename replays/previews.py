@@ -16,7 +16,10 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q
 
+from issues.grouptypes import ERROR_CLICK
 from issues.models import IssueHash
+from issues.queries import noise_threshold_for
+from issues.services import SHOW_AT_ONCE, NoiseThreshold
 from replays.detection.detect import PRODUCED_TYPES, DetectionSettings
 from replays.models import DetectionSettings as DetectionSettingsRow
 from replays.models import PreviewRun
@@ -76,8 +79,25 @@ def draft_changes(row: DetectionSettingsRow, draft: dict) -> list[tuple[str, obj
 
 def draft_settings(project_id: int, draft: dict[str, Any]) -> DetectionSettings:
     """The pure core's view of a draft (an unsaved row: the same reading as the saved one)."""
+    return as_detection_settings(_draft_row(project_id, draft))
+
+
+def draft_noise_threshold(project_id: int, draft: dict[str, Any]) -> NoiseThreshold:
+    """The draft's noise threshold, read as the issues consumer reads the saved one."""
+    row = _draft_row(project_id, draft)
+    return NoiseThreshold(row.noise_threshold or 1, row.noise_threshold_users)
+
+
+def _draft_row(project_id: int, draft: dict[str, Any]) -> DetectionSettingsRow:
     fields = {name: value for name, value in draft.items() if name in DRAFT_FIELDS}
-    return as_detection_settings(DetectionSettingsRow(project_id=project_id, **fields))
+    return DetectionSettingsRow(project_id=project_id, **fields)
+
+
+def compared_types(current: DetectionSettings, draft: DetectionSettings) -> tuple[str, ...]:
+    """The types a comparison lists: those a segment raises alone, and error clicks when either
+    side enables them (off by default: a row of zeros would only say so)."""
+    either = current.enabled | draft.enabled
+    return (*PRODUCED_TYPES, *((ERROR_CLICK.slug,) if ERROR_CLICK.slug in either else ()))
 
 
 def preview_request(project_id: int, user: Any, days: int, draft: dict[str, Any]) -> PreviewRun:
@@ -165,7 +185,16 @@ def preview_execute(
                 on_progress=on_progress,
                 max_inflated_bytes=settings.REPLAYS_MAX_RECORDING_INFLATED_BYTES,
             )
-            run.result = comparison(run.project_id, before, after)
+            run.result = comparison(
+                run.project_id,
+                before,
+                after,
+                noise=(
+                    noise_threshold_for(run.project_id) or SHOW_AT_ONCE,
+                    draft_noise_threshold(run.project_id, run.draft_settings),
+                ),
+                types=compared_types(current, draft),
+            )
             covered = after
         else:
             if publish is None:
@@ -227,15 +256,29 @@ def _progress_writer(
     return write
 
 
-def comparison(project_id: int, before: Summary, after: Summary) -> dict[str, Any]:
+def comparison(
+    project_id: int,
+    before: Summary,
+    after: Summary,
+    noise: tuple[NoiseThreshold, NoiseThreshold] = (SHOW_AT_ONCE, SHOW_AT_ONCE),
+    types: tuple[str, ...] = PRODUCED_TYPES,
+) -> dict[str, Any]:
     """What the page shows: occurrences per type before and after, the issues that would appear
-    or stop getting occurrences, the elements that gain or lose the most."""
+    or stop getting occurrences, the elements that gain or lose the most.
+
+    An issue would appear when the draft's occurrences of the range reach the draft's noise
+    threshold (``noise``: the current settings', the draft's) and the current settings' would
+    not reach the current one, unless it is shown already: an issue is shown once that many
+    occurrences (or distinct users) were counted on it, so below it a new fingerprint makes no
+    issue anyone sees. The creation quota is left out: it delays an issue, never keeps it out."""
     hashes = set(before.by_fingerprint) | set(after.by_fingerprint)
-    issue_ids = dict(
-        IssueHash.objects.filter(project_id=project_id, hash__in=hashes).values_list(
-            "hash", "issue_id"
-        )
-    )
+    issue_ids, shown = {}, set()
+    for primary, issue_id, is_visible in IssueHash.objects.filter(
+        project_id=project_id, hash__in=hashes
+    ).values_list("hash", "issue_id", "issue__is_visible"):
+        issue_ids[primary] = issue_id
+        if is_visible:
+            shown.add(primary)
 
     def issue(primary: str, count: int) -> dict[str, Any]:
         slug, title, culprit = (after.titles.get(primary) or before.titles[primary])[:3]
@@ -247,8 +290,15 @@ def comparison(project_id: int, before: Summary, after: Summary) -> dict[str, An
             "issue_id": issue_ids.get(primary),
         }
 
+    current_noise, draft_noise = noise
     appear = Counter(
-        {key: n for key, n in after.by_fingerprint.items() if key not in before.by_fingerprint}
+        {
+            key: n
+            for key, n in after.by_fingerprint.items()
+            if key not in shown
+            and reaches(after, key, draft_noise)
+            and not reaches(before, key, current_noise)
+        }
     )
     stop = Counter(
         {key: n for key, n in before.by_fingerprint.items() if key not in after.by_fingerprint}
@@ -274,7 +324,7 @@ def comparison(project_id: int, before: Summary, after: Summary) -> dict[str, An
         "skipped": after.skipped,
         "types": [
             {"type": slug, "before": before.occurrences[slug], "after": after.occurrences[slug]}
-            for slug in PRODUCED_TYPES
+            for slug in types
         ],
         "appear": [issue(key, n) for key, n in appear.most_common(TOP)],
         "appear_total": len(appear),
@@ -284,3 +334,11 @@ def comparison(project_id: int, before: Summary, after: Summary) -> dict[str, An
         "lost": elements([item for item in ranked if item[1] < 0][:TOP]),
         "max_segments": settings.REPLAYS_PREVIEW_MAX_SEGMENTS,
     }
+
+
+def reaches(summary: Summary, primary: str, noise: NoiseThreshold) -> bool:
+    """Whether the fingerprint's occurrences in ``summary`` (and their distinct users) alone
+    reach ``noise``: none never do."""
+    return primary in summary.by_fingerprint and noise.reached(
+        summary.by_fingerprint[primary], len(summary.users.get(primary, ()))
+    )

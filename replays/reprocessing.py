@@ -3,7 +3,10 @@
 A stored segment is read back as the consumer decoded it (its recording through the recordings
 storage, one at a time; its replay_event from its row) and goes through ``detect_stored_segment``,
 the one place where stored segments meet the consumer's own detection entry point
-(``detect_clicks``): a change to detection applies to reprocessing with no second copy.
+(``detect_clicks``): a change to detection applies to reprocessing with no second copy. Its
+clicks' windows, and its error-click candidates', are built again from the replay's stored
+timeline and error events with the consumer's own functions (``windowed``, ``is_raised``), so an
+error click is raised as the consumer raised it once every entry had arrived.
 
 Occurrence ids do not depend on the settings or the clock, so publishing a segment's occurrences
 again adds nothing the issues consumer has already counted: a run can be stopped at any point and
@@ -26,7 +29,7 @@ from issues.fingerprints import occurrence_hashes
 from issues.models import IssueHash
 from replays.click_windows import replay_timeline_within
 from replays.detection.detect import Detection, DetectionSettings, Segment, detect_clicks
-from replays.detection.occurrence import Occurrence, window_of, with_window
+from replays.detection.occurrence import Occurrence, is_raised, window_ms_of, windowed
 from replays.detection.recording import Recording, inflate_recording
 from replays.detection.replay_event import ReplayEvent, User, replay_event_from_dict
 from replays.detection.user_agent import Client
@@ -118,30 +121,43 @@ def detect_stored_segment(
 
 
 def _with_replay_windows(replay: Replay, detection: Detection) -> Detection:
-    """Each click occurrence with the window the replay's whole stored timeline gives it, as the
-    consumer last published it: the segment alone holds only its own entries (a request whose
-    span came in a later segment would be "pending" again)."""
-    windowed = [found for found in detection.clicks if "window" in found.occurrence.evidence_data]
-    if not windowed:
+    """Each click occurrence, and each error-click candidate, with the window the replay's whole
+    stored timeline and its stored error events give it, as the consumer last built it: the
+    segment alone holds only its own entries (a request whose span came in a later segment would
+    be "pending" again; an error event never is in a recording)."""
+    windowed_clicks = [
+        found.occurrence for found in detection.clicks if "window" in found.occurrence.evidence_data
+    ]
+    opened = [*windowed_clicks, *detection.error_click_candidates]
+    if not opened:
         return detection
-    bounds = [window_bounds(*_click_wait(found.occurrence)) for found in windowed]
+    bounds = [
+        window_bounds(occurrence.evidence_data["timestamp"], window_ms_of(occurrence.evidence_data))
+        for occurrence in opened
+    ]
     entries = replay_timeline_within(
         replay, min(start for start, _ in bounds), max(end for _, end in bounds)
     )
     clicks = tuple(
-        dataclasses.replace(
-            found, occurrence=with_window(found.occurrence, window_of(found.occurrence, entries))
-        )
+        dataclasses.replace(found, occurrence=windowed(found.occurrence, entries))
         if "window" in found.occurrence.evidence_data
         else found
         for found in detection.clicks
     )
-    return dataclasses.replace(detection, clicks=clicks)
+    candidates = tuple(
+        windowed(candidate, entries) for candidate in detection.error_click_candidates
+    )
+    return dataclasses.replace(detection, clicks=clicks, error_click_candidates=candidates)
 
 
-def _click_wait(occurrence: Occurrence) -> tuple[float, float]:
-    evidence = occurrence.evidence_data
-    return evidence["timestamp"], evidence.get("timeAfterClickMs") or 0.0
+def published_occurrences(detection: Detection) -> list[Occurrence]:
+    """What the consumer publishes of a segment once the replay's entries are all in: its
+    occurrences, and its error-click candidates whose window holds an error once
+    ``_with_replay_windows`` built it from the replay's timeline and error events."""
+    return [
+        *detection.occurrences,
+        *(candidate for candidate in detection.error_click_candidates if is_raised(candidate)),
+    ]
 
 
 def stored_segments(
@@ -189,6 +205,10 @@ class Summary:
     first_received: datetime | None = None
     last_received: datetime | None = None
     _last_replay: int | None = None
+    # With ``count_users`` (a preview: its segments are capped), each fingerprint's distinct
+    # users (by the issues consumer's key): what a noise threshold in users reads.
+    count_users: bool = False
+    users: dict[str, set[str]] = field(default_factory=dict)
 
     def add(self, row: ReplaySegment, occurrences: list[Occurrence]) -> None:
         """Count one segment's occurrences (segments come in (replay, segment) order)."""
@@ -204,6 +224,8 @@ class Summary:
             self.occurrences[slug] += 1
             primary = occurrence_hashes(occurrence.type, occurrence.fingerprint)[0]
             self.by_fingerprint[primary] += 1
+            if self.count_users and (user := user_key(occurrence)):
+                self.users.setdefault(primary, set()).add(user)
             self.titles.setdefault(primary, (slug, occurrence.issue_title, occurrence.culprit))
             selector = occurrence.evidence_data.get("selector") or occurrence.culprit
             self.by_element[(slug, str(selector))] += 1
@@ -232,6 +254,13 @@ class Summary:
         }
 
 
+def user_key(occurrence: Occurrence) -> str:
+    """The key that counts the occurrence's user on its issue, as the issues consumer reads it
+    (the id, else the email, the username, the IP address); empty when it names none."""
+    user = occurrence.event.get("user") or {}
+    return User(**{name: user.get(name) for name in User.__slots__}).key or ""
+
+
 def _slug(type_id: int) -> str:
     group_type = grouptypes.get_by_id(type_id)
     return group_type.slug if group_type else str(type_id)
@@ -255,7 +284,7 @@ def reprocess(
 
     def found(row: ReplaySegment, detections: tuple[Detection, ...]) -> None:
         nonlocal pending
-        occurrences = detections[0].occurrences
+        occurrences = published_occurrences(detections[0])
         summary.add(row, occurrences)
         if publish is not None:
             pending.extend(occurrences)
@@ -286,11 +315,11 @@ def compare(
     max_inflated_bytes: int,
 ) -> tuple[Summary, Summary]:
     """What ``current`` and ``draft`` find over the same stored segments; publishes nothing."""
-    before, after = Summary(), Summary()
+    before, after = Summary(count_users=True), Summary(count_users=True)
 
     def found(row: ReplaySegment, detections: tuple[Detection, ...]) -> None:
-        before.add(row, detections[0].occurrences)
-        after.add(row, detections[1].occurrences)
+        before.add(row, published_occurrences(detections[0]))
+        after.add(row, published_occurrences(detections[1]))
 
     before.skipped = after.skipped = run_detection(
         stored_segments(project_id, since, until),

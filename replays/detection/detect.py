@@ -47,8 +47,9 @@ from replays.detection.window import SegmentEntry
 
 # The types this producer raises from a segment alone (by slug: a ClickType is its slug), what a
 # settings preview counts, and those of them that the registry enables by default. Error clicks
-# are raised where the windows are built (``replays.click_windows``), once an error falls in one:
-# previews and reprocessing do not count them.
+# are raised where the windows are built (``replays.click_windows``), once an error falls in one;
+# reprocessing raises them from the replay's stored timeline and error events
+# (``replays.reprocessing``), and a preview counts them when either side enables them.
 PRODUCED_TYPES: tuple[str, ...] = (*ClickType, HYDRATION_ERROR.slug)
 DEFAULT_ENABLED = frozenset(
     slug

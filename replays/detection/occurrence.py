@@ -305,6 +305,13 @@ def with_window(occurrence: Occurrence, window: ClickWindow) -> Occurrence:
     return replace(occurrence, evidence_data=evidence, evidence_display=display)
 
 
+def windowed(occurrence: Occurrence, entries: Iterable[SegmentEntry]) -> Occurrence:
+    """The click occurrence built with the window that the replay's entries (any of them: its
+    timeline's, its error events') give it: how the consumer builds a stored window, and how
+    reprocessing builds it again from what the consumer stored."""
+    return with_window(occurrence, window_of(occurrence, entries))
+
+
 def window_ms_of(evidence: dict[str, Any]) -> float:
     """How long a click occurrence's window lasts: an error click's ``windowMs``, else the SDK's
     wait (``timeAfterClickMs``)."""
