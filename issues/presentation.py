@@ -49,6 +49,26 @@ def url_path(url: str) -> str:
     return path
 
 
+def page_url(url: str) -> str:
+    """A page URL shown whole (a link's text, a tooltip), less its fragment: ``…/cart#cart`` is
+    the page ``…/cart``, as ``url_path`` and grouping fold it. A URL that is only a fragment
+    stays as it is, rather than showing nothing."""
+    if not url:
+        return ""
+    return url.split("#", 1)[0] or url
+
+
+def pages_visited(urls: Iterable[str] | None) -> list[str]:
+    """A replay's URLs as the pages its user went through: each folded by ``page_url``, and a
+    page that follows itself (``/cart``, then ``/cart#cart``: a jump within the page) said once."""
+    pages: list[str] = []
+    for url in urls or ():
+        page = page_url(url)
+        if page and (not pages or pages[-1] != page):
+            pages.append(page)
+    return pages
+
+
 def http_url(url: str) -> str:
     """``url`` if it may be a link target (http or https), else "": page URLs come from whoever
     holds a project's public DSN, and a ``javascript:`` URL, or one ``urlsplit`` cannot read, must
