@@ -685,6 +685,20 @@ def test_the_issue_pages_show_page_urls_without_their_fragment(signed_in, stored
     assert 'title="http://127.0.0.1:18766/cart">/cart</span>' in listing
 
 
+def test_a_culprit_that_is_a_selector_keeps_its_id(signed_in, stored):
+    """Without a URL or a route, a click's culprit is its selector: ``#b1`` is an id there."""
+    click = new_element_click(fixture_occurrences()[0], 1)
+    click["culprit"] = "body > button#b1"
+    click["evidence_data"]["url"] = ""
+    record(click)
+    issue = Issue.objects.get(selector="body > button#b1")
+    assert issue.culprit == "body > button#b1"
+    page = signed_in.get(reverse("issues:issue-detail", args=[issue.pk])).content.decode()
+    assert '<span title="body &gt; button#b1">body &gt; button#b1</span>' in page
+    listing = signed_in.get(list_url()).content.decode()
+    assert 'title="body &gt; button#b1">body &gt; button#b1</span>' in listing
+
+
 def test_a_page_url_that_is_not_http_is_never_a_link(signed_in, stored):
     click = new_element_click(fixture_occurrences()[0], 1)
     click["evidence_data"]["url"] = "javascript:alert(document.cookie)"
