@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from issues.presentation import page_url
+
 TRIGGER_TITLES = {
     "new_issue": "New issue",
     "regression": "Regression",
@@ -116,7 +118,11 @@ def _facts(body: dict[str, Any]) -> list[tuple[str, str]]:
         metadata = issue.get("metadata") or {}
         facts += [
             ("Element", metadata.get("selector") or issue["title"]),
-            ("Page", metadata.get("route") or metadata.get("url") or issue["culprit"] or "?"),
+            # The page as the issue page shows it (/cart#cart is /cart); the body keeps the URL.
+            (
+                "Page",
+                metadata.get("route") or page_url(metadata.get("url") or issue["culprit"]) or "?",
+            ),
             ("Events", str(issue["times_seen"])),
             ("Users", str(issue["users_seen"])),
         ]

@@ -33,7 +33,7 @@ def url_path(url: str) -> str:
 
     Relative URLs (the SDK sends some, such as ``/cart``) and routes stay as they are, less
     their fragment, and so does a URL that ``urlsplit`` cannot read (``http://[::1/x``, sent by
-    anyone who holds the DSN).
+    anyone who holds the DSN). A culprit that is a selector stays whole (``_without_fragment``).
     """
     if not url:
         return ""
@@ -42,11 +42,38 @@ def url_path(url: str) -> str:
     except ValueError:
         return url
     if not parts.scheme or not parts.netloc:
-        return url.split("#", 1)[0] or url
+        return _without_fragment(url)
     path = parts.path or "/"
     if parts.query:
         path += f"?{parts.query}"
     return path
+
+
+def page_url(url: str) -> str:
+    """A page URL shown whole (a link's text, a tooltip), less its fragment: ``…/cart#cart`` is
+    the page ``…/cart``, as ``url_path`` and grouping fold it. A URL that is only a fragment
+    stays as it is, rather than showing nothing."""
+    return _without_fragment(url) if url else ""
+
+
+def _without_fragment(text: str) -> str:
+    """``text`` less its fragment if it is a URL or a path. An issue's culprit is its route, its
+    URL or, when the SDK sent neither, the clicked element's selector, whose ``#`` starts an id
+    (``body > button#buy``), not a fragment; and nothing but a fragment is shown as sent."""
+    if "://" not in text and not text.startswith("/"):
+        return text
+    return text.split("#", 1)[0] or text
+
+
+def pages_visited(urls: Iterable[str] | None) -> list[str]:
+    """A replay's URLs as the pages its user went through: each folded by ``page_url``, and a
+    page that follows itself (``/cart``, then ``/cart#cart``: a jump within the page) said once."""
+    pages: list[str] = []
+    for url in urls or ():
+        page = page_url(url)
+        if page and (not pages or pages[-1] != page):
+            pages.append(page)
+    return pages
 
 
 def http_url(url: str) -> str:

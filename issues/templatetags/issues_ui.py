@@ -106,6 +106,8 @@ def query(request: HttpRequest, **changes: object) -> str:
 register.filter("has_element", has_element)
 register.filter("url_path", presentation.url_path)
 register.filter("http_url", presentation.http_url)
+register.filter("page_url", presentation.page_url)
+register.filter("pages_visited", presentation.pages_visited)
 register.filter("duration", presentation.duration)
 register.filter("clock", presentation.clock)
 

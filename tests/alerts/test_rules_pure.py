@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.payload import signature, webhook_headers
+from alerts.payload import email_message, signature, slack_message, webhook_headers
 from alerts.retry import Outcome, backoff_s, next_step, outcome_of_status
 from alerts.sending import UnsafeDestination, address_refusal, check_url, literal_address_refusal
 from alerts.triggers import (
@@ -69,6 +69,24 @@ def test_pages_fold_as_detection_does():
     assert page_key({"route": "/orders/:id", "url": "https://shop/orders/12"}) == "/orders/:id"
     assert page_key({"url": "https://shop.example/orders/1234?x=1#y"}) == "/orders/{id}"
     assert page_key({}) == "/"
+
+
+def test_slack_and_email_say_the_page_without_its_fragment():
+    issue = {
+        "title": "Dead Click",
+        "culprit": "http://127.0.0.1:18766/cart#cart",
+        "times_seen": 1,
+        "users_seen": 1,
+        "metadata": {"selector": "body > nav > a#cart", "url": "http://127.0.0.1:18766/cart#cart"},
+    }
+    body = {"id": "d1", "action": "new_issue", "rule": {"name": "All"}, "project": {"name": "shop"}}
+    body["issue"] = issue
+    fields = [field["text"] for field in slack_message(body)["blocks"][1]["fields"]]
+    assert "*Page*\nhttp://127.0.0.1:18766/cart" in fields
+    assert "Page: http://127.0.0.1:18766/cart\n" in email_message(body)[1]
+    issue["metadata"] = {"selector": "body > nav > a#cart"}  # no url: the culprit, folded too
+    assert "Page: http://127.0.0.1:18766/cart\n" in email_message(body)[1]
+    assert body["issue"]["culprit"].endswith("#cart")  # the webhook body keeps what was sent
 
 
 @pytest.mark.parametrize(

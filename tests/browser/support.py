@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 from django.conf import settings
+from playwright.sync_api import Locator, Page
 
 DEBIAN_CHROMIUM = "/usr/bin/chromium"
 
@@ -45,3 +46,36 @@ def screenshot_path(name: str) -> Path:
     folder = Path(settings.BASE_DIR) / "var" / "test-artifacts" / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{name}.png"
+
+
+def box_inside(inner: Locator, outer: Locator) -> bool:
+    """Whether ``inner`` is drawn wholly within ``outer`` (half a pixel of rounding allowed)."""
+    a, b = inner.bounding_box(), outer.bounding_box()
+    assert a is not None, "the inner element is not displayed"
+    assert b is not None, "the outer element is not displayed"
+    return (
+        a["x"] >= b["x"] - 0.5
+        and a["y"] >= b["y"] - 0.5
+        and a["x"] + a["width"] <= b["x"] + b["width"] + 0.5
+        and a["y"] + a["height"] <= b["y"] + b["height"] + 0.5
+    )
+
+
+# Each ``.table`` cell that reaches past the right edge of what holds the table: the card
+# (``.card.flush`` clips what overflows it) or, outside a card, the table's parent block.
+_CELLS_PAST_THEIR_BOX = """() => Array.from(document.querySelectorAll("table.table")).flatMap(
+  (table) => {
+    const right = (table.closest(".card") || table.parentElement).getBoundingClientRect().right;
+    return Array.from(table.querySelectorAll("th, td"))
+      .filter((cell) => cell.getBoundingClientRect().right > right + 0.5)
+      .map((cell) => (table.dataset.testid || table.className) + ": " + cell.textContent.trim());
+  })"""
+
+
+def cells_past_their_box(page: Page) -> list[str]:
+    """What is cut off or pushed out of sight on the page: each table cell past its table's box
+    (as "<table>: <text>"), and "the page scrolls sideways" if it does. Empty when all fits."""
+    cut = page.evaluate(_CELLS_PAST_THEIR_BOX)
+    if page.evaluate("document.documentElement.scrollWidth > window.innerWidth"):
+        cut.append("the page scrolls sideways")
+    return cut

@@ -196,6 +196,12 @@ def test_the_url_above_the_player_follows_a_seek_across_a_navigation(logged_in_p
     expect(url).to_have_text(re.compile(r"http://127\.0\.0\.1:18766/cart$"))
     page.screenshot(path=screenshot_path("replay-navigation"), full_page=True)
 
+    # 2 ms later the page jumps to its anchor (/cart#cart): still the page /cart, as grouping
+    # and the Pages card say.
+    timeline_row(page, "navigation", "/cart#cart").get_by_role("link").click()
+    expect(url).to_have_text(re.compile(r"http://127\.0\.0\.1:18766/cart$"))
+    expect(url.locator("code")).to_have_attribute("title", "http://127.0.0.1:18766/cart")
+
     timeline_row(page, "click", "Click").first.get_by_role("link").click()
     expect(url).to_have_text(re.compile(r"/index\.html$"))
 

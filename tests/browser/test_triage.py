@@ -1,6 +1,7 @@
 """Triage in a real browser (issue 21): bulk actions, the time range, ignore until… with a clock
 the test moves (``ISSUES_NOW``: the live server runs in this process and reads the same
-settings), resolve in the next release, and the issue page's words and activity.
+settings), resolve in the next release, the issue page's words and activity, and tables that fit
+their pages at 1400 px.
 
 Over the SDK fixture's replay: five issues clicked on 2026-11-24 around 16:29 UTC, release
 shop@1.4.2. Screenshots ``issue_list`` and ``issue`` at 1400 px land in
@@ -13,16 +14,25 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from alerts.models import AlertDelivery, DeliveryStatus
 from issues.models import Issue, IssueStatus, IssueType
+from tests.alerts.builders import webhook_rule
 from tests.browser.conftest import PASSWORD
-from tests.browser.support import INSTALL_HINT, chromium_path, screenshot_path
+from tests.browser.support import (
+    INSTALL_HINT,
+    box_inside,
+    cells_past_their_box,
+    chromium_path,
+    screenshot_path,
+)
 from tests.browser.test_ui import first_of_type, issue_list_url, issue_row, issue_rows
-from tests.issues.builders import another_click, fixture_occurrences, record
+from tests.issues.builders import FIXTURE_REPLAY_ID, another_click, fixture_occurrences, record
 
 pytestmark = pytest.mark.skipif(chromium_path() is None, reason=INSTALL_HINT)
 
 # An hour after the fixture's clicks: the clock of these tests.
 NOW = datetime(2026, 11, 24, 17, 30, tzinfo=UTC)
+WIDE = {"width": 1400, "height": 900}
 
 
 @pytest.fixture
@@ -163,7 +173,94 @@ def test_the_issue_page_says_what_happened_in_plain_words(
     page.get_by_test_id("element-row-link").click()
     expect(page.locator("tr[data-testid=selector-row]:target")).to_have_count(1)
     page.goto(f"/issues/{rage.pk}/")
+    # The occurrences fit their card (it clips what overflows): the replay link is in sight.
+    expect(page.get_by_test_id("replay-link")).to_have_count(1)
+    assert box_inside(page.get_by_test_id("replay-link"), occurrences_card(page))
     page.screenshot(path=screenshot_path("issue"), full_page=True)
+
+
+def occurrences_card(page: Page):
+    return page.locator("section.card", has=page.get_by_test_id("occurrence-row"))
+
+
+def record_a_long_winded_click(fixture_issues: list[Issue]) -> Issue:
+    """The rage click again, in the fixture's (stored) replay, by a user with a long e-mail on a
+    long release and environment: what widens an occurrences table most."""
+    rage = first_of_type(fixture_issues, IssueType.RAGE_CLICK)
+    fixture = next(
+        o for o in fixture_occurrences() if o["id"] == rage.occurrences.get().occurrence_id
+    )
+    click = another_click(
+        fixture,
+        user={"email": "someone.with.a.rather.long.name@subsidiary.example-company.com"},
+        release="storefront-web@12.13.140+8c3f1e2d9b7a41c0",
+        environment="production-eu-west-1",
+    )
+    click["resource_id"] = click["evidence_data"]["replay_id"] = FIXTURE_REPLAY_ID
+    record(click)
+    return rage
+
+
+def test_every_occurrence_keeps_its_replay_link_in_sight_at_1400_px(
+    logged_in_page: Page, fixture_issues: list[Issue]
+):
+    page = logged_in_page
+    page.set_viewport_size(WIDE)
+    rage = record_a_long_winded_click(fixture_issues)
+    for issue in fixture_issues:
+        page.goto(f"/issues/{issue.pk}/")
+        links = page.get_by_test_id("replay-link")
+        expect(links).to_have_count(2 if issue == rage else 1)
+        for link in links.all():
+            assert box_inside(link, occurrences_card(page)), issue.short_id
+        assert cells_past_their_box(page) == [], issue.short_id
+    page.goto(f"/issues/{rage.pk}/")
+    page.screenshot(path=screenshot_path("issue-long-values"), full_page=True)
+
+
+def test_the_tables_of_every_page_fit_at_1400_px(logged_in_page: Page, fixture_issues: list[Issue]):
+    """The issue list, the elements, a replay and the settings' tabs (an alert rule with its
+    deliveries among them), with long values where a page shows them."""
+    page = logged_in_page
+    page.set_viewport_size(WIDE)
+    record_a_long_winded_click(fixture_issues)
+    project_id = fixture_issues[0].project_id
+    rule = webhook_rule(
+        project_id,
+        "https://hooks.example.com/services/T0000/B0000/a-long-webhook-path-that-goes-on",
+        name="Frustration on the checkout pages, told to the on-call channel",
+    )
+    for number, (issue, page_key, error) in enumerate(
+        [(fixture_issues[0], "", "connection refused " * 8), (None, "/products/{id}/reviews", "")]
+    ):
+        AlertDelivery.objects.create(
+            delivery_id=f"delivery-{number}",
+            rule=rule,
+            project_id=project_id,
+            issue=issue,
+            page=page_key,
+            trigger="new_issue" if issue else "page_frequency",
+            status=DeliveryStatus.FAILED if error else DeliveryStatus.SENT,
+            attempts=5,
+            last_error=error,
+            response_status=503,
+            payload={},
+            created_at=NOW,
+            next_attempt_at=NOW,
+        )
+    pages = [
+        f"/projects/{project_id}/issues/?status=all",
+        f"/projects/{project_id}/elements/",
+        f"/projects/{project_id}/replays/{FIXTURE_REPLAY_ID}/",
+        f"/projects/{project_id}/settings/",
+        f"/projects/{project_id}/settings/keys/",
+        f"/projects/{project_id}/settings/alerts/",
+        f"/projects/{project_id}/settings/alerts/{rule.pk}/",
+        f"/projects/{project_id}/settings/token/",
+    ]
+    for path in pages:
+        page.goto(path)
+        assert cells_past_their_box(page) == [], path
 
 
 def test_exact_times_are_shown_in_the_readers_time_zone(

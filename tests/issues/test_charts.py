@@ -111,6 +111,7 @@ def test_relative_time(delta, text):
         ("https://shop.example/cart?step=2#pay", "/cart?step=2"),  # the fragment is folded
         ("/cart#cart", "/cart"),
         ("#/orders", "#/orders"),  # nothing but a fragment: shown as sent
+        ("body > button#buy", "body > button#buy"),  # a culprit that is a selector: an id
         ("https://shop.example", "/"),
         ("/cart", "/cart"),
         ("/users/:id", "/users/:id"),
@@ -120,6 +121,42 @@ def test_relative_time(delta, text):
 )
 def test_url_path_keeps_what_tells_pages_apart_and_folds_fragments(url, shown):
     assert presentation.url_path(url) == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://127.0.0.1:18766/cart#cart", "http://127.0.0.1:18766/cart"),
+        ("https://shop.example/cart?step=2#pay", "https://shop.example/cart?step=2"),
+        ("https://shop.example/#/orders/7", "https://shop.example/"),
+        ("/cart#cart", "/cart"),
+        ("#/orders", "#/orders"),  # nothing but a fragment: shown as sent
+        ("body > button#buy", "body > button#buy"),  # a culprit that is a selector: an id
+        ("http://[::1/x#y", "http://[::1/x"),  # unreadable by urlsplit, folded all the same
+        ("javascript:alert(1)", "javascript:alert(1)"),
+        ("", ""),
+    ],
+)
+def test_page_url_is_the_whole_url_less_its_fragment(url, shown):
+    assert presentation.page_url(url) == shown
+
+
+def test_pages_visited_folds_fragments_and_says_a_page_once_in_a_row():
+    urls = [
+        "http://127.0.0.1:18766/index.html",
+        "http://127.0.0.1:18766/cart",
+        "http://127.0.0.1:18766/cart#cart",
+        "http://127.0.0.1:18766/index.html#top",
+        "http://127.0.0.1:18766/cart",
+        "",
+    ]
+    assert presentation.pages_visited(urls) == [
+        "http://127.0.0.1:18766/index.html",
+        "http://127.0.0.1:18766/cart",
+        "http://127.0.0.1:18766/index.html",
+        "http://127.0.0.1:18766/cart",
+    ]
+    assert presentation.pages_visited(None) == []
 
 
 def test_duration_and_clock():

@@ -524,7 +524,14 @@ def test_replay_page_shows_metadata_clicks_and_the_player(signed_in, stored):
     assert "shop@1.4.2" in page
     assert "staging" in page
     assert '<dd data-testid="segment-count">7</dd>' in page
-    assert "/cart#cart" in page
+    # The SDK sent .../cart, then .../cart#cart (a jump within the page): one page, folded as
+    # grouping folds it, in the list and in its tooltips alike.
+    pages = re.findall(r'<li title="([^"]*)"[^>]*data-testid="replay-page-url">([^<]*)</li>', page)
+    assert pages == [
+        ("http://127.0.0.1:18766/index.html", "/index.html"),
+        ("http://127.0.0.1:18766/cart", "/cart"),
+    ]
+    assert "/cart#cart" not in page
     assert page.count('data-testid="replay-click"') == 5
     config = player_config(response)
     assert config["recordingUrl"] == recording_url()
@@ -659,6 +666,37 @@ def test_not_found_page_is_the_uis(signed_in, stored):
     response = signed_in.get(reverse("issues:issue-detail", args=[99999]))
     assert response.status_code == 404
     assert b"Back to the issues" in response.content
+
+
+def test_the_issue_pages_show_page_urls_without_their_fragment(signed_in, stored):
+    """The SDK's clicks on /cart came from http://127.0.0.1:18766/cart#cart: grouping reads the
+    page /cart, and so does every place the UI shows the page (the link keeps the URL sent)."""
+    issue = Issue.objects.get(selector="body > nav > a#cart")
+    assert issue.metadata["url"] == "http://127.0.0.1:18766/cart#cart"
+    page = signed_in.get(reverse("issues:issue-detail", args=[issue.pk])).content.decode()
+    where = re.search(r'<a href="([^"]*)"[^>]*data-testid="element-where">([^<]*)</a>', page)
+    assert where is not None
+    assert where.groups() == ("http://127.0.0.1:18766/cart#cart", "http://127.0.0.1:18766/cart")
+    assert '<span title="http://127.0.0.1:18766/cart">/cart</span>' in page  # the header
+    assert '<td class="truncate" title="http://127.0.0.1:18766/cart">/cart</td>' in page
+    assert page.count("/cart#cart") == 1  # the link's target, nowhere shown
+    listing = signed_in.get(list_url()).content.decode()
+    assert "/cart#cart" not in listing
+    assert 'title="http://127.0.0.1:18766/cart">/cart</span>' in listing
+
+
+def test_a_culprit_that_is_a_selector_keeps_its_id(signed_in, stored):
+    """Without a URL or a route, a click's culprit is its selector: ``#b1`` is an id there."""
+    click = new_element_click(fixture_occurrences()[0], 1)
+    click["culprit"] = "body > button#b1"
+    click["evidence_data"]["url"] = ""
+    record(click)
+    issue = Issue.objects.get(selector="body > button#b1")
+    assert issue.culprit == "body > button#b1"
+    page = signed_in.get(reverse("issues:issue-detail", args=[issue.pk])).content.decode()
+    assert '<span title="body &gt; button#b1">body &gt; button#b1</span>' in page
+    listing = signed_in.get(list_url()).content.decode()
+    assert 'title="body &gt; button#b1">body &gt; button#b1</span>' in listing
 
 
 def test_a_page_url_that_is_not_http_is_never_a_link(signed_in, stored):

@@ -119,6 +119,10 @@ def test_an_ignored_selector_takes_its_issue_out_of_the_after_column(
     assert run.result["gained"] == []
     page = admin_client.get(response["Location"]).content.decode()
     assert "body &gt; nav &gt; a#cart" in page
+    # Where it was clicked: the page /cart, its fragment folded as on the issue pages.
+    assert run.result["stop"][0]["culprit"] == "http://127.0.0.1:18766/cart#cart"
+    assert "<td>http://127.0.0.1:18766/cart</td>" in page
+    assert "/cart#cart" not in page
 
 
 def test_an_invalid_draft_is_refused_with_its_errors_and_queues_nothing(admin_client, sdk_project):

@@ -75,6 +75,12 @@
     return text(url).split(/[?#]/)[0];
   }
 
+  // A page URL less its fragment: /cart#cart is the page /cart, as the issue pages and grouping
+  // say (a jump to an anchor is not another page).
+  function withoutFragment(url) {
+    return text(url).split("#")[0];
+  }
+
   function resolved(url, base) {
     try {
       return new URL(url, base || undefined).href;
@@ -262,7 +268,7 @@
   function showMoment(offsetMs) {
     var moment = firstTimestamp + offsetMs;
     container.setAttribute("data-current-ms", String(Math.round(offsetMs)));
-    var url = urlAt(moment);
+    var url = withoutFragment(urlAt(moment));
     urlBar.hidden = !url;
     urlBar.querySelector("code").textContent = url;
     urlBar.querySelector("code").title = url;
