@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from typing import Any
 from urllib.parse import urljoin
 
@@ -477,9 +478,16 @@ def parse_node(value: Any) -> Node:
     attributes = node.get("attributes")
     kept: dict[str, str] = {}
     if isinstance(attributes, dict):
-        for name, attribute in list(attributes.items())[:MAX_ATTRIBUTES]:
-            if isinstance(name, str) and isinstance(attribute, str | int | float | bool):
-                kept[_text(name, MAX_ATTRIBUTE_CHARS)] = _text(str(attribute), MAX_ATTRIBUTE_CHARS)
+        # Every plain click is parsed (exposure counts them): the bounds inline, not two calls each.
+        for name, attribute in islice(attributes.items(), MAX_ATTRIBUTES):
+            if isinstance(name, str) and isinstance(attribute, _ATTRIBUTE_TYPES):
+                name = name[:MAX_ATTRIBUTE_CHARS]
+                value = (attribute if isinstance(attribute, str) else str(attribute))[
+                    :MAX_ATTRIBUTE_CHARS
+                ]
+                if "\x00" in name or "\x00" in value:
+                    name, value = without_nul(name), without_nul(value)
+                kept[name] = value
     node_id = node.get("id")
     return Node(
         id=node_id if isinstance(node_id, int) and not isinstance(node_id, bool) else None,
@@ -487,6 +495,9 @@ def parse_node(value: Any) -> Node:
         text=_text(node.get("textContent"), MAX_TEXT_CHARS),
         attributes=kept,
     )
+
+
+_ATTRIBUTE_TYPES = (str, int, float, bool)
 
 
 def selector_from_node(node: Node) -> str:
