@@ -184,6 +184,13 @@ def table_rows(r: dict[str, float]) -> list[tuple[str, ...]]:
             ),
             (
                 "a",
+                "  of which decode alone / zlib alone",
+                f"{r['decode_ratio_no_clicks']:.2f}x",
+                "",
+                "",
+            ),
+            (
+                "a",
                 f"{r['core_click_segments']:.0f} with clicks/hydration: core | zlib | zlib+orjson",
                 f"{r['core_clicks_mb_per_s']:,.0f} | {r['zlib_clicks_mb_per_s']:,.0f} | "
                 f"{r['zlib_orjson_clicks_mb_per_s']:,.0f} MB/s",

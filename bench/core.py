@@ -76,6 +76,10 @@ def measure(sessions: list[corpus.Session]) -> dict[str, float]:
         for sample in group:
             detect_clicks(decode_segment(sample.message, max_inflated), detection_settings, now)
 
+    def decode(group: list[Sample]) -> None:
+        for sample in group:
+            decode_segment(sample.message, max_inflated)
+
     def zlib_alone(group: list[Sample]) -> None:
         for sample in group:
             zlib.decompress(sample.segment.body)
@@ -89,12 +93,17 @@ def measure(sessions: list[corpus.Session]) -> dict[str, float]:
         for s in groups["clicks"][: len(groups["clicks"]) // CLICK_REPEATS]
     ]
     methods = {"core": core, "zlib": zlib_alone, "zlib_orjson": zlib_orjson}
+    # The decode step alone (msgpack and schema, replay_event, split, inflate) on the segments
+    # without findings: how much of the core's budget over zlib it takes before any detection.
+    decode_only = {"decode_no_clicks": partial(decode, groups["no_clicks"])}
     times: dict[str, float] = {}
     affinity = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {max(affinity)})  # one core, as one consumer process uses
     try:
         for name, group in groups.items():
             works = {f"{method}_{name}": partial(f, group) for method, f in methods.items()}
+            if name == "no_clicks":
+                works.update(decode_only)
             times.update(best_times(works, ROUNDS))
     finally:
         os.sched_setaffinity(0, affinity)
@@ -122,5 +131,6 @@ def measure(sessions: list[corpus.Session]) -> dict[str, float]:
     results["core_segments_per_s"] = len(samples) / one_pass
     results["core_mb_per_s"] = results["core_inflated_mb"] / one_pass
     results["core_ratio_no_clicks"] = times["core_no_clicks"] / times["zlib_no_clicks"]
+    results["decode_ratio_no_clicks"] = times["decode_no_clicks"] / times["zlib_no_clicks"]
     results["core_ratio_clicks"] = times["core_clicks"] / times["zlib_orjson_clicks"]
     return results

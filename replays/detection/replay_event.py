@@ -116,7 +116,7 @@ def _seconds(value: Any) -> float | None:
 
 
 def _strings(value: Any, limit: int) -> tuple[str, ...]:
-    if not isinstance(value, list):
+    if not value or not isinstance(value, list):  # most segments' error_ids and trace_ids: []
         return ()
     items = (without_nul(item[:limit]) for item in value[:MAX_LIST_ITEMS] if isinstance(item, str))
     return tuple(item for item in items if item)
