@@ -19,7 +19,7 @@ from django.db import connection
 from issues.causes import Cause, cause_of, likely_cause, share
 from issues.models import Issue, IssueCause, Occurrence
 from replays.detection.exposure import element_key_of_fingerprint, page_key
-from replays.queries import element_clicks, page_sessions
+from replays.queries import DaysKey, elements_clicks, pages_sessions
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,27 +150,35 @@ def _new_replays(new: Iterable[Occurrence]) -> Counter[int]:
 def _figures(
     counted: Mapping[int, Issue], added: Mapping[int, int]
 ) -> dict[int, tuple[int, int | None, int | None, float]]:
-    """(replays seen, page sessions, element clicks, impact) of each counted issue."""
+    """(replays seen, page sessions, element clicks, impact) of each counted issue: the
+    sessions and clicks of all of them read in one query each."""
     if not counted:
         return {}
-    figures = {}
-    for issue_id, url, fingerprint, replays_seen in Issue.objects.filter(
-        pk__in=list(counted)
-    ).values_list("pk", "metadata__url", "fingerprint", "replays_seen"):
+    rows = Issue.objects.filter(pk__in=list(counted)).values_list(
+        "pk", "metadata__url", "fingerprint", "replays_seen"
+    )
+    pages: dict[int, DaysKey] = {}
+    elements: dict[int, DaysKey] = {}
+    replays: dict[int, int] = {}
+    for issue_id, url, fingerprint, replays_seen in rows:
         issue = counted[issue_id]
         first_day, last_day = _day(issue.first_seen), _day(issue.last_seen)
-        replays = replays_seen + added.get(issue_id, 0)
-        sessions = None
+        replays[issue_id] = replays_seen + added.get(issue_id, 0)
         if isinstance(url, str) and url:
             page_hash, _ = page_key(url)
-            sessions = page_sessions(issue.project_id, page_hash, first_day, last_day)
-        clicks = None
+            pages[issue_id] = (issue.project_id, page_hash, first_day, last_day)
         element_hash = element_key_of_fingerprint(
             fingerprint if isinstance(fingerprint, list) else []
         )
         if element_hash:
-            clicks = element_clicks(issue.project_id, element_hash, first_day, last_day)
-        figures[issue_id] = (replays, sessions, clicks, share(replays, sessions) or 0.0)
+            elements[issue_id] = (issue.project_id, element_hash, first_day, last_day)
+    sessions = pages_sessions(pages.values())
+    clicks = elements_clicks(elements.values())
+    figures = {}
+    for issue_id, replays_seen in replays.items():
+        page = sessions[pages[issue_id]] if issue_id in pages else None
+        element = clicks[elements[issue_id]] if issue_id in elements else None
+        figures[issue_id] = (replays_seen, page, element, share(replays_seen, page) or 0.0)
     return figures
 
 

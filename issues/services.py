@@ -13,7 +13,14 @@ from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    IntegrityError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
 from django.db.models import F, Model, Q, QuerySet
 from django.utils import timezone
 
@@ -454,11 +461,14 @@ def _insert(rows: Sequence[Model]) -> None:
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
+    # The connection itself: ``connection`` is a proxy, looked up again at each of the
+    # batch's thousands of values.
+    db = connections[DEFAULT_DB_ALIAS]
     values = [
-        [field.get_db_prep_save(field.pre_save(row, add=True), connection) for field in fields]
+        [field.get_db_prep_save(field.pre_save(row, add=True), db) for field in fields]
         for row in rows
     ]
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.executemany(statement, values)
 
 
@@ -472,12 +482,12 @@ def _save_counts(issues: Iterable[Issue]) -> None:
         f"UPDATE {quote(Issue._meta.db_table)} SET {assignments} "
         f"WHERE {quote(Issue._meta.pk.column)} = %s"
     )
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy, at each value (``_insert``)
     rows = [
-        [field.get_db_prep_save(getattr(issue, field.attname), connection) for field in fields]
-        + [issue.pk]
+        [field.get_db_prep_save(getattr(issue, field.attname), db) for field in fields] + [issue.pk]
         for issue in issues
     ]
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.executemany(statement, rows)
 
 
@@ -531,7 +541,7 @@ def _lock_issues(records: Sequence[OccurrenceRecord]) -> dict[str, Issue]:
             issue.pk: issue
             for issue in Issue.objects.select_for_update()
             .filter(pk__in={pk for pk in ids.values() if pk is not None})
-            .only("project_id", "fingerprint_hash", *COUNTED_FIELDS)
+            .only("project_id", "fingerprint_hash", "selector", "type", *COUNTED_FIELDS)
             .order_by("pk")
         }
         if all(pk in locked for pk in ids.values()):

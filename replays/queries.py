@@ -8,7 +8,8 @@ reaches the next segments within that time, with no restart.
 from collections.abc import Iterable
 from datetime import date
 
-from django.db.models import Q, Sum
+from django.db import connection
+from django.db.models import Model, Q
 
 from ingest.models import Project
 from issues.grouptypes import ERROR_CLICK, HYDRATION_ERROR
@@ -82,21 +83,69 @@ def _load_settings(project_id: int) -> DetectionSettings | None:
     return as_detection_settings(row) if row is not None else None
 
 
+# (project id, key, first day, last day): a key's counts over a range of UTC days, both counted.
+DaysKey = tuple[int, str, date, date]
+
+
 def page_sessions(project_id: int, page_hash: str, first_day: date, last_day: date) -> int:
     """Sessions on a page from ``first_day`` to ``last_day`` (UTC days, both counted): a replay
     on the page on two of those days counts on each."""
-    found = PageSessions.objects.filter(
-        project_id=project_id, page_hash=page_hash, day__range=(first_day, last_day)
-    ).aggregate(total=Sum("sessions"))
-    return found["total"] or 0
+    key = (project_id, page_hash, first_day, last_day)
+    return pages_sessions([key])[key]
 
 
 def element_clicks(project_id: int, element_hash: str, first_day: date, last_day: date) -> int:
     """Clicks on an element from ``first_day`` to ``last_day`` (UTC days, both counted)."""
-    found = ElementClicks.objects.filter(
-        project_id=project_id, element_hash=element_hash, day__range=(first_day, last_day)
-    ).aggregate(total=Sum("clicks"))
-    return found["total"] or 0
+    key = (project_id, element_hash, first_day, last_day)
+    return elements_clicks([key])[key]
+
+
+def pages_sessions(keys: Iterable[DaysKey]) -> dict[DaysKey, int]:
+    """``page_sessions`` of each (project id, page hash, first day, last day), in one query."""
+    return _sums_over_days(PageSessions, "page_hash", "sessions", keys)
+
+
+def elements_clicks(keys: Iterable[DaysKey]) -> dict[DaysKey, int]:
+    """``element_clicks`` of each (project id, element hash, first day, last day), in one query."""
+    return _sums_over_days(ElementClicks, "element_hash", "clicks", keys)
+
+
+def _sums_over_days(
+    model: type[Model], key_field: str, summed: str, keys: Iterable[DaysKey]
+) -> dict[DaysKey, int]:
+    """The sum of ``summed`` over the daily rows of each key's range (0 without rows): the keys
+    are a list of values joined to the rows by their unique (project, key, day) index, so the
+    issues consumer's batch asks once for all its issues instead of once per issue."""
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return {}
+    quote = connection.ops.quote_name
+    meta = model._meta
+    table = quote(meta.db_table)
+    project, key, day, value = (
+        quote(meta.get_field(name).column) for name in ("project", key_field, "day", summed)
+    )
+    day_param = "CAST(%s AS DATE)" if connection.vendor == "postgresql" else "%s"
+    rows = ", ".join([f"(%s, %s, %s, {day_param}, {day_param})"] * len(wanted))
+    statement = (
+        f"WITH wanted (n, project_id, key, first_day, last_day) AS (VALUES {rows}) "
+        f"SELECT wanted.n, SUM(counted.{value}) FROM wanted JOIN {table} counted "
+        f"ON counted.{project} = wanted.project_id AND counted.{key} = wanted.key "
+        f"AND counted.{day} BETWEEN wanted.first_day AND wanted.last_day GROUP BY wanted.n"
+    )
+    params: list[object] = []
+    for n, (project_id, key_value, first_day, last_day) in enumerate(wanted):
+        params += [
+            n,
+            project_id,
+            key_value,
+            connection.ops.adapt_datefield_value(first_day),
+            connection.ops.adapt_datefield_value(last_day),
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        sums = dict(cursor.fetchall())
+    return {each: int(sums.get(n) or 0) for n, each in enumerate(wanted)}
 
 
 def replay_pks_of(replays: Iterable[tuple[int, str]]) -> list[int]:

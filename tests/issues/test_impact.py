@@ -6,7 +6,9 @@ import uuid
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from issues.models import Issue, IssueCause, IssueUser, Occurrence
 from issues.occurrence_message import decode_occurrence
@@ -253,3 +255,80 @@ def test_the_list_sorts_by_impact(sdk_project, api):
     assert shares[-1] == 0.5
     page = api.get("/projects/42/issues/?sort=impact")
     assert page.status_code == 200
+
+
+def test_the_batch_reads_each_issues_sessions_and_clicks_over_its_own_days(sdk_project):
+    """The issues consumer reads the sessions and clicks of all the issues of a batch in one
+    query each: every key gets the sum over its own days, keys sharing a page or an element but
+    not their days included, a key without rows 0, another project's rows not counted."""
+    from datetime import date
+
+    from ingest.models import Project
+    from replays.queries import element_clicks, elements_clicks, page_sessions, pages_sessions
+
+    project_id = sdk_project.project_id
+    other = Project.objects.create(
+        id=project_id + 1, name="Other", org_id=Project.objects.get(pk=project_id).org_id
+    )
+    for day, sessions in ((1, 3), (2, 5), (3, 7), (10, 11)):
+        PageSessions.objects.create(
+            project_id=project_id,
+            page_hash="a" * 32,
+            page="/cart",
+            day=date(2026, 11, day),
+            sessions=sessions,
+        )
+        ElementClicks.objects.create(
+            project_id=project_id,
+            element_hash="b" * 32,
+            day=date(2026, 11, day),
+            clicks=sessions * 2,
+        )
+    PageSessions.objects.create(
+        project_id=other.pk, page_hash="a" * 32, page="/cart", day=date(2026, 11, 2), sessions=100
+    )
+    keys = [
+        (project_id, "a" * 32, date(2026, 11, 1), date(2026, 11, 2)),
+        (project_id, "a" * 32, date(2026, 11, 2), date(2026, 11, 10)),
+        (project_id, "a" * 32, date(2026, 11, 3), date(2026, 11, 3)),
+        (project_id, "c" * 32, date(2026, 11, 1), date(2026, 11, 30)),
+        (project_id, "a" * 32, date(2026, 11, 4), date(2026, 11, 9)),
+    ]
+    assert pages_sessions(keys) == dict(zip(keys, [8, 23, 7, 0, 0], strict=True))
+    assert pages_sessions(keys[:1] * 2) == {keys[0]: 8}
+    assert pages_sessions([]) == {}
+    assert [page_sessions(*key) for key in keys] == [8, 23, 7, 0, 0]
+    clicks = [(project_id, "b" * 32, first, last) for _, _, first, last in keys]
+    assert list(elements_clicks(clicks).values()) == [16, 46, 14, 52, 0]
+    assert [element_clicks(*key) for key in clicks] == [16, 46, 14, 52, 0]
+
+
+def _element_issues(dead_click: dict, count: int, start: int) -> list[dict]:
+    """``count`` clicks, each on an element of its own (its own issue, with a page and an
+    element key, so each has sessions and clicks to read)."""
+    clicks = []
+    for n in range(start, start + count):
+        click = another_click(dead_click, user={"id": f"u{n}"})
+        click["fingerprint"] = [
+            f'v2 replay_dead_click testid="button-{n}" tag="button"',
+            f'v1 ["replay_dead_click","button#b{n}","/index.html"]',
+        ]
+        clicks.append(click)
+    return clicks
+
+
+def test_a_batch_reads_in_queries_that_do_not_grow_with_its_issues(dead_click):
+    """A batch's statements do not depend on how many issues it counts: the issues it locks are
+    read with the fields the aggregates need, and the sessions and clicks of all of them are one
+    query each (they were four queries per issue: 786 statements for a batch of 500)."""
+    group(*_element_issues(dead_click, 3, 0))
+    statements = []
+    for count, start in ((3, 100), (30, 200)):
+        with CaptureQueriesContext(connection) as queries:
+            group(*_element_issues(dead_click, count, start))
+        statements.append(len(queries.captured_queries))
+    assert Issue.objects.count() == 36
+    assert statements[0] == statements[1]
+    # Every issue got its figures (none was left out of the batch's two reads).
+    assert not Issue.objects.filter(page_sessions__isnull=True).exists()
+    assert not Issue.objects.filter(element_clicks__isnull=True).exists()
