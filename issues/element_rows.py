@@ -1,11 +1,13 @@
 """The elements page's rows, sorted and sliced by the database: only a page of rows reaches Python.
 
-One query groups the project's element rows (``ElementCount`` over all time, ``ElementDayCount``
-over a range of UTC days), joins the range's clicks to the all-time issue count and last click,
-takes out the issues not shown now (their counts: ``times_seen``, or their daily rows over a
-range), sorts, counts the rows (a window) and returns one page of them. At a million occurrences
-(5,000 elements) a range's rows were 5,000 dicts built, joined and sorted in Python: most of the
-page's time (issue 23, part f).
+One query groups the project's element rows (``ElementCount`` over all time; over a range of
+UTC days, ``ElementWeekCount`` for whole weeks and ``ElementDayCount`` for at most three days
+added or taken out), joins the range's clicks to the all-time issue count and last click, takes
+out the issues not shown now (their counts: ``times_seen``, or their daily rows over a range),
+sorts, counts the rows (a window) and returns one page of them. At a million occurrences (5,000
+elements) a range's rows were 5,000 dicts built, joined and sorted in Python, most of the page's
+time; and a 30-day range grouped thirty daily rows an element where it now groups eight at most
+(issue 23, part f).
 
 Plain SQL that PostgreSQL and SQLite read alike (CASE rather than FILTER, boolean columns
 compared as such); the ORM cannot join two groupings without computing one for every row of the
@@ -13,33 +15,61 @@ other."""
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import connection
 from django.utils.dateparse import parse_datetime
 
-from issues.models import ElementCount, ElementDayCount, Issue, IssueDayCount, IssueType
+from issues.aggregates import ELEMENT_CLICK_COLUMNS, week_of
+from issues.models import (
+    ElementCount,
+    ElementDayCount,
+    ElementWeekCount,
+    Issue,
+    IssueDayCount,
+)
 
-# The clicks columns and the issue type each counts.
-CLICK_COLUMNS = {
-    "dead": IssueType.DEAD_CLICK,
-    "rage": IssueType.RAGE_CLICK,
-    "slow": IssueType.SLOW_CLICK,
-}
+CLICK_COLUMNS = ELEMENT_CLICK_COLUMNS
 ROW_COLUMNS = ("selector", *CLICK_COLUMNS, "total", "issue_count", "last_seen")
+
+
+@dataclass(frozen=True)
+class RangeRows:
+    """Which element rows sum to a range from ``first_day`` to today: the weekly rows from
+    ``first_week`` (the last week is the current one: no click is later), and the daily rows of
+    ``[days_from, days_to)`` added (``days_sign`` 1) or taken out (-1)."""
+
+    first_week: date
+    days_from: date
+    days_to: date
+    days_sign: int
+
+
+def range_rows(first_day: date) -> RangeRows:
+    """The fewest daily rows (three days at most) to add to whole weeks for a range from
+    ``first_day`` (pure): from Monday to Thursday, its week less the days before it; from Friday
+    to Sunday, the days to the next Monday and the weeks from there."""
+    monday = week_of(first_day)
+    if first_day.weekday() <= 3:
+        return RangeRows(monday, monday, first_day, -1)
+    next_monday = monday + timedelta(days=7)
+    return RangeRows(next_monday, first_day, next_monday, 1)
 
 
 @dataclass(frozen=True)
 class ElementQuery:
     """What one elements list shows: a project's elements over all time (``first_day`` None) or
     from ``first_day`` to today, sorted by ``order`` (``ELEMENT_SORTS``' columns, ``-`` for
-    descending), the issues not shown at ``now`` taken out."""
+    descending), the issues not shown at ``now`` taken out (``unshown``: whether the project
+    has any, read first from two ranges of indexes; without, the query has nothing to take out).
+    """
 
     project_id: int
     order: Sequence[str]
     first_day: date | None
     now: datetime
+    unshown: bool = True
 
     def sql(self, limit: int | None, offset: int) -> tuple[str, list[Any]]:
         """The query of the rows from ``offset`` (at most ``limit``; all when None), each with
@@ -47,11 +77,19 @@ class ElementQuery:
         ops = connection.ops
         table = {
             model: ops.quote_name(model._meta.db_table)
-            for model in (ElementCount, ElementDayCount, Issue, IssueDayCount)
+            for model in (ElementCount, ElementDayCount, ElementWeekCount, Issue, IssueDayCount)
         }
         kinds = [str(kind) for kind in CLICK_COLUMNS.values()]
         project, now = self.project_id, ops.adapt_datetimefield_value(self.now)
-        first_day = None if self.first_day is None else ops.adapt_datefield_value(self.first_day)
+        first_day = None
+        if self.first_day is not None:
+            first_day = ops.adapt_datefield_value(self.first_day)
+            span = range_rows(self.first_day)
+            first_week, days_from, days_to = (
+                ops.adapt_datefield_value(day)
+                for day in (span.first_week, span.days_from, span.days_to)
+            )
+            days_times = "times" if span.days_sign > 0 else "-times"
 
         def clicks(times: str) -> str:
             return ", ".join(
@@ -71,25 +109,43 @@ class ElementQuery:
                 "AND (NOT is_visible OR shown_at > %s)",
                 [project, now],
             ),
-            # Each element's clicks, issues and last click over all time.
+            # Each element's issues and last click over all time (and its clicks, over all
+            # time).
             (
                 "overall",
                 f"SELECT selector, {clicks('times')}, SUM(times) AS total, "
                 "SUM(issues) AS issue_count, MAX(last_seen) AS last_seen "
                 f"FROM {table[ElementCount]} WHERE project_id = %s GROUP BY selector",
                 [*kinds, project],
+            )
+            if first_day is None
+            else (
+                "overall",
+                "SELECT selector, SUM(issues) AS issue_count, MAX(last_seen) AS last_seen "
+                f"FROM {table[ElementCount]} WHERE project_id = %s GROUP BY selector",
+                [project],
             ),
-            # Over a range, its clicks are the range's daily rows (a range ends now: an element
-            # clicked in it was last clicked in it).
+            # Over a range, its clicks are the range's: whole weeks' rows and at most three
+            # days' rows added or taken out (``range_rows``). A range ends now: an element
+            # clicked in it was last clicked in it.
             (
                 "span",
                 "SELECT overall.selector, "
                 + "".join(f"clicked.{column}, " for column in (*CLICK_COLUMNS, "total"))
                 + "overall.issue_count, overall.last_seen FROM overall JOIN ("
-                f"SELECT selector, {clicks('times')}, SUM(times) AS total "
-                f"FROM {table[ElementDayCount]} WHERE project_id = %s AND day >= %s "
+                "SELECT selector, "
+                + "".join(f"SUM({column}) AS {column}, " for column in CLICK_COLUMNS)
+                + "SUM(total) AS total FROM (SELECT selector, "
+                + "".join(
+                    f"CASE WHEN type = %s THEN {days_times} ELSE 0 END AS {column}, "
+                    for column in CLICK_COLUMNS
+                )
+                + f"{days_times} AS total FROM {table[ElementDayCount]} "
+                "WHERE project_id = %s AND day >= %s AND day < %s UNION ALL "
+                f"SELECT selector, {', '.join(CLICK_COLUMNS)}, total "
+                f"FROM {table[ElementWeekCount]} WHERE project_id = %s AND week >= %s) in_range "
                 "GROUP BY selector) clicked ON clicked.selector = overall.selector",
-                [*kinds, project, first_day],
+                [*kinds, project, days_from, days_to, project, first_week],
             )
             if first_day is not None
             else ("span", "SELECT * FROM overall", []),
@@ -106,7 +162,7 @@ class ElementQuery:
                 "hidden",
                 f"SELECT unshown.selector, {clicks('COALESCE(in_range.times, 0)')}, "
                 "SUM(COALESCE(in_range.times, 0)) AS total, COUNT(*) AS issues FROM unshown "
-                "LEFT JOIN (SELECT issue_id, SUM(times) AS times "
+                "LEFT JOIN (SELECT issue_id, CAST(SUM(times) AS INTEGER) AS times "
                 f"FROM {table[IssueDayCount]} WHERE day >= %s "
                 "AND issue_id IN (SELECT id FROM unshown) GROUP BY issue_id) in_range "
                 "ON in_range.issue_id = unshown.id GROUP BY unshown.selector",
@@ -137,6 +193,9 @@ class ElementQuery:
                 [],
             ),
         ]
+        if not self.unshown:
+            parts = [part for part in parts if part[0] in ("overall", "span")]
+            parts.append(("element_rows", "SELECT * FROM span WHERE issue_count > 0", []))
         order = ", ".join(
             f"{column.removeprefix('-')} {'DESC' if column.startswith('-') else 'ASC'}"
             for column in self.order

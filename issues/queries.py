@@ -431,7 +431,14 @@ def element_click_counts(
     # The range's now is the issue list's (``clock``); whether an issue is shown now is read
     # against the real time, as ``issues_for`` reads it.
     order = ELEMENT_SORTS.get(sort, ELEMENT_SORTS["total"])
-    return ElementRows(ElementQuery(project_id, order, first_day, datetime.now(UTC)))
+    now = datetime.now(UTC)
+    unshown = (
+        Issue.objects.filter(project_id=project_id, is_visible=False).exclude(selector="").exists()
+        or Issue.objects.filter(project_id=project_id, is_visible=True, shown_at__gt=now)
+        .exclude(selector="")
+        .exists()
+    )
+    return ElementRows(ElementQuery(project_id, order, first_day, now, unshown))
 
 
 def element_components(user, project_id: int, selectors: Iterable[str]) -> dict[str, str | None]:

@@ -21,7 +21,14 @@ from django.utils import timezone
 
 from ingest.models import Project
 from issues.aggregates import Counted, aggregates_check, increments_of, occurrence_values
-from issues.models import ElementCount, ElementDayCount, Issue, IssueType, Occurrence
+from issues.models import (
+    ElementCount,
+    ElementDayCount,
+    ElementWeekCount,
+    Issue,
+    IssueType,
+    Occurrence,
+)
 from issues.queries import element_click_counts, shown
 from issues.services import NoiseThreshold
 from replays.models import Replay
@@ -326,6 +333,7 @@ def test_the_elements_page_offers_the_ranges(sdk_project, user, frozen, client):
     # An unknown range is any time.
     assert client.get(url, {"period": "1y"}).status_code == 200
     ElementDayCount.objects.all().delete()
+    ElementWeekCount.objects.all().delete()
     page = client.get(url, {"period": "24h"}).content.decode()
     assert "No clicks in this time range" in page
 
