@@ -184,10 +184,12 @@ def test_deleting_issues_takes_their_clicks_out_of_their_elements(sdk_project):
     Issue.objects.filter(selector=BUY).delete()
     assert not ElementCount.objects.filter(selector=BUY).exists()
     assert not ElementDayCount.objects.filter(selector=BUY).exists()
+    assert not ElementWeekCount.objects.filter(selector=BUY).exists()
     assert check() == []
     # A project's deletion takes its rows and puts none back.
     Project.objects.filter(pk=PROJECT_ID).delete()
     assert ElementCount.objects.count() == ElementDayCount.objects.count() == 0
+    assert ElementWeekCount.objects.count() == 0
 
 
 @pytest.mark.django_db

@@ -225,6 +225,18 @@ def test_the_page_is_sliced_by_the_database_and_counts_every_row(
     assert [row["selector"] for row in page.context["rows"]] == selectors[8:]
 
 
+@pytest.mark.django_db
+def test_check_aggregates_reports_tampered_weekly_rows_and_fix_repairs_them(sdk_project):
+    store_fixture_replay(PROJECT_ID)
+    ElementWeekCount.objects.filter(selector=BUY).update(dead=9, total=9)
+    lines = [line for line in aggregates_check(PROJECT_ID) if line.startswith("element")]
+    assert len(lines) == 1
+    assert lines[0].startswith(f"element week (42, datetime.date(2026, 11, 23), '{BUY}')")
+    assert "stored (9, 1, 0, 9), occurrences give (1, 1, 0, 2)" in lines[0]
+    aggregates_check(PROJECT_ID, fix=True)
+    assert aggregates_check(PROJECT_ID) == []
+
+
 # --- The migration ---------------------------------------------------------------------------
 
 BEFORE = [("issues", "0012_filter_value_first_seen")]
