@@ -10,6 +10,7 @@ import pytest
 from django.apps import apps as live_apps
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -219,6 +220,12 @@ def test_the_page_is_sliced_by_the_database_and_counts_every_row(
         shown_rows = [row["selector"] for row in page.context["rows"]]
         assert shown_rows == selectors[(number - 1) * 2 : number * 2]
         assert page.context["page"].paginator.count == len(everything)
+    # The last page, shorter than the others, is read by the query that counted.
+    rows = element_click_counts(user, PROJECT_ID, "last_seen", "7d")
+    rows.expect(8, 2)
+    with CaptureQueriesContext(connection) as queries:
+        assert [row["selector"] for row in rows[8:9]] == selectors[8:]
+    assert len(queries) == 0
     # Past the last page: the last page (Paginator.get_page), counted without a row to count on.
     page = client.get(url, {"period": "7d", "sort": "last_seen", "page": 99})
     assert page.context["page"].number == 5
