@@ -23,6 +23,7 @@ from bench import corpus, rrweb, stack
 from issues.models import (
     ElementCount,
     ElementDayCount,
+    ElementWeekCount,
     Issue,
     Occurrence,
     ProjectFilterValue,
@@ -110,7 +111,13 @@ def _empty_issues() -> None:
     per-project ones (filter values, status counts, elements) are deleted too, so each run writes
     them anew as the first did."""
     Issue.objects.all().delete()
-    for model in (ProjectFilterValue, ProjectStatusCount, ElementCount, ElementDayCount):
+    for model in (
+        ProjectFilterValue,
+        ProjectStatusCount,
+        ElementCount,
+        ElementDayCount,
+        ElementWeekCount,
+    ):
         model.objects.all().delete()
 
 

@@ -138,10 +138,17 @@ def generate(size: int) -> dict[str, int]:
     """Issue 23's data set at ``size`` occurrences; returns the ids of the pages to time."""
     from django.db import connection
 
-    from issues.aggregates import Counted, increments_of, occurrence_values
+    from issues.aggregates import (
+        WEEK_COLUMNS,
+        Counted,
+        element_weeks_of,
+        increments_of,
+        occurrence_values,
+    )
     from issues.models import (
         ElementCount,
         ElementDayCount,
+        ElementWeekCount,
         Issue,
         IssueDayCount,
         IssueUser,
@@ -315,6 +322,14 @@ def generate(size: int) -> dict[str, int]:
         (
             {"project_id": p, "day": day, "selector": selector, "type": kind, "times": n}
             for (p, day, selector, kind), n in increments.element_days.items()
+        ),
+    )
+    _copy(
+        ElementWeekCount,
+        (
+            {"project_id": p, "week": week, "selector": selector}
+            | dict(zip((*WEEK_COLUMNS, "total"), clicks, strict=True))
+            for (p, week, selector), clicks in element_weeks_of(increments.element_days).items()
         ),
     )
     _copy(

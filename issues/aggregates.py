@@ -1,7 +1,7 @@
 """The aggregates that the pages read instead of the occurrences (issue 23): counts per issue per
 day, per issue per field value (the breakdowns), the values each project has had in a filterable
-field, the project's issues per status, and each element's clicks per type (over all time and
-per day: the elements page).
+field, the project's issues per status, and each element's clicks per type (over all time, per
+day and per week: the elements page).
 
 They are written in the issues consumer's transaction (``issues.services._record``), under the
 row locks of the batch's issues, for the occurrences that the batch actually recorded (a
@@ -18,14 +18,14 @@ services, such as a raw UPDATE of an issue's status).
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from django.apps import apps as django_apps
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Min
-from django.db.models.functions import Greatest, TruncDate
+from django.db.models import Count, F, Max, Min, Q, Sum
+from django.db.models.functions import Coalesce, Greatest, TruncDate, TruncWeek
 
-from issues.models import allocate_short_numbers
+from issues.models import IssueType, allocate_short_numbers
 from replays.detection.fingerprint import page_of
 
 # The breakdowns of an issue's page, and what the issue list's menus filter by.
@@ -40,6 +40,17 @@ FilterKey = tuple[int, str, str]  # (project id, field, value)
 StatusKey = tuple[int, str]  # (project id, status)
 ElementKey = tuple[int, str, str]  # (project id, selector, issue type)
 ElementDayKey = tuple[int, date, str, str]  # (project id, UTC day, selector, issue type)
+ElementWeekKey = tuple[int, date, str]  # (project id, the week's Monday, selector)
+# A weekly element row's clicks: dead, rage, slow, and every type's.
+WeekClicks = tuple[int, int, int, int]
+# The elements page's clicks columns and the type each counts.
+ELEMENT_CLICK_COLUMNS = {
+    "dead": IssueType.DEAD_CLICK,
+    "rage": IssueType.RAGE_CLICK,
+    "slow": IssueType.SLOW_CLICK,
+}
+WEEK_COLUMNS = tuple(ELEMENT_CLICK_COLUMNS)
+WEEK_TYPES = tuple(ELEMENT_CLICK_COLUMNS.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +87,33 @@ def occurrence_values(
 
 def utc_day(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
+
+
+def week_of(day: date) -> date:
+    """The Monday of ``day``'s week (the key of the weekly element rows)."""
+    return day - timedelta(days=day.weekday())
+
+
+def week_clicks(kind: str, times: int) -> WeekClicks:
+    """What ``times`` clicks of type ``kind`` add to a weekly element row (pure)."""
+    counts = [times if kind == week_type else 0 for week_type in WEEK_TYPES]
+    return (counts[0], counts[1], counts[2], times)
+
+
+def element_weeks_of(element_days: Mapping[ElementDayKey, int]) -> dict[ElementWeekKey, WeekClicks]:
+    """The weekly element rows that daily ones add up to (pure)."""
+    weeks: dict[ElementWeekKey, WeekClicks] = {}
+    for (project_id, day, selector, kind), times in element_days.items():
+        key = (project_id, week_of(day), selector)
+        added = week_clicks(kind, times)
+        before = weeks.get(key, (0, 0, 0, 0))
+        weeks[key] = (
+            before[0] + added[0],
+            before[1] + added[1],
+            before[2] + added[2],
+            before[3] + added[3],
+        )
+    return weeks
 
 
 @dataclass
@@ -171,8 +209,10 @@ def aggregates_add(increments: Increments) -> None:
 
 
 def elements_add(increments: Increments) -> None:
-    """Add a batch's clicks to its elements' rows (over all time, and per day)."""
-    ElementCount, ElementDayCount = _models(django_apps, "ElementCount", "ElementDayCount")
+    """Add a batch's clicks to its elements' rows (over all time, per day, per week)."""
+    ElementCount, ElementDayCount, ElementWeekCount = _models(
+        django_apps, "ElementCount", "ElementDayCount", "ElementWeekCount"
+    )
     seen_field = ElementCount._meta.get_field("last_seen")
     _upsert(
         ElementCount,
@@ -199,14 +239,26 @@ def elements_add(increments: Increments) -> None:
             for (project_id, day, selector, kind), times in sorted(increments.element_days.items())
         ],
     )
+    week_field = ElementWeekCount._meta.get_field("week")
+    _upsert(
+        ElementWeekCount,
+        ("project", "week", "selector"),
+        (*WEEK_COLUMNS, "total"),
+        [
+            (project_id, week_field.get_db_prep_save(week, connection), selector, *clicks)
+            for (project_id, week, selector), clicks in sorted(
+                element_weeks_of(increments.element_days).items()
+            )
+        ],
+    )
 
 
 def elements_remove_issue(issue_id: int) -> None:
     """Take an issue's clicks out of its element's rows, before the issue is deleted (its daily
     rows, which go with it, say what it added); under the issue's row lock, as the consumers
     count into it. ``elements_issue_deleted`` finishes once the issue is gone."""
-    Issue, IssueDayCount, ElementCount, ElementDayCount = _models(
-        django_apps, "Issue", "IssueDayCount", "ElementCount", "ElementDayCount"
+    Issue, IssueDayCount, ElementCount, ElementDayCount, ElementWeekCount = _models(
+        django_apps, "Issue", "IssueDayCount", "ElementCount", "ElementDayCount", "ElementWeekCount"
     )
     found = list(
         Issue.objects.select_for_update()
@@ -217,14 +269,24 @@ def elements_remove_issue(issue_id: int) -> None:
         return
     project_id, selector, kind, times_seen = found[0]
     element = {"project_id": project_id, "selector": selector, "type": kind}
-    # The consumers' order: the element's row, then its daily rows by day.
+    # The consumers' order: the element's row, then its daily rows by day, then its weekly rows.
     ElementCount.objects.filter(**element).update(
         times=Greatest(F("times") - times_seen, 0), issues=Greatest(F("issues") - 1, 0)
     )
     days = IssueDayCount.objects.filter(issue_id=issue_id).order_by("day")
+    weeks: Counter[date] = Counter()
     for day, times in days.values_list("day", "times"):
         ElementDayCount.objects.filter(day=day, **element).update(
             times=Greatest(F("times") - times, 0)
+        )
+        weeks[week_of(day)] += times
+    column = dict(zip(WEEK_TYPES, WEEK_COLUMNS, strict=True)).get(kind)
+    for week, times in sorted(weeks.items()):
+        taken = {"total": Greatest(F("total") - times, 0)}
+        if column:
+            taken[column] = Greatest(F(column) - times, 0)
+        ElementWeekCount.objects.filter(project_id=project_id, week=week, selector=selector).update(
+            **taken
         )
 
 
@@ -235,8 +297,8 @@ def elements_issue_deleted(project_id: int, selector: str, kind: str) -> None:
     gets no row back."""
     if not selector:
         return
-    Issue, ElementCount, ElementDayCount = _models(
-        django_apps, "Issue", "ElementCount", "ElementDayCount"
+    Issue, ElementCount, ElementDayCount, ElementWeekCount = _models(
+        django_apps, "Issue", "ElementCount", "ElementDayCount", "ElementWeekCount"
     )
     element = {"project_id": project_id, "selector": selector, "type": kind}
     last_seen = Issue.objects.filter(times_seen__gt=0, **element).aggregate(
@@ -247,6 +309,7 @@ def elements_issue_deleted(project_id: int, selector: str, kind: str) -> None:
     else:
         ElementCount.objects.filter(**element).update(last_seen=last_seen)
     ElementDayCount.objects.filter(times=0, **element).delete()
+    ElementWeekCount.objects.filter(project_id=project_id, selector=selector, total=0).delete()
 
 
 def status_counts_add(changes: Mapping[StatusKey, int]) -> None:
@@ -298,6 +361,13 @@ def _models(apps, *names: str) -> list:
     return [apps.get_model("issues", name) for name in names]
 
 
+def _model_or_none(apps, name: str):
+    try:
+        return apps.get_model("issues", name)
+    except LookupError:
+        return None
+
+
 # --- Recomputed from the occurrences: the backfill and the check ---------------------------------
 
 
@@ -311,6 +381,7 @@ class Recomputed:
     statuses: dict[StatusKey, int] = field(default_factory=dict)
     elements: dict[ElementKey, tuple[int, int, datetime]] = field(default_factory=dict)
     element_days: dict[ElementDayKey, int] = field(default_factory=dict)
+    element_weeks: dict[ElementWeekKey, WeekClicks] = field(default_factory=dict)
     filters_first: dict[FilterKey, datetime] = field(default_factory=dict)  # first seen
 
 
@@ -380,7 +451,7 @@ def project_recomputed(project_id: int, apps=django_apps) -> Recomputed:
 
 def elements_recomputed(project_id: int, apps=django_apps) -> Recomputed:
     """The element rows of one project, grouped from its occurrences by their issue's selector
-    and type: (clicks, issues, last click) over all time, and clicks per UTC day."""
+    and type: (clicks, issues, last click) over all time, and clicks per UTC day and week."""
     (Occurrence,) = _models(apps, "Occurrence")
     clicks = Occurrence.objects.filter(project_id=project_id).exclude(issue__selector="").order_by()
     recomputed = Recomputed()
@@ -396,12 +467,15 @@ def elements_recomputed(project_id: int, apps=django_apps) -> Recomputed:
         .values_list("issue__selector", "issue__type", "day")
         .annotate(n=Count("*"))
     }
+    recomputed.element_weeks = element_weeks_of(recomputed.element_days)
     return recomputed
 
 
 def elements_stored(project_id: int, apps=django_apps) -> Recomputed:
     """The element rows of one project as stored, in ``Recomputed``'s shape."""
-    ElementCount, ElementDayCount = _models(apps, "ElementCount", "ElementDayCount")
+    ElementCount, ElementDayCount, ElementWeekCount = _models(
+        apps, "ElementCount", "ElementDayCount", "ElementWeekCount"
+    )
     stored = Recomputed()
     stored.elements = {
         (project_id, selector, kind): (times, issues, last_seen)
@@ -417,12 +491,21 @@ def elements_stored(project_id: int, apps=django_apps) -> Recomputed:
         ).values_list("day", "selector", "type", "times")
         if times
     }
+    stored.element_weeks = {
+        (project_id, week, selector): tuple(clicks)
+        for week, selector, *clicks in ElementWeekCount.objects.filter(
+            project_id=project_id
+        ).values_list("week", "selector", *WEEK_COLUMNS, "total")
+        if any(clicks)
+    }
     return stored
 
 
 def elements_replace(project_id: int, recomputed: Recomputed, apps=django_apps) -> None:
     """Replace the element rows of one project with ``recomputed``'s."""
     ElementCount, ElementDayCount = _models(apps, "ElementCount", "ElementDayCount")
+    # Migration 0010's backfill runs this with the models as they were before the weekly rows.
+    ElementWeekCount = _model_or_none(apps, "ElementWeekCount")
     ElementCount.objects.filter(project_id=project_id).delete()
     ElementDayCount.objects.filter(project_id=project_id).delete()
     ElementCount.objects.bulk_create(
@@ -439,6 +522,39 @@ def elements_replace(project_id: int, recomputed: Recomputed, apps=django_apps) 
     ElementDayCount.objects.bulk_create(
         ElementDayCount(project_id=project_id, day=day, selector=selector, type=kind, times=times)
         for (_, day, selector, kind), times in sorted(recomputed.element_days.items())
+    )
+    if ElementWeekCount is not None:
+        ElementWeekCount.objects.filter(project_id=project_id).delete()
+        ElementWeekCount.objects.bulk_create(
+            ElementWeekCount(
+                project_id=project_id,
+                week=week,
+                selector=selector,
+                **dict(zip((*WEEK_COLUMNS, "total"), clicks, strict=True)),
+            )
+            for (_, week, selector), clicks in sorted(recomputed.element_weeks.items())
+        )
+
+
+def element_weeks_replace(project_id: int, apps=django_apps) -> None:
+    """Replace one project's weekly element rows with the sums of its daily ones (the migration
+    that added them): grouped by the database, inserted a thousand rows at a time."""
+    ElementDayCount, ElementWeekCount = _models(apps, "ElementDayCount", "ElementWeekCount")
+    ElementWeekCount.objects.filter(project_id=project_id).delete()
+    clicks = {
+        column: Coalesce(Sum("times", filter=Q(type=kind)), 0)
+        for column, kind in zip(WEEK_COLUMNS, WEEK_TYPES, strict=True)
+    }
+    weeks = (
+        ElementDayCount.objects.filter(project_id=project_id, times__gt=0)
+        .annotate(week=TruncWeek("day"))
+        .order_by()
+        .values("week", "selector")
+        .annotate(**clicks, total=Sum("times"))
+        .iterator(chunk_size=1000)
+    )
+    ElementWeekCount.objects.bulk_create(
+        (ElementWeekCount(project_id=project_id, **week) for week in weeks), batch_size=1000
     )
 
 
@@ -545,6 +661,7 @@ def differences(stored: Recomputed, recomputed: Recomputed) -> list[str]:
         ("status", stored.statuses, recomputed.statuses),
         ("element", stored.elements, recomputed.elements),
         ("element day", stored.element_days, recomputed.element_days),
+        ("element week", stored.element_weeks, recomputed.element_weeks),
     ):
         for key in sorted(left.keys() | right.keys(), key=repr):
             if left.get(key) != right.get(key):

@@ -471,3 +471,30 @@ class ElementDayCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id} {self.day} {self.selector} {self.type}: {self.times}"
+
+
+class ElementWeekCount(models.Model):
+    """One element's clicks in one UTC week, Monday to Sunday, one row for its types (the
+    elements page over a time range: its whole weeks from here, at most three days from
+    ``ElementDayCount``), so a 30-day range groups about five rows an element rather than thirty
+    rows a type. ``total`` counts every type, as the page's total does."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="element_week_counts"
+    )
+    week = models.DateField(help_text="The week's Monday (UTC).")
+    selector = models.CharField(max_length=1024)
+    dead = models.PositiveIntegerField(default=0)
+    rage = models.PositiveIntegerField(default=0)
+    slow = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "week", "selector"], name="unique_element_week_count"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} week of {self.week} {self.selector}: {self.total}"

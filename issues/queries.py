@@ -15,15 +15,13 @@ from django.db.models.functions import Coalesce
 
 from ingest.models import Project
 from issues import clock
+from issues.element_rows import ElementQuery, ElementRows
 from issues.filters import PERIODS, SORTS, range_days
 from issues.models import (
-    ElementCount,
-    ElementDayCount,
     Issue,
     IssueActivity,
     IssueDayCount,
     IssueStatus,
-    IssueType,
     IssueValueCount,
     Occurrence,
     ProjectFilterValue,
@@ -412,150 +410,35 @@ def project_filter_choices(
 
 def element_click_counts(
     user, project_id: int, sort: str = "total", period: str = ""
-) -> QuerySet | list[dict[str, Any]]:
+) -> ElementRows | list[dict[str, Any]]:
     """The project's clicked elements (one row per selector, over its shown issues of every
     status): dead, rage and slow clicks, their total, the number of issues and the last click,
     over all time or over one of the issue list's time ranges (``PERIODS``: the UTC days from
     the range's start to today, as the issue list counts ranges). Rows are dicts; sorted by
     ``ELEMENT_SORTS[sort]``.
 
-    Read from the element rows kept at write time (``ElementCount``, ``ElementDayCount``): one
-    grouping of the project's elements, whatever its history. Those rows count every issue; the
-    issues not shown now (below the noise threshold, held by the creation quota: two index
-    reads) are taken out here. Over all time with none of those, the rows are a query that the
-    paginator slices; else a list sorted here (a row per element)."""
+    Read from the element rows kept at write time (``ElementCount``, ``ElementDayCount``), which
+    count every issue; the issues not shown now (below the noise threshold, held by the
+    creation quota) are taken out. A sequence for a ``Paginator`` whose pages are queries
+    (``issues.element_rows``): the database groups, sorts and slices, a page of rows reaches
+    Python."""
     if not projects_for(user).filter(pk=project_id).exists():
         return []
-    # The range's now is the issue list's (``clock``); whether an issue is shown now is read
-    # against the real time, as ``issues_for`` reads it.
-    now = datetime.now(UTC)
-    order = ELEMENT_SORTS.get(sort, ELEMENT_SORTS["total"])
     first_day = None
     if period in PERIODS:
         since = clock.now() - PERIODS[period]
         first_day, _ = range_days(since, clock.now())
-    unshown = [
-        issue
-        for issues in (
-            Issue.objects.filter(project_id=project_id, is_visible=False),
-            Issue.objects.filter(project_id=project_id, is_visible=True, shown_at__gt=now),
-        )
-        for issue in issues.values("pk", "selector", "type", "times_seen")
-        if issue["selector"]
-    ]
-    if first_day is None and not unshown:
-        return _element_rows(project_id).order_by(*order)
-    rows = (
-        list(_element_rows(project_id)) if first_day is None else _rows_since(project_id, first_day)
+    # The range's now is the issue list's (``clock``); whether an issue is shown now is read
+    # against the real time, as ``issues_for`` reads it.
+    order = ELEMENT_SORTS.get(sort, ELEMENT_SORTS["total"])
+    now = datetime.now(UTC)
+    unshown = (
+        Issue.objects.filter(project_id=project_id, is_visible=False).exclude(selector="").exists()
+        or Issue.objects.filter(project_id=project_id, is_visible=True, shown_at__gt=now)
+        .exclude(selector="")
+        .exists()
     )
-    if unshown:
-        rows = _without(rows, unshown, project_id, first_day, now)
-    return _sorted_rows(rows, order)
-
-
-ELEMENT_COLUMNS = {
-    IssueType.DEAD_CLICK: "dead",
-    IssueType.RAGE_CLICK: "rage",
-    IssueType.SLOW_CLICK: "slow",
-}
-
-
-def _clicks(**extra: object) -> dict[str, object]:
-    """The clicks columns of the element rows grouped per selector."""
-    columns = {
-        column: Coalesce(Sum("times", filter=Q(type=kind)), 0)
-        for kind, column in ELEMENT_COLUMNS.items()
-    }
-    return columns | {"total": Coalesce(Sum("times"), 0)} | extra
-
-
-def _element_rows(project_id: int) -> QuerySet:
-    """The project's element rows over all time, grouped per selector."""
-    return (
-        ElementCount.objects.filter(project_id=project_id)
-        .order_by()
-        .values("selector")
-        .annotate(**_clicks(issue_count=Coalesce(Sum("issues"), 0), last_seen=Max("last_seen")))
-        .filter(issue_count__gt=0)
-    )
-
-
-def _rows_since(project_id: int, first_day: date) -> list[dict[str, Any]]:
-    """The project's elements clicked from ``first_day``: their daily rows grouped per selector
-    (one range of an index), each with its issue count and last click over all time (a range
-    ends now, so an element clicked in it was last clicked in it). Two groupings joined here:
-    joined in SQL, the all-time columns were computed again for every daily row."""
-    elements = {row["selector"]: row for row in _element_rows(project_id)}
-    rows = []
-    for row in (
-        ElementDayCount.objects.filter(project_id=project_id, day__gte=first_day)
-        .order_by()
-        .values("selector")
-        .annotate(**_clicks())
-    ):
-        element = elements.get(row["selector"])
-        if element is not None and row["total"] > 0:
-            row["issue_count"], row["last_seen"] = element["issue_count"], element["last_seen"]
-            rows.append(row)
-    return rows
-
-
-def _without(
-    rows: list[dict[str, Any]],
-    unshown: list[dict[str, Any]],
-    project_id: int,
-    first_day: date | None,
-    now: datetime,
-) -> list[dict[str, Any]]:
-    """``rows`` without the clicks, issues and last clicks of the ``unshown`` issues: their
-    counts (over the range: their daily rows), and their elements' last click read again from
-    the elements' shown issues (an index of the project's issues by selector)."""
-    in_range: dict[int, int] = {}
-    if first_day is not None:
-        in_range = dict(
-            IssueDayCount.objects.filter(
-                issue_id__in=[issue["pk"] for issue in unshown], day__gte=first_day
-            )
-            .order_by()
-            .values_list("issue_id")
-            .annotate(n=Sum("times"))
-        )
-    by_selector = {row["selector"]: row for row in rows}
-    for issue in unshown:
-        row = by_selector.get(issue["selector"])
-        if row is None:
-            continue
-        times = issue["times_seen"] if first_day is None else in_range.get(issue["pk"], 0)
-        column = ELEMENT_COLUMNS.get(issue["type"])
-        if column:
-            row[column] -= times
-        row["total"] -= times
-        row["issue_count"] -= 1
-    latest = dict(
-        Issue.objects.filter(
-            shown(now=now),
-            project_id=project_id,
-            selector__in={issue["selector"] for issue in unshown},
-        )
-        .order_by()
-        .values_list("selector")
-        .annotate(latest=Max("last_seen"))
-    )
-    kept = []
-    for row in rows:
-        if row["selector"] in latest:
-            row["last_seen"] = latest[row["selector"]]
-        if row["issue_count"] > 0 and row["total"] > 0:
-            kept.append(row)
-    return kept
-
-
-def _sorted_rows(rows: list[dict[str, Any]], order: Sequence[str]) -> list[dict[str, Any]]:
-    """``rows`` sorted as ``order_by(*order)`` would sort them (a ``-`` column descending)."""
-    for column in reversed(order):
-        name = column.removeprefix("-")
-        rows.sort(key=lambda row, name=name: row[name], reverse=column.startswith("-"))
-    return rows
+    return ElementRows(ElementQuery(project_id, order, first_day, now, unshown))
 
 
 def element_components(user, project_id: int, selectors: Iterable[str]) -> dict[str, str | None]:

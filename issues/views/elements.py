@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from issues.element_rows import ElementRows
 from issues.filters import PERIOD_LABELS, PERIODS
 from issues.queries import (
     ELEMENT_SORTS,
@@ -37,7 +38,10 @@ def elements(request: HttpRequest, project_id: int) -> HttpResponse:
     if period not in PERIODS:
         period = ""
     elements = element_click_counts(request.user, project.pk, sort, period)
-    page = Paginator(elements, settings.ISSUES_PAGE_SIZE).get_page(page_number(request))
+    number, size = page_number(request), settings.ISSUES_PAGE_SIZE
+    if isinstance(elements, ElementRows):
+        elements.expect((number - 1) * size, size)  # one query: the count and this page
+    page = Paginator(elements, size).get_page(number)
     rows = list(page)
     selectors = [row["selector"] for row in rows]
     latest = latest_clicks_on(request.user, project.pk, selectors)

@@ -21,7 +21,14 @@ from django.utils import timezone
 
 from ingest.models import Project
 from issues.aggregates import Counted, aggregates_check, increments_of, occurrence_values
-from issues.models import ElementCount, ElementDayCount, Issue, IssueType, Occurrence
+from issues.models import (
+    ElementCount,
+    ElementDayCount,
+    ElementWeekCount,
+    Issue,
+    IssueType,
+    Occurrence,
+)
 from issues.queries import element_click_counts, shown
 from issues.services import NoiseThreshold
 from replays.models import Replay
@@ -177,10 +184,12 @@ def test_deleting_issues_takes_their_clicks_out_of_their_elements(sdk_project):
     Issue.objects.filter(selector=BUY).delete()
     assert not ElementCount.objects.filter(selector=BUY).exists()
     assert not ElementDayCount.objects.filter(selector=BUY).exists()
+    assert not ElementWeekCount.objects.filter(selector=BUY).exists()
     assert check() == []
     # A project's deletion takes its rows and puts none back.
     Project.objects.filter(pk=PROJECT_ID).delete()
     assert ElementCount.objects.count() == ElementDayCount.objects.count() == 0
+    assert ElementWeekCount.objects.count() == 0
 
 
 @pytest.mark.django_db
@@ -326,6 +335,7 @@ def test_the_elements_page_offers_the_ranges(sdk_project, user, frozen, client):
     # An unknown range is any time.
     assert client.get(url, {"period": "1y"}).status_code == 200
     ElementDayCount.objects.all().delete()
+    ElementWeekCount.objects.all().delete()
     page = client.get(url, {"period": "24h"}).content.decode()
     assert "No clicks in this time range" in page
 
