@@ -113,7 +113,7 @@ def _issue_list(request: HttpRequest, project_id: int) -> HttpResponse:
     issue_filter = IssueFilter(data, queryset=project_issues)
     issue_filter.is_valid()
     cleaned = issue_filter.form.cleaned_data
-    selected_status = cleaned.get("status") or []
+    statuses = cleaned.get("status") or []
 
     # The status tabs count what the other filters let through: the project's status counts
     # when there is no other filter, else each status's matching issues up to a bound.
@@ -124,11 +124,7 @@ def _issue_list(request: HttpRequest, project_id: int) -> HttpResponse:
     others = IssueFilter(without_status, queryset=project_issues)
     status_counts = issue_status_counts(project, others.qs, others.narrowed(), issue_count_bound())
     list_count = sum(
-        (
-            n
-            for status, n in status_counts.items()
-            if not selected_status or status in selected_status
-        ),
+        (n for status, n in status_counts.items() if not statuses or status in statuses),
         IssueCount(0),
     )
     issue_page = _page(request, issue_filter, cleaned.get("sort") or "last_seen", list_count)
@@ -146,12 +142,13 @@ def _issue_list(request: HttpRequest, project_id: int) -> HttpResponse:
             issue.pk, (issue.times_seen, issue.users_seen)
         )
 
+    selected_status = data.getlist("status")
     status_tabs = [
         {
             "value": status.value,
             "label": status.label,
             "count": _count_words(status_counts[status.value]),
-            "active": data.getlist("status") == [status.value],
+            "active": selected_status == [status.value],
         }
         for status in IssueStatus
     ]
@@ -160,7 +157,7 @@ def _issue_list(request: HttpRequest, project_id: int) -> HttpResponse:
             "value": "all",
             "label": "All",
             "count": _count_words(sum(status_counts.values(), IssueCount(0))),
-            "active": not data.getlist("status"),
+            "active": not selected_status,
         }
     )
     context = page_context(
@@ -178,14 +175,14 @@ def _issue_list(request: HttpRequest, project_id: int) -> HttpResponse:
         types=IssueType.choices,
         sorts=[(name, SORT_LABELS.get(name, name)) for name in SORTS],
         periods=list(PERIOD_LABELS.items()),
-        tab_status=data.getlist("status")[0] if len(data.getlist("status")) == 1 else "",
+        tab_status=selected_status[0] if len(selected_status) == 1 else "",
         range_label=_range_label(issue_filter, bounds),
         selected={
             "period": data.get("period", ""),
             "since": data.get("since", ""),
             "until": data.get("until", ""),
             "type": data.get("type", ""),
-            "statuses": data.getlist("status") or ["all"],
+            "statuses": selected_status or ["all"],
             "environment": data.get("environment", ""),
             "release": data.get("release", ""),
             "browser": data.get("browser", ""),

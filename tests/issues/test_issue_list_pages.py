@@ -406,4 +406,23 @@ def test_the_index_migration_keeps_the_issues(sdk_project):
     ]
     with connection.cursor() as db:
         indexes = connection.introspection.get_constraints(db, Issue._meta.db_table)
-    assert {"issue_last_seen_idx", "issue_impact_idx", "issue_ignored_until_idx"} <= set(indexes)
+    assert {
+        "issue_last_seen_idx",
+        "issue_impact_idx",
+        "issue_ignored_until_idx",
+        "issue_settled_status_idx",
+    } <= set(indexes)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as db:
+            db.execute("SELECT stxname FROM pg_statistic_ext")
+            assert ("issue_value_field_value_stats",) in db.fetchall()
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan of PostgreSQL")
+def test_on_postgresql_a_status_tabs_count_finds_the_settled_issues_by_their_index(tied):
+    resolved = Issue.objects.filter(project_id=PROJECT_ID, is_visible=True, status="resolved")
+    with connection.cursor() as db:
+        db.execute("SET LOCAL enable_seqscan = off")
+        plan = resolved.order_by()[:1001].explain()
+    assert "issue_settled_status_idx" in plan, plan
