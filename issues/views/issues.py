@@ -213,7 +213,9 @@ def _page_numbers() -> int:
     return max(1, issue_count_bound() // settings.ISSUES_PAGE_SIZE)
 
 
-def _page(request: HttpRequest, issue_filter: IssueFilter, sort: str, count: IssueCount):
+def _page(
+    request: HttpRequest, issue_filter: IssueFilter, sort: str, count: IssueCount
+) -> IssuePage:
     """The asked page: after (or before) ``?cursor=``, or ``?page=`` kept within the page
     numbers and the last page. A cursor that is not one, or of another sort, is the first page."""
     size = settings.ISSUES_PAGE_SIZE
