@@ -344,9 +344,10 @@ def generate(size: int) -> dict[str, int]:
         "hot": hot,
         "hundred": hundred,
         "hot_times": issues[0]["times_seen"],
-        # Page 1,000 of 25 (issue 23's), or the last page of a smaller set.
-        "list_page": max(1, min(1000, statuses.get("unresolved", 0) // 25)),
-        "api_page": max(1, min(1000, issues_n // 25)),
+        # The page after row 25,000 (page 1,000 of 25 is issue 23's), or the last full page of a
+        # smaller set: the list shows unresolved issues, the API every status.
+        "list_row": max(1, min(25_000, statuses.get("unresolved", 0) - 25)),
+        "api_row": max(1, min(25_000, issues_n - 25)),
     }
 
 
@@ -407,7 +408,9 @@ def pages(ids: dict[str, int]) -> dict[str, str]:
     from rest_framework.test import APIRequestFactory
 
     from issues.api.pagination import OccurrenceCursorPagination
-    from issues.models import Occurrence
+    from issues.cursors import cursor_of
+    from issues.filters import SORTS
+    from issues.models import Issue, Occurrence
     from issues.queries import occurrence_cursor
 
     hot = ids["hot"]
@@ -418,13 +421,20 @@ def pages(ids: dict[str, int]) -> dict[str, str]:
     pagination.base_url = f"/api/0/issues/{hot}/occurrences/"
     pagination.request = APIRequestFactory().get(pagination.base_url)
     api_cursor = pagination.encode_cursor(Cursor(0, False, str(deep.timestamp)))
+    # The issue lists after their 25,000th issue (the default sort), by cursor as a client walks.
+    issues = Issue.objects.filter(project_id=PROJECT_ID, is_visible=True).order_by(
+        *SORTS["last_seen"]
+    )
+    list_row = issues.filter(status="unresolved")[ids["list_row"] - 1]
+    list_cursor = cursor_of(list_row, "last_seen", SORTS["last_seen"])
+    api_cursor_issues = cursor_of(issues[ids["api_row"] - 1], "last_seen", SORTS["last_seen"])
     return {
         "issue_list": f"/projects/{PROJECT_ID}/issues/",
         "issue_list_times_seen": f"/projects/{PROJECT_ID}/issues/?sort=times_seen",
         "issue_list_first_seen": f"/projects/{PROJECT_ID}/issues/?sort=first_seen",
         "issue_list_environment": f"/projects/{PROJECT_ID}/issues/?environment=staging",
         "issue_list_search": f"/projects/{PROJECT_ID}/issues/?query=action-7",
-        "issue_list_page_1000": f"/projects/{PROJECT_ID}/issues/?page={ids['list_page']}",
+        "issue_list_row_25000_cursor": f"/projects/{PROJECT_ID}/issues/?cursor={list_cursor}",
         "hot_issue": f"/issues/{hot}/",
         "hot_issue_deep_occurrences": f"/issues/{hot}/?cursor={occurrence_cursor(deep)}",
         "issue_100": f"/issues/{ids['hundred']}/",
@@ -434,7 +444,9 @@ def pages(ids: dict[str, int]) -> dict[str, str]:
         "elements_30d_dead": f"/projects/{PROJECT_ID}/elements/?period=30d&sort=dead",
         "api_issue_list": f"/api/0/projects/{PROJECT_ID}/issues/",
         "api_issue_list_times_seen": f"/api/0/projects/{PROJECT_ID}/issues/?sort=times_seen",
-        "api_issue_list_page_1000": f"/api/0/projects/{PROJECT_ID}/issues/?page={ids['api_page']}",
+        "api_issue_list_row_25000_cursor": (
+            f"/api/0/projects/{PROJECT_ID}/issues/?cursor={api_cursor_issues}"
+        ),
         "api_hot_occurrences": f"/api/0/issues/{hot}/occurrences/",
         "api_hot_occurrences_deep": api_cursor,
     }

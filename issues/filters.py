@@ -207,6 +207,14 @@ class IssueFilter(django_filters.FilterSet):
             data.get("period") or "", data.get("since"), data.get("until"), clock.now()
         )
 
+    def narrowed(self) -> bool:
+        """Whether a filter other than the status is applied (a refused one is not): without
+        one, the project's status counts say how many issues the list holds."""
+        self.is_valid()
+        data = self.form.cleaned_data
+        fields = ("type", "environment", "release", "browser", "query")
+        return any(data.get(name) for name in fields) or self.bounds() is not None
+
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         """The other filters, then the time range: only the issues with an occurrence on one of
         its days, and the counting sorts by what those days hold. Read from the daily rows

@@ -136,15 +136,41 @@ class Issue(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["project", "is_visible", "-last_seen"]),
-            models.Index(fields=["project", "is_visible", "-times_seen"]),
-            models.Index(fields=["project", "is_visible", "-users_seen"]),
+            # The list's sorts (``issues.filters.SORTS``), each with its columns to the id: a
+            # page is the top of one, and a page after a cursor one range of it, whatever the
+            # ties (issue 23: ``issues.cursors``).
+            models.Index(
+                fields=["project", "is_visible", "-last_seen", "-id"], name="issue_last_seen_idx"
+            ),
+            models.Index(
+                fields=["project", "is_visible", "-times_seen", "-last_seen", "-id"],
+                name="issue_times_seen_idx",
+            ),
+            models.Index(
+                fields=["project", "is_visible", "-users_seen", "-last_seen", "-id"],
+                name="issue_users_seen_idx",
+            ),
             models.Index(fields=["project", "selector"]),
             models.Index(fields=["project", "-shown_at"]),
-            models.Index(fields=["project", "is_visible", "-impact"]),
-            # The list's first seen sort (issue 23: without it, a sort of every issue).
             models.Index(
-                fields=["project", "is_visible", "-first_seen"], name="issue_first_seen_idx"
+                fields=["project", "is_visible", "-impact", "-last_seen", "-id"],
+                name="issue_impact_idx",
+            ),
+            models.Index(
+                fields=["project", "is_visible", "-first_seen", "-id"], name="issue_first_seen_idx"
+            ),
+            # The issues not unresolved (the fewer), by status: the status tabs' counts under a
+            # filter find a status's issues without reading every issue (issue 23).
+            models.Index(
+                fields=["project", "status"],
+                condition=~models.Q(status="unresolved"),
+                name="issue_settled_status_idx",
+            ),
+            # The issues ignored until a time (few): every list wakes those whose time passed.
+            models.Index(
+                fields=["project", "ignore_until"],
+                condition=models.Q(status="ignored", ignore_until__isnull=False),
+                name="issue_ignored_until_idx",
             ),
         ]
 

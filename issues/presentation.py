@@ -136,6 +136,12 @@ def _percent(count: int, total: int) -> float:
     return round(100 * count / total, 1) if total > 0 else 0.0
 
 
+def count_words(n: int, more: bool = False) -> str:
+    """A count of issues as the list shows it: "1,234", or "1,000+" for a count that stopped
+    at its bound (more match than ``n``)."""
+    return f"{n:,}+" if more else f"{n:,}"
+
+
 def duration_words(span: timedelta) -> str:
     """A window in words: ``hour``, ``2 hours``, ``30 minutes``, ``45 seconds``."""
     seconds = int(span.total_seconds())

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
+from django.conf import settings
 from django.core.files.storage import storages
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.fields.json import KeyTextTransform
@@ -15,6 +16,7 @@ from django.db.models.functions import Coalesce
 
 from ingest.models import Project
 from issues import clock
+from issues.cursors import IssueCursor, cursor_of, keyset, reverse_ordering
 from issues.element_rows import ElementQuery, ElementRows
 from issues.filters import PERIODS, SORTS, range_days
 from issues.models import (
@@ -187,6 +189,114 @@ def project_status_counts(project: Project, now: datetime | None = None) -> dict
         .values_list("status", "shown")
     )
     return {status: n for status, n in rows if n}
+
+
+# --- The issue list's counts and pages (issue 23) -----------------------------------------------
+
+
+def issue_count_bound() -> int:
+    """How far a count of the issues that a filter matches goes (``ISSUES_COUNT_BOUND``, 1,000):
+    as Sentry's issue stream counts its tabs ("1000+"), since counting every match costs what
+    the project holds. The web UI pages by number within it, by cursor past it."""
+    return settings.ISSUES_COUNT_BOUND
+
+
+@dataclass(frozen=True, slots=True)
+class IssueCount:
+    """How many issues match: ``n``, or when ``more``, more than ``n`` (a count that stopped)."""
+
+    n: int
+    more: bool = False
+
+    def __add__(self, other: "IssueCount") -> "IssueCount":
+        return IssueCount(self.n + other.n, self.more or other.more)
+
+
+def bounded_count(issues: QuerySet[Issue], bound: int) -> IssueCount:
+    """``issues`` counted up to ``bound`` + 1, in a LIMITed subquery: the count reads at most
+    that many rows whatever the project holds, and past ``bound`` says "``bound`` and more"."""
+    n = issues.order_by()[: bound + 1].count()
+    return IssueCount(bound, more=True) if n > bound else IssueCount(n)
+
+
+def issue_status_counts(
+    project: Project, issues: QuerySet[Issue], narrowed: bool, bound: int
+) -> dict[str, IssueCount]:
+    """The list's issues per status, for the status tabs: ``issues`` are the project's shown
+    issues with the list's filters but the status applied, ``narrowed`` whether any of those
+    filters is set. Without one, the project's status counts (exact: kept at write time);
+    with one, each status's matching issues counted up to ``bound``."""
+    if not narrowed:
+        counts = project_status_counts(project)
+        return {status: IssueCount(counts.get(status, 0)) for status in IssueStatus.values}
+    return {
+        status: bounded_count(issues.filter(status=status), bound) for status in IssueStatus.values
+    }
+
+
+def issue_list_count(
+    project: Project,
+    issues: QuerySet[Issue],
+    statuses: Sequence[str],
+    narrowed: bool,
+    bound: int,
+) -> IssueCount:
+    """How many issues the list holds: ``issues`` are the project's shown issues with the list's
+    filters applied, ``statuses`` its status filter (empty: every status), ``narrowed`` whether
+    another filter is set. Without one, the sum of the project's status counts (exact); with
+    one, the matching issues counted up to ``bound``."""
+    if not narrowed:
+        counts = project_status_counts(project)
+        return IssueCount(
+            sum(n for status, n in counts.items() if not statuses or status in statuses)
+        )
+    return bounded_count(issues, bound)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuePage:
+    """A page of the issue list: its ``rows``, the cursors of the pages after and before it
+    (None: no issue there), and, when it was asked for by number, that ``number``."""
+
+    rows: list[Issue]
+    next_cursor: str | None
+    previous_cursor: str | None
+    number: int | None = None
+
+
+def issue_list_page(
+    issues: QuerySet[Issue],
+    sort: str,
+    size: int,
+    page: int = 1,
+    cursor: IssueCursor | None = None,
+) -> IssuePage:
+    """A page of ``issues`` (the list's query, ordered by ``SORTS[sort]`` or a time range's
+    count): the ``size`` issues after or before ``cursor``'s position, found from it by the
+    sort's index, or else page number ``page`` (an OFFSET: the web UI keeps it within the
+    count's bound). One query, of ``size`` + 1 rows: the one more says whether a
+    page follows. ``cursor`` is of ``sort`` (the caller checks)."""
+    ordering = tuple(issues.query.order_by)
+    if cursor is None:
+        start = (page - 1) * size
+        rows = list(issues[start : start + size + 1])
+        after, before = len(rows) > size, page > 1
+        rows = rows[:size]
+    elif cursor.before:
+        nearest = issues.filter(keyset(ordering, cursor)).order_by(*reverse_ordering(ordering))
+        rows = list(nearest[: size + 1])
+        after, before = True, len(rows) > size
+        rows = rows[:size][::-1]
+    else:
+        rows = list(issues.filter(keyset(ordering, cursor))[: size + 1])
+        after, before = len(rows) > size, True
+        rows = rows[:size]
+    return IssuePage(
+        rows,
+        cursor_of(rows[-1], sort, ordering) if rows and after else None,
+        cursor_of(rows[0], sort, ordering, before=True) if rows and before else None,
+        number=page if cursor is None else None,
+    )
 
 
 def project_dsn(project: Project) -> str | None:

@@ -256,6 +256,10 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 ISSUES_PAGE_SIZE = env.int("ISSUES_PAGE_SIZE", default=25)
+# The issue list counts the issues a filter matches up to this many, then says "1,000+" (and the
+# API X-Max-Hits), as Sentry's issue stream does; the web UI pages by number within it (40 pages
+# of 25), by cursor past it. Without a filter but the status, the counts are exact.
+ISSUES_COUNT_BOUND = env.int("ISSUES_COUNT_BOUND", default=1000)
 # The issue page's occurrences per page (older ones by cursor).
 ISSUE_OCCURRENCES_PAGE_SIZE = env.int("ISSUE_OCCURRENCES_PAGE_SIZE", default=20)
 # The issue search (UI and API) takes at most this many words and characters; beyond, 400. Each

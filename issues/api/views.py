@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ingest.models import Project
-from issues.api.pagination import OccurrenceCursorPagination, Pagination
+from issues.api.pagination import IssueListPagination, OccurrenceCursorPagination, Pagination
 from issues.api.serializers import (
     BulkStatusResultSerializer,
     IssueDetailSerializer,
@@ -34,7 +34,14 @@ from issues.api.serializers import (
 )
 from issues.filters import PERIOD_LABELS, IssueFilter
 from issues.models import Issue, IssueStatus, IssueType, Occurrence
-from issues.queries import issue_occurrences, issues_for, projects_for, replay_for
+from issues.queries import (
+    IssueCount,
+    issue_list_count,
+    issue_occurrences,
+    issues_for,
+    projects_for,
+    replay_for,
+)
 from issues.search_slots import SearchesBusy, search_slot
 from issues.services import issue_set_status, issues_set_status, issues_wake_ignored
 from replays.models import Replay
@@ -88,7 +95,35 @@ class ProjectListView(generics.ListAPIView):
         summary="A project's issues",
         description="Shown issues (past the project's noise threshold, not held back by its "
         "creation quota), most recently seen first unless `sort` says otherwise. A `query` that "
-        "is one short id (`SHOP-12`, or an old `CLICK-<id>`) also finds that issue.",
+        "is one short id (`SHOP-12`, or an old `CLICK-<id>`) also finds that issue. Paged by "
+        "number (`page`) or by cursor (`cursor`, from the `next`/`previous` links or the `Link` "
+        'header while it says `results="true"`): a deep page costs no more by cursor than the '
+        "first.",
+        parameters=[
+            OpenApiParameter(
+                "Link",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                response=[200],
+                description="The previous and next pages by cursor, as Sentry's: "
+                '`<url>; rel="next"; results="true"; cursor="..."`.',
+            ),
+            OpenApiParameter(
+                "X-Hits",
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                response=[200],
+                description="The issues that match: `count`.",
+            ),
+            OpenApiParameter(
+                "X-Max-Hits",
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                response=[200],
+                description="Sent when the count stopped at its bound: more issues than "
+                "`X-Hits` match.",
+            ),
+        ],
     )
 )
 class ProjectIssueListView(generics.ListAPIView):
@@ -99,15 +134,23 @@ class ProjectIssueListView(generics.ListAPIView):
     queryset = Issue.objects.none()
     serializer_class = IssueSerializer
     filterset_class = IssueFilter
-    pagination_class = Pagination
+    pagination_class = IssueListPagination
     # A status change is JSON; forms are the web UI's (issues.views.issues.issue_bulk_status).
     parser_classes = [JSONParser]
 
     def get_queryset(self) -> QuerySet[Issue]:
-        project = _visible_project(self.request, self.kwargs["project_id"])
-        issues = issues_for(self.request.user, project.pk)
+        self.project = _visible_project(self.request, self.kwargs["project_id"])
+        issues = issues_for(self.request.user, self.project.pk)
         issues_wake_ignored(issues)
         return issues
+
+    def matching_count(self, issues: QuerySet[Issue], bound: int) -> IssueCount:
+        """How many of the project's issues the list's filters match (``issues``): for
+        ``IssueListPagination``, exact or up to ``bound``."""
+        filters = IssueFilter(self.request.query_params, queryset=issues)
+        filters.is_valid()  # it is: the list was filtered by it (refused with 400 otherwise)
+        statuses = filters.form.cleaned_data.get("status") or []
+        return issue_list_count(self.project, issues, statuses, filters.narrowed(), bound)
 
     @extend_schema(
         tags=["issues"],

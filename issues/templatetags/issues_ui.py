@@ -90,10 +90,12 @@ def trend(counts: Sequence[int], days: Sequence[date]) -> dict:
 @register.simple_tag
 def query(request: HttpRequest, **changes: object) -> str:
     """The current query string with ``changes`` applied (None or "" removes a key); a change
-    to anything but the page goes back to page 1."""
+    to anything but the page goes back to page 1: the page number and the cursor are dropped,
+    unless one of them is the change (then the other is)."""
     params = request.GET.copy()
-    if "page" not in changes:
-        params.pop("page", None)
+    for key in ("page", "cursor"):
+        if key not in changes:
+            params.pop(key, None)
     for key, value in changes.items():
         if value is None or value == "":
             params.pop(key, None)

@@ -6,8 +6,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
@@ -16,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from alerts.queries import issue_deliveries
-from issues import charts, presentation
+from issues import charts, cursors, presentation
 from issues.api.serializers import IssueStatusSerializer
 from issues.filters import PERIOD_LABELS, SORTS, IssueFilter, short_id_parts
 from issues.grouptypes import has_element
@@ -24,24 +22,29 @@ from issues.models import IssueStatus, IssueType
 from issues.queries import (
     BREAKDOWN_FIELDS,
     TREND_DAYS,
+    IssueCount,
+    IssuePage,
     creation_quota_for,
     daily_occurrence_counts,
     held_by_quota_count,
     issue_activity_rows,
     issue_breakdowns,
+    issue_count_bound,
     issue_counts_between,
+    issue_list_page,
     issue_occurrence_page,
     issue_occurrences,
+    issue_status_counts,
     issues_for,
     project_dsn,
     project_filter_choices,
-    project_status_counts,
     projects_with_open_issue_counts,
     same_element_issues,
     utc_today,
 )
 from issues.search_slots import SearchesBusy, search_slot
 from issues.services import issue_set_status, issues_set_status, issues_wake_ignored
+from issues.templatetags.issues_ui import query
 from issues.views.common import page_context, page_number, project_or_404
 
 MAX_TREND_DAYS = 90
@@ -108,42 +111,43 @@ def _issue_list(request: HttpRequest, project_id: int) -> HttpResponse:
     issues_wake_ignored(project_issues)
     data = _issue_filter_data(request.GET)
     issue_filter = IssueFilter(data, queryset=project_issues)
-    page = Paginator(issue_filter.qs, settings.ISSUES_PAGE_SIZE).get_page(page_number(request))
+    issue_filter.is_valid()
+    cleaned = issue_filter.form.cleaned_data
+    statuses = cleaned.get("status") or []
+
+    # The status tabs count what the other filters let through: the project's status counts
+    # when there is no other filter, else each status's matching issues up to a bound.
+    without_status = data.copy()
+    without_status.setlist("status", [])
+    for key in ("sort", "page", "cursor"):
+        without_status.pop(key, None)
+    others = IssueFilter(without_status, queryset=project_issues)
+    status_counts = issue_status_counts(project, others.qs, others.narrowed(), issue_count_bound())
+    list_count = sum(
+        (n for status, n in status_counts.items() if not statuses or status in statuses),
+        IssueCount(0),
+    )
+    issue_page = _page(request, issue_filter, cleaned.get("sort") or "last_seen", list_count)
 
     # A time range: the counts and sparklines of the page are those of the range (its days).
     bounds = issue_filter.bounds() if issue_filter.is_valid() else None
     last_day = utc_today() if bounds is None else (bounds[1] - timedelta(microseconds=1)).date()
     days = charts.days_ending(last_day, _trend_days(bounds))
-    ids = [issue.pk for issue in page]
+    ids = [issue.pk for issue in issue_page.rows]
     trends = daily_occurrence_counts(ids, days=len(days), last_day=days[-1])
     counts = issue_counts_between(ids, *bounds) if bounds else {}
-    for issue in page:
+    for issue in issue_page.rows:
         issue.trend = trends[issue.pk]
         issue.times_seen, issue.users_seen = counts.get(
             issue.pk, (issue.times_seen, issue.users_seen)
         )
 
-    # The status tabs count what the other filters let through: the project's status counts
-    # when there is no other filter, else a count of the filtered issues.
-    without_status = data.copy()
-    without_status.setlist("status", [])
-    for key in ("status", "sort", "page"):
-        without_status.pop(key, None)
-    if any(value for key in without_status for value in without_status.getlist(key)):
-        status_counts = dict(
-            IssueFilter(without_status, queryset=project_issues)
-            .qs.order_by()
-            .values_list("status")
-            .annotate(count=Count("id"))
-        )
-    else:
-        status_counts = project_status_counts(project)
     selected_status = data.getlist("status")
     status_tabs = [
         {
             "value": status.value,
             "label": status.label,
-            "count": status_counts.get(status.value, 0),
+            "count": _count_words(status_counts[status.value]),
             "active": selected_status == [status.value],
         }
         for status in IssueStatus
@@ -152,14 +156,17 @@ def _issue_list(request: HttpRequest, project_id: int) -> HttpResponse:
         {
             "value": "all",
             "label": "All",
-            "count": sum(status_counts.values()),
+            "count": _count_words(sum(status_counts.values(), IssueCount(0))),
             "active": not selected_status,
         }
     )
     context = page_context(
         request,
         project,
-        page=page,
+        issue_page=issue_page,
+        pagination=_pagination(request, issue_page, list_count),
+        list_count=list_count,
+        list_count_words=_count_words(list_count),
         days=days,
         issue_filter=issue_filter,
         filter_errors=issue_filter.errors,
@@ -191,13 +198,56 @@ def _issue_list(request: HttpRequest, project_id: int) -> HttpResponse:
     if context["held_by_quota"]:
         quota = creation_quota_for(project.pk)
         context["quota_text"] = f"{quota.issues} per {presentation.duration_words(quota.window)}"
-    context["project_has_issues"] = bool(page.paginator.count) or project_issues.exists()
+    context["project_has_issues"] = bool(issue_page.rows) or project_issues.exists()
     if not context["project_has_issues"]:
         context["dsn"] = project_dsn(project)
     # A refused filter (a search past its bounds, an unknown type) is left out of the list, and
     # the page says why, with 400: the request as asked was not served.
     status = 400 if issue_filter.errors else 200
     return render(request, "issues/issue_list.html", context, status=status)
+
+
+def _page_numbers() -> int:
+    """The web UI's page numbers: those within the count's bound (40 pages of 25), an OFFSET
+    of at most that many rows; past them the list pages by cursor."""
+    return max(1, issue_count_bound() // settings.ISSUES_PAGE_SIZE)
+
+
+def _page(
+    request: HttpRequest, issue_filter: IssueFilter, sort: str, count: IssueCount
+) -> IssuePage:
+    """The asked page: after (or before) ``?cursor=``, or ``?page=`` kept within the page
+    numbers and the last page. A cursor that is not one, or of another sort, is the first page."""
+    size = settings.ISSUES_PAGE_SIZE
+    cursor = cursors.decode(request.GET.get("cursor", ""))
+    if cursor is not None and cursor.sort == sort:
+        return issue_list_page(issue_filter.qs, sort, size, cursor=cursor)
+    last = _page_numbers() if count.more else max(1, math.ceil(count.n / size))
+    number = min(page_number(request), last, _page_numbers())
+    return issue_list_page(issue_filter.qs, sort, size, page=number)
+
+
+def _pagination(request: HttpRequest, page: IssuePage, count: IssueCount) -> dict[str, str]:
+    """The list's page links: by number up to the last page number, by cursor from there (and
+    back from a page reached by cursor); "26-50 of 1,000+" on a numbered page."""
+    links: dict[str, str] = {}
+    if page.number is not None and page.number > 1:
+        links["previous"] = query(request, page=page.number - 1)
+    elif page.previous_cursor:
+        links["previous"] = query(request, cursor=page.previous_cursor)
+    if page.next_cursor and page.number is not None and page.number < _page_numbers():
+        links["next"] = query(request, page=page.number + 1)
+    elif page.next_cursor:
+        links["next"] = query(request, cursor=page.next_cursor)
+    if page.number is not None and page.rows:
+        start = (page.number - 1) * settings.ISSUES_PAGE_SIZE + 1
+        end = start + len(page.rows) - 1
+        links["range"] = f"{start:,}\N{EN DASH}{end:,} of {_count_words(count)}"
+    return links
+
+
+def _count_words(count: IssueCount) -> str:
+    return presentation.count_words(count.n, count.more)
 
 
 def _trend_days(bounds: tuple[datetime, datetime] | None) -> int:
