@@ -17,7 +17,7 @@ import dataclasses
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -209,6 +209,10 @@ class Summary:
     # users (by the issues consumer's key): what a noise threshold in users reads.
     count_users: bool = False
     users: dict[str, set[str]] = field(default_factory=dict)
+    # A run that publishes: the fingerprints that no issue had just before their occurrences
+    # were published (``note_new_before_publishing``). Read at the end instead, they would
+    # depend on whether the issues consumer had grouped them meanwhile.
+    new_when_published: set[str] | None = None
 
     def add(self, row: ReplaySegment, occurrences: list[Occurrence]) -> None:
         """Count one segment's occurrences (segments come in (replay, segment) order)."""
@@ -231,19 +235,24 @@ class Summary:
             self.by_element[(slug, str(selector))] += 1
 
     def new_issues(self, project_id: int) -> int:
-        """Fingerprints found that no issue of the project has yet."""
+        """Fingerprints found that no issue of the project has yet (a run that publishes: had
+        when their occurrences were published)."""
         return len(self.new_fingerprints(project_id))
 
     def new_fingerprints(self, project_id: int) -> set[str]:
-        known: set[str] = set()
-        hashes = list(self.by_fingerprint)
-        for start in range(0, len(hashes), 500):
-            known.update(
-                IssueHash.objects.filter(
-                    project_id=project_id, hash__in=hashes[start : start + 500]
-                ).values_list("hash", flat=True)
-            )
-        return set(hashes) - known
+        if self.new_when_published is not None:
+            return set(self.new_when_published)
+        return _unknown_hashes(project_id, self.by_fingerprint)
+
+    def note_new_before_publishing(self, project_id: int, occurrences: list[Occurrence]) -> None:
+        """Keep which of ``occurrences``' fingerprints no issue has, before they are published."""
+        hashes = {
+            occurrence_hashes(occurrence.type, occurrence.fingerprint)[0]
+            for occurrence in occurrences
+        }
+        if self.new_when_published is None:
+            self.new_when_published = set()
+        self.new_when_published |= _unknown_hashes(project_id, hashes - self.new_when_published)
 
     def as_json(self, project_id: int) -> dict[str, object]:
         return {
@@ -252,6 +261,19 @@ class Summary:
             "occurrences": dict(sorted(self.occurrences.items())),
             "new_issues": self.new_issues(project_id),
         }
+
+
+def _unknown_hashes(project_id: int, hashes: Iterable[str]) -> set[str]:
+    """Those of ``hashes`` that no issue of the project has (500 a query)."""
+    hashes = list(hashes)
+    known: set[str] = set()
+    for start in range(0, len(hashes), 500):
+        known.update(
+            IssueHash.objects.filter(
+                project_id=project_id, hash__in=hashes[start : start + 500]
+            ).values_list("hash", flat=True)
+        )
+    return set(hashes) - known
 
 
 def user_key(occurrence: Occurrence) -> str:
@@ -289,6 +311,7 @@ def reprocess(
         if publish is not None:
             pending.extend(occurrences)
             if len(pending) >= publish_batch:
+                summary.note_new_before_publishing(project_id, pending)
                 publish(pending)
                 pending = []
 
@@ -299,8 +322,10 @@ def reprocess(
         on_progress,
         max_inflated_bytes,
     )
-    if publish is not None and pending:
-        publish(pending)
+    if publish is not None:
+        summary.note_new_before_publishing(project_id, pending)
+        if pending:
+            publish(pending)
     return summary
 
 

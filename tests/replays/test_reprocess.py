@@ -211,3 +211,46 @@ def test_a_segment_whose_recording_is_gone_is_skipped_and_said(sdk_project):
 def test_an_unknown_project_is_refused(db):
     with pytest.raises(CommandError, match="project 999 does not exist"):
         call_command("reprocess_replays", "--project", "999")
+
+
+def test_new_issues_are_those_unknown_when_published_however_fast_the_consumer_groups_them(
+    client, sdk_project, recordings_topic, occurrences_topic
+):
+    """A run's ``new_issues`` is read before each batch is published: an issues consumer that
+    groups a batch at once (here, in the publisher itself) must not turn them into known ones
+    (CI on PostgreSQL saw 0 where 5 were made, once the consumer got faster)."""
+    import orjson
+    from django.conf import settings as django_settings
+
+    from issues.occurrence_message import decode_occurrence
+    from issues.services import issue_record_occurrences
+    from replays.queries import load_detection_settings
+    from replays.reprocessing import reprocess as run_reprocess
+
+    DetectionSettings.objects.filter(project_id=sdk_project.project_id).update(
+        dead_click_ms=60_000, slow_click_ms=60_000
+    )
+    store_captures(client)
+    DetectionSettings.objects.filter(project_id=sdk_project.project_id).update(
+        dead_click_ms=7000, slow_click_ms=3000
+    )
+
+    def publish_and_group(occurrences: list) -> None:
+        issue_record_occurrences(
+            [decode_occurrence(orjson.dumps(each.to_dict())) for each in occurrences]
+        )
+
+    def run(batch: int):
+        return run_reprocess(
+            sdk_project.project_id,
+            load_detection_settings(sdk_project.project_id),
+            publish=publish_and_group,
+            max_inflated_bytes=django_settings.REPLAYS_MAX_RECORDING_INFLATED_BYTES,
+            publish_batch=batch,
+        )
+
+    first = run(batch=2)  # published in several batches, grouped after each
+    assert Issue.objects.count() == 5
+    assert first.new_issues(sdk_project.project_id) == 5
+    second = run(batch=500)
+    assert second.new_issues(sdk_project.project_id) == 0
