@@ -87,26 +87,16 @@ def _load_settings(project_id: int) -> DetectionSettings | None:
 DaysKey = tuple[int, str, date, date]
 
 
-def page_sessions(project_id: int, page_hash: str, first_day: date, last_day: date) -> int:
-    """Sessions on a page from ``first_day`` to ``last_day`` (UTC days, both counted): a replay
-    on the page on two of those days counts on each."""
-    key = (project_id, page_hash, first_day, last_day)
-    return pages_sessions([key])[key]
-
-
-def element_clicks(project_id: int, element_hash: str, first_day: date, last_day: date) -> int:
-    """Clicks on an element from ``first_day`` to ``last_day`` (UTC days, both counted)."""
-    key = (project_id, element_hash, first_day, last_day)
-    return elements_clicks([key])[key]
-
-
 def pages_sessions(keys: Iterable[DaysKey]) -> dict[DaysKey, int]:
-    """``page_sessions`` of each (project id, page hash, first day, last day), in one query."""
+    """Sessions on each key's page over its days (project id, page hash, first day, last day;
+    UTC days, both counted), in one query: a replay on the page on two of those days counts on
+    each."""
     return _sums_over_days(PageSessions, "page_hash", "sessions", keys)
 
 
 def elements_clicks(keys: Iterable[DaysKey]) -> dict[DaysKey, int]:
-    """``element_clicks`` of each (project id, element hash, first day, last day), in one query."""
+    """Clicks on each key's element over its days (project id, element hash, first day, last
+    day; UTC days, both counted), in one query."""
     return _sums_over_days(ElementClicks, "element_hash", "clicks", keys)
 
 
